@@ -4,26 +4,38 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench clean
+# First-party plugins install editable with their test extras; test-only plugins (tests/plugins/*) install
+# as real distributions, so that their entry points are found exactly as a user's would be.
+PLUGINS := $(wildcard plugins/*)
+TEST_PLUGINS := $(wildcard tests/plugins/*)
+PACKAGE_FILES := pyproject.toml $(wildcard plugins/*/pyproject.toml) \
+	$(shell find tests/plugins -type f -not -path '*/__pycache__/*' 2>/dev/null)
+
+.PHONY: demo test install lint services bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml Makefile
-	$(BIN)/pip install -q -e '.[test]'
+$(STAMP): $(BIN)/python $(PACKAGE_FILES) Makefile
+	$(BIN)/pip install -q -e '.[test]' $(foreach plugin,$(PLUGINS),-e '$(plugin)[test]') $(TEST_PLUGINS)
 	touch $@
 
 install: $(STAMP)
 
+# System services the test suite starts (database servers); installs what is missing.
+services:
+	./.ci/install-services
+
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
-test: install lint
+test: install services lint
 	$(BIN)/pytest
 
 demo: install
-	$(BIN)/python examples/quickstart.py
+	cd examples && ../$(BIN)/python quickstart.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

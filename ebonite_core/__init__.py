@@ -1,7 +1,70 @@
-"""ebonite-core: persist machine-learning models in pluggable metadata and artifact repositories."""
+"""ebonite-core: persist machine-learning models in pluggable metadata and artifact repositories.
+
+Importing this package loads no plugin and imports no driver; backends are found when first asked for.
+"""
 
 from __future__ import annotations
 
+from .client import Ebonite
+from .errors import (
+    ArtifactIntegrityError,
+    ArtifactNotFoundError,
+    DuplicateBackendError,
+    EboniteError,
+    ExistingModelError,
+    ExistingProjectError,
+    ExistingTaskError,
+    InvalidNameError,
+    MetadataCorruptError,
+    NonExistingModelError,
+    NonExistingProjectError,
+    NonExistingTaskError,
+    ProjectWithTasksError,
+    RepositoryError,
+    TaskWithModelsError,
+    UnknownBackendError,
+)
+from .hookspecs import hookimpl
+from .model import ModelSerializer, PickleSerializer, RequirementsWarning, create_model
+from .objects import ArtifactFile, Model, Project, Task
+from .repository import ArtifactRepository, MetadataRepository
+from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
+from .repository.local import LocalArtifactRepository, LocalMetadataRepository
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "ArtifactFile",
+    "ArtifactIntegrityError",
+    "ArtifactNotFoundError",
+    "ArtifactRepository",
+    "DuplicateBackendError",
+    "Ebonite",
+    "EboniteError",
+    "ExistingModelError",
+    "ExistingProjectError",
+    "ExistingTaskError",
+    "InMemoryArtifactRepository",
+    "InMemoryMetadataRepository",
+    "InvalidNameError",
+    "LocalArtifactRepository",
+    "LocalMetadataRepository",
+    "MetadataCorruptError",
+    "MetadataRepository",
+    "Model",
+    "ModelSerializer",
+    "NonExistingModelError",
+    "NonExistingProjectError",
+    "NonExistingTaskError",
+    "PickleSerializer",
+    "Project",
+    "ProjectWithTasksError",
+    "RepositoryError",
+    "RequirementsWarning",
+    "Task",
+    "TaskWithModelsError",
+    "UnknownBackendError",
+    "__version__",
+    "create_model",
+    "hookimpl",
+]

@@ -1,0 +1,290 @@
+"""The Ebonite client: one metadata repository and one artifact repository, and what users do with them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import ExistingModelError, NonExistingProjectError, NonExistingTaskError
+from .model.create import create_model
+from .model.requirements import check_requirements
+from .model.serializer import ModelSerializer
+from .model.storage import new_artifact_key, read_object, write_files
+from .objects import Model, Project, Task, check_name
+from .plugins import resolve
+from .repository import ArtifactRepository, MetadataRepository
+
+ProjectRef = Project | str
+TaskRef = Task | str
+
+
+def _bind(obj: Any, client: Ebonite) -> Any:
+    if obj is not None:
+        obj._client = client
+    return obj
+
+
+class Ebonite:
+    """A client composed of a metadata repository and an artifact repository.
+
+    Everything below works the same whatever the repositories are::
+
+        ebnt = Ebonite.local()                                   # or inmemory(), custom_client(...)
+        task = ebnt.get_or_create_task("my_project", "my_task")
+        model = task.create_and_push_model(trained, sample, "my_model")
+        ebnt.get_model("my_model", task).predict(sample)
+    """
+
+    def __init__(self, metadata_repository: MetadataRepository, artifact_repository: ArtifactRepository):
+        if not isinstance(metadata_repository, MetadataRepository):
+            raise TypeError(f"metadata_repository must be a MetadataRepository, not {metadata_repository!r}")
+        if not isinstance(artifact_repository, ArtifactRepository):
+            raise TypeError(f"artifact_repository must be an ArtifactRepository, not {artifact_repository!r}")
+        self.meta_repo = metadata_repository
+        self.artifact_repo = artifact_repository
+
+    def __repr__(self) -> str:
+        return f"Ebonite({self.meta_repo!r}, {self.artifact_repo!r})"
+
+    # Factories
+    @classmethod
+    def local(cls, path: str | os.PathLike[str] | None = None, clear: bool = False) -> Ebonite:
+        """A client on a local store: ``<path>/metadata.json`` and files under ``<path>/artifacts/``.
+
+        ``path`` defaults to ``.ebonite`` in the working directory. ``clear=True`` first removes what a
+        store wrote there (the metadata file, its lock and the artifacts), and nothing else.
+        """
+        root = Path(path if path is not None else ".ebonite")
+        if clear:
+            for name in ("metadata.json", "metadata.json.lock"):
+                (root / name).unlink(missing_ok=True)
+            shutil.rmtree(root / "artifacts", ignore_errors=True)
+        from .repository.local import LocalArtifactRepository, LocalMetadataRepository
+
+        return cls(LocalMetadataRepository(root / "metadata.json"), LocalArtifactRepository(root / "artifacts"))
+
+    @classmethod
+    def inmemory(cls) -> Ebonite:
+        """A client whose repositories live in this process only."""
+        from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
+
+        return cls(InMemoryMetadataRepository(), InMemoryArtifactRepository())
+
+    @classmethod
+    def custom_client(
+        cls,
+        metadata: str | MetadataRepository,
+        artifact: str | ArtifactRepository,
+        meta_kwargs: dict[str, Any] | None = None,
+        artifact_kwargs: dict[str, Any] | None = None,
+    ) -> Ebonite:
+        """A client from two repository types (their ``type`` names) or instances.
+
+        Types resolve through plugins: ``local`` and ``inmemory`` are built in; others (``sqlalchemy``,
+        ``s3``, third-party ones) come from installed packages. An unknown type raises
+        :class:`~ebonite_core.errors.UnknownBackendError` naming what is installed and what to install.
+        """
+        if isinstance(metadata, str):
+            metadata = resolve("metadata", metadata)(**(meta_kwargs or {}))
+        elif meta_kwargs:
+            raise TypeError("meta_kwargs only apply when metadata is a type name.")
+        if isinstance(artifact, str):
+            artifact = resolve("artifact", artifact)(**(artifact_kwargs or {}))
+        elif artifact_kwargs:
+            raise TypeError("artifact_kwargs only apply when artifact is a type name.")
+        return cls(metadata, artifact)
+
+    def close(self) -> None:
+        """Close both repositories."""
+        self.meta_repo.close()
+        self.artifact_repo.close()
+
+    # Projects
+    def get_projects(self) -> list[Project]:
+        """Every project."""
+        return [_bind(project, self) for project in self.meta_repo.get_projects()]
+
+    def get_project(self, name: str) -> Project | None:
+        """The project called ``name``, or ``None``."""
+        return _bind(self.meta_repo.get_project_by_name(name), self)
+
+    def create_project(self, name: str) -> Project:
+        """Create a project; ``ExistingProjectError`` if the name is taken."""
+        return _bind(self.meta_repo.create_project(Project(check_name(name, "project"))), self)
+
+    def get_or_create_project(self, name: str) -> Project:
+        """The project called ``name``, created if missing."""
+        return _bind(self.meta_repo.get_or_create_project(check_name(name, "project")), self)
+
+    def delete_project(self, project: ProjectRef, cascade: bool = False) -> None:
+        """Delete a project; with ``cascade=True`` its tasks and their models (artifacts included) too.
+
+        Without cascade, a project that has tasks raises ``ProjectWithTasksError``.
+        """
+        project = self._project(project)
+        if cascade:
+            for task in self.meta_repo.get_tasks(project):
+                self.delete_task(task, cascade=True)
+        self.meta_repo.delete_project(project)
+
+    def _project(self, project: ProjectRef) -> Project:
+        if isinstance(project, Project):
+            return project
+        found = self.meta_repo.get_project_by_name(check_name(project, "project"))
+        if found is None:
+            raise NonExistingProjectError(f"Project {project!r} does not exist.")
+        return found
+
+    # Tasks
+    def get_tasks(self, project: ProjectRef) -> list[Task]:
+        """Every task of a project (an object or a name; ``NonExistingProjectError`` if there is none)."""
+        return [_bind(task, self) for task in self.meta_repo.get_tasks(self._project(project))]
+
+    def get_task(self, project: ProjectRef, task_name: str) -> Task | None:
+        """The task ``task_name`` of ``project``, or ``None`` if either does not exist."""
+        if not isinstance(project, Project):
+            found = self.meta_repo.get_project_by_name(project)
+            if found is None:
+                return None
+            project = found
+        return _bind(self.meta_repo.get_task_by_name(project, task_name), self)
+
+    def create_task(self, project: ProjectRef, task_name: str) -> Task:
+        """Create a task in an existing project; ``ExistingTaskError`` if the name is taken."""
+        task = Task(check_name(task_name, "task"), project_id=self._project(project).id)
+        return _bind(self.meta_repo.create_task(task), self)
+
+    def get_or_create_task(self, project: ProjectRef, task_name: str) -> Task:
+        """The task ``task_name`` of ``project``, creating the project and the task if needed."""
+        check_name(task_name, "task")
+        if not isinstance(project, Project):
+            project = self.meta_repo.get_or_create_project(check_name(project, "project"))
+        return _bind(self.meta_repo.get_or_create_task(project, task_name), self)
+
+    def delete_task(self, task: Task, cascade: bool = False) -> None:
+        """Delete a task; with ``cascade=True`` its models (artifacts included) too.
+
+        Without cascade, a task that has models raises ``TaskWithModelsError``.
+        """
+        if cascade:
+            for model in self.meta_repo.get_models(task):
+                self.delete_model(model)
+        self.meta_repo.delete_task(task)
+
+    def _task(self, task: TaskRef, project: ProjectRef | None) -> Task:
+        if isinstance(task, Task):
+            return task
+        if project is None:
+            raise ValueError(f"Task {task!r} is given by name: pass its project too.")
+        found = self.get_task(project, task)
+        if found is None:
+            raise NonExistingTaskError(f"Task {task!r} does not exist in project {project!r}.")
+        return found
+
+    # Models
+    def get_models(self, task: TaskRef, project: ProjectRef | None = None) -> list[Model]:
+        """Every model of a task (metadata only; each loads on first use)."""
+        return [_bind(model, self) for model in self.meta_repo.get_models(self._task(task, project))]
+
+    def get_model(
+        self, model_name: str, task: TaskRef, project: ProjectRef | None = None, load_artifacts: bool = False
+    ) -> Model | None:
+        """The model ``model_name`` of ``task`` (a Task, or a task name with its project), or ``None``.
+
+        Only the metadata is fetched unless ``load_artifacts=True``; ``model.load()`` or calling a method
+        such as ``model.predict(...)`` fetches and checks the artifacts.
+        """
+        if not isinstance(task, Task):
+            if project is None:
+                raise ValueError(f"Task {task!r} is given by name: pass its project too.")
+            task = self.get_task(project, task)
+            if task is None:
+                return None
+        model = _bind(self.meta_repo.get_model_by_name(task, model_name), self)
+        if model is not None and load_artifacts:
+            model.load()
+        return model
+
+    def push_model(self, model: Model, task: Task | None = None) -> Model:
+        """Store ``model`` (from :func:`create_model`) in ``task``; return it, now bound to this client.
+
+        Artifacts are written first under a fresh key, then the metadata in one atomic write; if anything
+        fails, the uploaded artifacts are removed and nothing becomes visible.
+        """
+        if model.id is not None:
+            home = self.meta_repo.get_task_by_id(model.task_id) if model.task_id else None
+            where = f"task {home.name!r}" if home else "another registry"
+            raise ExistingModelError(
+                f"Model {model.name!r} is already stored in {where}; create a new model object to store it again."
+            )
+        if task is None:
+            task = self.meta_repo.get_task_by_id(model.task_id) if model.task_id else None
+            if task is None:
+                raise ValueError(f"Model {model.name!r} names no stored task: pass the task to push it into.")
+        if task.id is None:
+            raise NonExistingTaskError(f"Task {task.name!r} is not stored: create it with get_or_create_task.")
+        check_name(model.name, "model")
+        if model._object is None:
+            raise ValueError(f"Model {model.name!r} holds no object to store: build it with create_model().")
+        if self.meta_repo.get_model_by_name(task, model.name) is not None:  # fail early; the store decides
+            raise ExistingModelError(f"Model {model.name!r} already exists in task {task.name!r}.")
+
+        serializer: ModelSerializer = resolve("serializer", model.serializer)()
+        key = new_artifact_key()
+        try:
+            with tempfile.TemporaryDirectory(prefix="ebonite-push-", dir=self.artifact_repo.staging_dir()) as tmp:
+                manifest = write_files(serializer, model._object, Path(tmp))
+                self.artifact_repo.push(key, {artifact.name: Path(tmp) / artifact.name for artifact in manifest})
+            staged = Model.from_dict(
+                {
+                    **model.to_dict(),
+                    "task_id": task.id,
+                    "artifact_key": key,
+                    "artifacts": [artifact.to_dict() for artifact in manifest],
+                }
+            )
+            stored = self.meta_repo.create_model(staged)
+        except BaseException:
+            self._discard_artifacts(key)
+            raise
+        model.id, model.task_id = stored.id, stored.task_id
+        model.artifact_key, model.artifacts = stored.artifact_key, stored.artifacts
+        return _bind(model, self)
+
+    def _discard_artifacts(self, key: str) -> None:
+        try:
+            self.artifact_repo.delete(key)
+        except Exception:  # the original error matters more; `gc` removes what is left
+            import logging
+
+            logging.getLogger(__name__).warning("Could not remove the artifacts under key %s", key, exc_info=True)
+
+    def create_model(
+        self,
+        obj: Any,
+        input_data: Any,
+        model_name: str | None = None,
+        *,
+        project_name: str = "default_project",
+        task_name: str = "default_task",
+        **kwargs: Any,
+    ) -> Model:
+        """Analyse ``obj`` (see :func:`ebonite_core.create_model`) and push it into ``project_name/task_name``."""
+        task = self.get_or_create_task(project_name, task_name)
+        return self.push_model(create_model(obj, input_data, model_name, **kwargs), task)
+
+    def delete_model(self, model: Model) -> None:
+        """Delete a model: its metadata first (so it is never visible half-deleted), then its artifacts."""
+        self.meta_repo.delete_model(model)
+        if model.artifact_key:
+            self._discard_artifacts(model.artifact_key)
+        model.id = None
+
+    def load_object(self, model: Model) -> Any:
+        """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this)."""
+        serializer: ModelSerializer = resolve("serializer", model.serializer)()
+        check_requirements(model.requirements, model.name)
+        return read_object(serializer, self.artifact_repo, model)

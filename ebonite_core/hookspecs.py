@@ -1,0 +1,40 @@
+"""The hooks a plugin implements. Each takes no arguments and returns the classes the plugin provides.
+
+A plugin is a module with ``@hookimpl`` functions, declared in its distribution's ``pyproject.toml``::
+
+    [project.entry-points.ebonite]
+    myplugin = "ebonite_myplugin.plugin"
+
+Import backend classes inside the hook's body, so that listing plugins never imports a driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .model.serializer import ModelSerializer
+    from .repository import ArtifactRepository, MetadataRepository
+
+PROJECT_NAME = "ebonite"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def ebonite_metadata_repositories() -> Iterable[type[MetadataRepository]]:
+    """Return the MetadataRepository subclasses this plugin provides, each naming itself with ``type``."""
+
+
+@hookspec
+def ebonite_artifact_repositories() -> Iterable[type[ArtifactRepository]]:
+    """Return the ArtifactRepository subclasses this plugin provides, each naming itself with ``type``."""
+
+
+@hookspec
+def ebonite_model_serializers() -> Iterable[type[ModelSerializer]]:
+    """Return the ModelSerializer subclasses this plugin provides, each naming itself with ``type``."""

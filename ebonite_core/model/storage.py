@@ -1,0 +1,123 @@
+"""Writing a model's files (hashed while written) and reading them back (checked before use)."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import uuid
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import ArtifactIntegrityError, ArtifactNotFoundError
+from ..objects import ArtifactFile, Model
+from ..repository import ArtifactRepository, check_artifact_name
+from .serializer import ModelSerializer
+
+_CHUNK = 1024 * 1024
+
+
+def new_artifact_key() -> str:
+    """A fresh random key for one push: never derived from names, never reused."""
+    return uuid.uuid4().hex
+
+
+class _HashingWriter:
+    """A binary file that computes its size and sha256 while it is written."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "wb")
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._file.write(view)
+        self._hash.update(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def __enter__(self) -> _HashingWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def write_files(serializer: ModelSerializer, obj: Any, directory: Path) -> list[ArtifactFile]:
+    """Serialize ``obj`` into ``directory`` and return the manifest of the files written."""
+    writers: dict[str, _HashingWriter] = {}
+
+    def open_file(name: str) -> IO[bytes]:
+        if check_artifact_name(name) in writers:
+            raise ValueError(f"Serializer {serializer.type!r} opened the artifact file {name!r} twice.")
+        writers[name] = _HashingWriter(directory / name)
+        return writers[name]  # type: ignore[return-value]
+
+    try:
+        serializer.dump(obj, open_file)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    if not writers:
+        raise ValueError(f"Serializer {serializer.type!r} wrote no file.")
+    return [ArtifactFile(name, writer.size, writer.hexdigest()) for name, writer in writers.items()]
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_file(path: Path, artifact: ArtifactFile, model_name: str) -> None:
+    """Raise :class:`ArtifactIntegrityError` unless ``path`` has the recorded size and sha256."""
+    size = path.stat().st_size
+    if size != artifact.size:
+        raise ArtifactIntegrityError(
+            f"Artifact file {artifact.name!r} of model {model_name!r} has {size} bytes, the manifest records "
+            f"{artifact.size}: the stored file was changed or damaged. Restore it or push the model again."
+        )
+    sha256 = _sha256_of(path)
+    if sha256 != artifact.sha256:
+        raise ArtifactIntegrityError(
+            f"Artifact file {artifact.name!r} of model {model_name!r} has sha256 {sha256}, the manifest "
+            f"records {artifact.sha256}: the stored file was changed or damaged. Restore it or push the "
+            "model again."
+        )
+
+
+def read_object(serializer: ModelSerializer, repository: ArtifactRepository, model: Model) -> Any:
+    """Fetch every file of ``model``, check it against the manifest, then deserialize the object."""
+    if model.artifact_key is None or not model.artifacts:
+        raise ArtifactNotFoundError(f"Model {model.name!r} has no stored artifacts.")
+    with tempfile.TemporaryDirectory(prefix="ebonite-load-", dir=repository.staging_dir()) as temporary:
+        paths: dict[str, Path] = {}
+        for artifact in model.artifacts:
+            path = repository.local_path(model.artifact_key, artifact.name)
+            if path is None:
+                path = Path(temporary) / check_artifact_name(artifact.name)
+                repository.download(model.artifact_key, artifact.name, path)
+            verify_file(path, artifact, model.name)
+            paths[artifact.name] = path
+
+        def open_file(name: str) -> IO[bytes]:
+            if name not in paths:
+                raise ArtifactNotFoundError(f"Model {model.name!r} has no artifact file {name!r}.")
+            return open(paths[name], "rb")
+
+        return serializer.load(open_file)

@@ -1,0 +1,317 @@
+"""Project, Task and Model: plain dataclasses, and the checks on their names.
+
+Objects returned by an :class:`~ebonite_core.Ebonite` client keep a private reference to it (``_client``),
+so that ``project.tasks``, ``task.models``, ``task.create_and_push_model(...)`` and ``model.load()`` work.
+Objects built by hand are unbound until a client stores them.
+"""
+
+from __future__ import annotations
+
+import copy
+import getpass
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidNameError
+
+if TYPE_CHECKING:
+    from .client import Ebonite
+
+MAX_NAME_LENGTH = 255
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def current_user() -> str | None:
+    """The login name of the user running this process, recorded as the author of what it creates."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in the environment or the password database (some containers)
+        return None
+
+
+def check_name(name: object, kind: str = "name") -> str:
+    """Return ``name`` if it may name a project, task or model; raise :class:`InvalidNameError` otherwise.
+
+    A name is 1 to 255 characters of text, with no ``/``, ``\\``, NUL or other control character, is not
+    ``.`` or ``..``, and has no leading or trailing whitespace. Names never become file paths or object keys,
+    but these rules keep them printable and portable between backends.
+    """
+    if not isinstance(name, str):
+        raise InvalidNameError(f"A {kind} name must be a string, not {type(name).__name__}: {name!r}")
+    problem = None
+    if not name:
+        problem = "it is empty"
+    elif len(name) > MAX_NAME_LENGTH:
+        problem = f"it is {len(name)} characters long (at most {MAX_NAME_LENGTH})"
+    elif name in (".", ".."):
+        problem = "'.' and '..' are reserved"
+    elif "/" in name or "\\" in name:
+        problem = "it contains '/' or '\\'"
+    elif any(unicodedata.category(char) == "Cc" for char in name):
+        problem = "it contains a control character"
+    elif name != name.strip():
+        problem = "it has leading or trailing whitespace"
+    if problem:
+        raise InvalidNameError(f"Invalid {kind} name {name!r}: {problem}.")
+    return name
+
+
+def _client_of(obj: Project | Task | Model) -> Ebonite:
+    if obj._client is None:
+        raise ValueError(
+            f"{type(obj).__name__} {obj.name!r} is not bound to an Ebonite client: "
+            "get it from a client, or push it with one first."
+        )
+    return obj._client
+
+
+def _timestamp(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _parse_timestamp(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class Project:
+    """A container for tasks. Its name is unique in a registry."""
+
+    name: str
+    id: str | None = None
+    author: str | None = field(default_factory=current_user)
+    creation_date: datetime = field(default_factory=utc_now)
+    _client: Ebonite | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def tasks(self) -> list[Task]:
+        """The tasks of this project, fetched from its client."""
+        return _client_of(self).get_tasks(self)
+
+    def get_or_create_task(self, task_name: str) -> Task:
+        """Return the task of this project called ``task_name``, creating it if needed."""
+        return _client_of(self).get_or_create_task(self, task_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "author": self.author,
+            "creation_date": _timestamp(self.creation_date),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Project:
+        return cls(
+            name=data["name"],
+            id=data["id"],
+            author=data.get("author"),
+            creation_date=_parse_timestamp(data["creation_date"]),
+        )
+
+
+@dataclass
+class Task:
+    """A container for the models trained for one problem (one model per experiment)."""
+
+    name: str
+    project_id: str | None = None
+    id: str | None = None
+    author: str | None = field(default_factory=current_user)
+    creation_date: datetime = field(default_factory=utc_now)
+    _client: Ebonite | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def project(self) -> Project:
+        """The project this task belongs to."""
+        project = _client_of(self).meta_repo.get_project_by_id(self.project_id) if self.project_id else None
+        if project is None:
+            raise ValueError(f"Task {self.name!r} belongs to no stored project.")
+        project._client = self._client
+        return project
+
+    @property
+    def models(self) -> list[Model]:
+        """The models of this task, fetched from its client (metadata only)."""
+        return _client_of(self).get_models(self)
+
+    def push_model(self, model: Model) -> Model:
+        """Store ``model`` in this task."""
+        return _client_of(self).push_model(model, self)
+
+    def create_and_push_model(self, obj: Any, input_data: Any, model_name: str | None = None, **kwargs: Any) -> Model:
+        """Analyse ``obj`` on ``input_data`` (see :func:`ebonite_core.create_model`) and store it here."""
+        from .model import create_model
+
+        return self.push_model(create_model(obj, input_data, model_name, **kwargs))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "project_id": self.project_id,
+            "author": self.author,
+            "creation_date": _timestamp(self.creation_date),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        return cls(
+            name=data["name"],
+            project_id=data["project_id"],
+            id=data["id"],
+            author=data.get("author"),
+            creation_date=_parse_timestamp(data["creation_date"]),
+        )
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    """One stored file of a model, as recorded in its manifest."""
+
+    name: str
+    size: int
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "sha256": self.sha256}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactFile:
+        return cls(name=data["name"], size=int(data["size"]), sha256=data["sha256"])
+
+
+@dataclass
+class Model:
+    """A trained object, what was learnt about it from a data sample, and where its files are stored.
+
+    ``methods`` maps each exposed method (``predict``, ``predict_proba``, ... or ``__call__``) to its input
+    and output signature; ``requirements`` maps distribution names to the versions installed when the model
+    was created. ``artifact_key`` and ``artifacts`` (the manifest) are set when the model is pushed.
+    Create one with :func:`ebonite_core.create_model` (or :meth:`Model.create`).
+    """
+
+    name: str
+    serializer: str
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requirements: dict[str, str] = field(default_factory=dict)
+    python_version: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    author: str | None = field(default_factory=current_user)
+    creation_date: datetime = field(default_factory=utc_now)
+    id: str | None = None
+    task_id: str | None = None
+    artifact_key: str | None = None
+    artifacts: list[ArtifactFile] = field(default_factory=list)
+    _client: Ebonite | None = field(default=None, init=False, repr=False, compare=False)
+    _object: Any = field(default=None, init=False, repr=False, compare=False)
+    _loaded: bool = field(default=False, init=False, repr=False, compare=False)
+
+    @classmethod
+    def create(
+        cls,
+        obj: Any,
+        input_data: Any,
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+        description: str | None = None,
+        **kwargs: Any,
+    ) -> Model:
+        """Analyse ``obj`` on ``input_data``; see :func:`ebonite_core.create_model`. Nothing is stored."""
+        from .model import create_model
+
+        return create_model(obj, input_data, name, params=params, description=description, **kwargs)
+
+    @property
+    def task(self) -> Task:
+        """The task this model is stored in."""
+        task = _client_of(self).meta_repo.get_task_by_id(self.task_id) if self.task_id else None
+        if task is None:
+            raise ValueError(f"Model {self.name!r} is not stored in any task.")
+        task._client = self._client
+        return task
+
+    @property
+    def object(self) -> Any:
+        """The trained Python object, loaded from the artifact repository on first use."""
+        if not self._loaded:
+            self.load()
+        return self._object
+
+    def load(self) -> Model:
+        """Fetch the artifacts, check them against the manifest and deserialize the object; return self.
+
+        Deserializing uses pickle by default: only load models from stores you trust.
+        """
+        if not self._loaded:
+            self._object = _client_of(self).load_object(self)
+            self._loaded = True
+        return self
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call one of the recorded ``methods`` on the object, loading it first if needed."""
+        if method not in self.methods:
+            available = ", ".join(sorted(self.methods)) or "none"
+            raise ValueError(f"Model {self.name!r} exposes no method {method!r} (it exposes: {available}).")
+        target = self.object
+        function = target if method == "__call__" else getattr(target, method)
+        return function(*args, **kwargs)
+
+    def predict(self, data: Any) -> Any:
+        """Call the object's ``predict`` (or, for a plain callable, the object itself) on ``data``."""
+        method = "__call__" if "predict" not in self.methods and "__call__" in self.methods else "predict"
+        return self.call(method, data)
+
+    def predict_proba(self, data: Any) -> Any:
+        """Call the object's ``predict_proba`` on ``data``."""
+        return self.call("predict_proba", data)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the object itself (for a model made from a plain callable), or else its ``predict``."""
+        method = "predict" if "__call__" not in self.methods and "predict" in self.methods else "__call__"
+        return self.call(method, *args, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metadata of this model as JSON-ready data (the object itself is not included)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "task_id": self.task_id,
+            "serializer": self.serializer,
+            "methods": copy.deepcopy(self.methods),
+            "requirements": dict(self.requirements),
+            "python_version": self.python_version,
+            "params": copy.deepcopy(self.params),
+            "description": self.description,
+            "author": self.author,
+            "creation_date": _timestamp(self.creation_date),
+            "artifact_key": self.artifact_key,
+            "artifacts": [artifact.to_dict() for artifact in self.artifacts],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Model:
+        """Build a model from :meth:`to_dict`'s output; nested values are copied."""
+        return cls(
+            name=data["name"],
+            serializer=data["serializer"],
+            methods=copy.deepcopy(data.get("methods") or {}),
+            requirements=dict(data.get("requirements") or {}),
+            python_version=data.get("python_version") or "",
+            params=copy.deepcopy(data.get("params") or {}),
+            description=data.get("description"),
+            author=data.get("author"),
+            creation_date=_parse_timestamp(data["creation_date"]),
+            id=data.get("id"),
+            task_id=data.get("task_id"),
+            artifact_key=data.get("artifact_key"),
+            artifacts=[ArtifactFile.from_dict(item) for item in data.get("artifacts") or []],
+        )

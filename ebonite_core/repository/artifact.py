@@ -1,0 +1,103 @@
+"""The artifact repository interface: where model binaries live."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+# Keys are made by the client (a random hex string); file names by serializers. Both are checked again
+# before they touch a store, so that a hand-edited metadata entry cannot reach outside it.
+_LOCATION_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
+
+
+def _check_location_part(label: str, part: object) -> None:
+    if not isinstance(part, str) or not _LOCATION_PART.fullmatch(part) or ".." in part:
+        raise ValueError(
+            f"Invalid {label} {part!r}: use 1 to 255 letters, digits, '_', '-' or '.', "
+            "not starting with '.' or '-' and without '..'."
+        )
+
+
+def check_artifact_key(key: str) -> str:
+    """Return ``key`` if it is a safe single path component, else raise ``ValueError``.
+
+    Allowed: 1 to 255 ASCII letters, digits, ``_``, ``-`` and ``.``, not starting with ``.`` or ``-``,
+    never ``..``. Backends call this (and :func:`check_artifact_name`) before building a path or object key.
+    """
+    _check_location_part("artifact key", key)
+    return key
+
+
+def check_artifact_name(name: str) -> str:
+    """Return ``name`` if it is a safe artifact file name (same rules as :func:`check_artifact_key`)."""
+    _check_location_part("artifact file name", name)
+    return name
+
+
+class ArtifactRepository(ABC):
+    """Stores the files of each pushed model under a key that the client chooses.
+
+    A key is a fresh random string per push; its files are stored as ``<root>/<key>/<file name>`` in
+    whatever way the backend lays things out. The contract
+    (``ebonite_core.testing.ArtifactRepositoryContract`` checks it):
+
+    - ``push`` stores every file or raises; it never overwrites a key that exists
+      (``FileExistsError`` or an ``EboniteError``). Files are streamed, never read whole into memory.
+    - ``download`` writes one stored file to a local path, streaming; a missing key or file raises
+      :class:`~ebonite_core.errors.ArtifactNotFoundError`.
+    - ``delete`` removes every file of one key and nothing else: deleting key ``1`` never touches key
+      ``10``. Deleting a missing key is not an error.
+    - ``keys`` lists the stored keys with the time each was last written, for garbage collection.
+    - Driver failures are raised as :class:`~ebonite_core.errors.RepositoryError` (chained) or another
+      :class:`~ebonite_core.errors.EboniteError`; messages never include secrets.
+
+    Checksums are the client's business: it hashes files while writing them and checks them on load.
+
+    Write your own::
+
+        class MyArtifactRepository(ArtifactRepository):
+            type = "mine"                      # the name users pass to Ebonite.custom_client(artifact=...)
+
+            def push(self, key, files): ...    # {file name: local path} -> stored under key
+            def download(self, key, name, destination): ...
+            def delete(self, key): ...
+            def keys(self): ...
+    """
+
+    type: ClassVar[str]
+
+    @abstractmethod
+    def push(self, key: str, files: Mapping[str, Path]) -> None:
+        """Store each local file of ``files`` (``{file name: path}``) under ``key``."""
+
+    @abstractmethod
+    def download(self, key: str, name: str, destination: Path) -> None:
+        """Write the stored file ``name`` of ``key`` to the local path ``destination``."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove every file stored under ``key`` (and only those)."""
+
+    @abstractmethod
+    def keys(self) -> dict[str, datetime]:
+        """Every stored key, with the (timezone-aware) time it was last written."""
+
+    def local_path(self, key: str, name: str) -> Path | None:
+        """A local path where the stored file can be read in place, or ``None`` to make the client download.
+
+        Only backends that keep files on a local file system return a path; it must not be written to.
+        """
+        return None
+
+    def staging_dir(self) -> Path | None:
+        """A local directory where the client writes files before :meth:`push`, or ``None`` for the system's
+        temporary directory. Files staged there are handed over: they are never modified after the push, so
+        a backend on a local file system can link them into the store instead of copying them."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional, with a default that does nothing
+        """Release connections or files; the default does nothing."""

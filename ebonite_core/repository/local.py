@@ -1,0 +1,309 @@
+"""The ``local`` backends: one ``metadata.json`` file, and artifacts as plain files in a directory.
+
+Both are safe with several processes sharing one store: metadata changes happen under a file lock, on
+freshly read state, and replace the file atomically; artifacts are written into a private temporary
+directory and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import ArtifactNotFoundError, MetadataCorruptError, RepositoryError
+from ..objects import Model, Project, Task
+from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
+from .metadata import MetadataRepository
+from .tables import State, Tables, empty_state
+
+SCHEMA_VERSION = 1
+T = TypeVar("T")
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class LocalMetadataRepository(MetadataRepository):
+    """Metadata in one human-readable JSON file (default ``.ebonite/metadata.json`` under the working
+    directory at construction).
+
+    The file carries a ``schema_version``. It is re-read whenever its identity (inode, size, mtime) changed
+    since this object last read it; every change takes the lock file ``<path>.lock``, re-reads, applies the
+    change and replaces the file atomically (temporary file, fsync, ``os.replace``). A file that cannot be
+    parsed or has an unknown schema raises :class:`MetadataCorruptError` and is never overwritten.
+    """
+
+    type = "local"
+
+    def __init__(self, path: str | os.PathLike[str] = ".ebonite/metadata.json", lock_timeout: float = 60.0):
+        self.path = Path(path).absolute()
+        self.lock_timeout = lock_timeout
+        self._tables = Tables()
+        self._identity: tuple[int, int, int] | str | None = None  # None: never read; "missing": no file
+        self._thread_lock = threading.RLock()
+        self._file_lock: Any = None
+
+    def __repr__(self) -> str:
+        return f"LocalMetadataRepository({str(self.path)!r})"
+
+    # Reading and writing the file
+    def _refresh(self) -> None:
+        """Re-read the file if another process (or nobody yet) has read it since it last changed."""
+        try:
+            file = open(self.path, "rb")
+        except FileNotFoundError:
+            if self._identity != "missing":
+                self._tables.replace(empty_state())
+                self._identity = "missing"
+            return
+        except OSError as err:
+            raise RepositoryError(f"Cannot read the metadata file {self.path}: {err}") from err
+        with file:
+            status = os.fstat(file.fileno())
+            identity = (status.st_ino, status.st_size, status.st_mtime_ns)
+            if identity == self._identity:
+                return
+            self._tables.replace(self._parse(file.read()))
+            self._identity = identity
+
+    def _parse(self, raw: bytes) -> State:
+        try:
+            document = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise MetadataCorruptError(
+                f"The metadata file {self.path} is not valid JSON ({err}). It was left untouched: restore it "
+                "from a backup, or move it away to start an empty store."
+            ) from err
+        if not isinstance(document, dict) or "schema_version" not in document:
+            raise MetadataCorruptError(
+                f"The metadata file {self.path} has no schema_version: it was not "
+                "written by ebonite-core. It was left untouched."
+            )
+        version = document["schema_version"]
+        if version != SCHEMA_VERSION:
+            raise MetadataCorruptError(
+                f"The metadata file {self.path} has schema version {version!r}; this ebonite-core reads "
+                f"version {SCHEMA_VERSION}. Upgrade ebonite-core if the file is newer. It was left untouched."
+            )
+        state = {key: document.get(key) for key in empty_state()}
+        if not isinstance(state["next_id"], int) or not all(
+            isinstance(state[table], dict) for table in ("projects", "tasks", "models")
+        ):
+            raise MetadataCorruptError(
+                f"The metadata file {self.path} is malformed: 'next_id' must be a "
+                "number and 'projects', 'tasks', 'models' objects. It was left untouched."
+            )
+        return state
+
+    def _write(self) -> None:
+        document = {"schema_version": SCHEMA_VERSION, **self._tables.state}
+        data = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
+        temporary = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with open(temporary, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+                status = os.fstat(file.fileno())
+            os.replace(temporary, self.path)
+            _fsync_directory(self.path.parent)
+        except OSError as err:
+            temporary.unlink(missing_ok=True)
+            raise RepositoryError(f"Cannot write the metadata file {self.path}: {err}") from err
+        self._identity = (status.st_ino, status.st_size, status.st_mtime_ns)
+
+    def _read(self, query: Callable[[], T]) -> T:
+        with self._thread_lock:
+            self._refresh()
+            return query()
+
+    def _change(self, change: Callable[[], T]) -> T:
+        from filelock import FileLock, Timeout  # costs ~40 ms to import: only when a store is written
+
+        with self._thread_lock:
+            if self._file_lock is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file_lock = FileLock(f"{self.path}.lock", timeout=self.lock_timeout)
+            try:
+                with self._file_lock:
+                    self._refresh()
+                    try:
+                        result = change()
+                        self._write()
+                    except BaseException:
+                        self._identity = None  # drop what was changed in memory: re-read on next use
+                        raise
+                    return result
+            except Timeout as err:
+                raise RepositoryError(
+                    f"Timed out after {self.lock_timeout} s waiting for the lock {self.path}.lock held by "
+                    "another process."
+                ) from err
+
+    # The MetadataRepository interface
+    def get_projects(self) -> list[Project]:
+        return self._read(self._tables.projects)
+
+    def get_project_by_name(self, name: str) -> Project | None:
+        return self._read(lambda: self._tables.project_by_name(name))
+
+    def get_project_by_id(self, project_id: str) -> Project | None:
+        return self._read(lambda: self._tables.project_by_id(project_id))
+
+    def create_project(self, project: Project) -> Project:
+        return self._change(lambda: self._tables.create_project(project))
+
+    def delete_project(self, project: Project) -> None:
+        self._change(lambda: self._tables.delete_project(project))
+
+    def get_tasks(self, project: Project) -> list[Task]:
+        return self._read(lambda: self._tables.tasks(project))
+
+    def get_task_by_name(self, project: Project, name: str) -> Task | None:
+        return self._read(lambda: self._tables.task_by_name(project, name))
+
+    def get_task_by_id(self, task_id: str) -> Task | None:
+        return self._read(lambda: self._tables.task_by_id(task_id))
+
+    def create_task(self, task: Task) -> Task:
+        return self._change(lambda: self._tables.create_task(task))
+
+    def delete_task(self, task: Task) -> None:
+        self._change(lambda: self._tables.delete_task(task))
+
+    def get_models(self, task: Task) -> list[Model]:
+        return self._read(lambda: self._tables.models(task))
+
+    def get_model_by_name(self, task: Task, name: str) -> Model | None:
+        return self._read(lambda: self._tables.model_by_name(task, name))
+
+    def get_model_by_id(self, model_id: str) -> Model | None:
+        return self._read(lambda: self._tables.model_by_id(model_id))
+
+    def create_model(self, model: Model) -> Model:
+        return self._change(lambda: self._tables.create_model(model))
+
+    def delete_model(self, model: Model) -> None:
+        self._change(lambda: self._tables.delete_model(model))
+
+
+class LocalArtifactRepository(ArtifactRepository):
+    """Artifacts as plain files, ``<path>/<key>/<file name>`` (default ``.ebonite/artifacts`` under the
+    working directory at construction).
+
+    A push links or copies the files into ``<path>/.tmp/<key>.<random>/``, fsyncs them and renames the
+    directory to ``<path>/<key>``; a delete renames ``<path>/<key>`` away before removing it. Either way no
+    other process ever sees half a key.
+    """
+
+    type = "local"
+
+    def __init__(self, path: str | os.PathLike[str] = ".ebonite/artifacts") -> None:
+        self.root = Path(path).absolute()
+
+    def __repr__(self) -> str:
+        return f"LocalArtifactRepository({str(self.root)!r})"
+
+    def _private_dir(self, purpose: str) -> Path:
+        directory = self.root / f".{purpose}"
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    def push(self, key: str, files: Mapping[str, Path]) -> None:
+        target = self.root / check_artifact_key(key)
+        if target.exists():
+            raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.")
+        try:
+            staging = self._private_dir("tmp") / f"{key}.{uuid.uuid4().hex}"
+            staging.mkdir()
+        except OSError as err:
+            raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
+        try:
+            for name, source in files.items():
+                destination = staging / check_artifact_name(name)
+                self._link_or_copy(Path(source), destination)
+                with open(destination, "rb") as file:
+                    os.fsync(file.fileno())
+            _fsync_directory(staging)
+            os.rename(staging, target)
+            _fsync_directory(self.root)
+        except OSError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            if target.exists():  # another push won the rename
+                raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.") from err
+            raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _link_or_copy(self, source: Path, destination: Path) -> None:
+        # A file the client staged in our staging directory is handed over and never written again, so it
+        # can be linked instead of copied. Any other file stays its owner's: copying keeps a later change
+        # to it from reaching the store.
+        if self.root / ".staging" in source.absolute().parents:
+            try:
+                os.link(source, destination)
+                return
+            except OSError:
+                pass
+        shutil.copyfile(source, destination)
+
+    def download(self, key: str, name: str, destination: Path) -> None:
+        source = self._stored(key, name)
+        try:
+            shutil.copyfile(source, destination)
+        except OSError as err:
+            raise RepositoryError(f"Cannot copy {source} to {destination}: {err}") from err
+
+    def local_path(self, key: str, name: str) -> Path | None:
+        return self._stored(key, name)
+
+    def _stored(self, key: str, name: str) -> Path:
+        path = self.root / check_artifact_key(key) / check_artifact_name(name)
+        if not path.is_file():
+            raise ArtifactNotFoundError(f"Artifact file {path} is missing.")
+        return path
+
+    def delete(self, key: str) -> None:
+        target = self.root / check_artifact_key(key)
+        doomed = self.root / ".trash" / f"{key}.{uuid.uuid4().hex}"
+        try:
+            self._private_dir("trash")
+            os.rename(target, doomed)
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise RepositoryError(f"Cannot delete artifacts {target}: {err}") from err
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    def keys(self) -> dict[str, datetime]:
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return {}
+        return {
+            entry.name: datetime.fromtimestamp(entry.stat().st_mtime, timezone.utc)
+            for entry in entries
+            if entry.is_dir() and not entry.name.startswith(".")
+        }
+
+    def staging_dir(self) -> Path | None:
+        try:
+            return self._private_dir("staging")
+        except OSError:
+            return None
+
+
+__all__ = ["LocalArtifactRepository", "LocalMetadataRepository"]

@@ -1,0 +1,136 @@
+"""The metadata repository interface: where projects, tasks and models' metadata live."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from ..errors import ExistingProjectError, ExistingTaskError
+from ..objects import Model, Project, Task
+
+
+class MetadataRepository(ABC):
+    """Stores projects, tasks and models' metadata (never the model binaries).
+
+    The contract every implementation keeps (``ebonite_core.testing.MetadataRepositoryContract`` checks it):
+
+    - ``create_*`` store a copy of the object with a fresh ``id`` assigned by the repository (an opaque,
+      never-reused string) and return that copy; the argument is left unchanged.
+    - Names are unique in their scope: a project in the repository, a task in its project, a model in its
+      task. A clash raises ``Existing{Project,Task,Model}Error``, decided atomically by the repository (two
+      processes creating one name at once get one winner), never by a check-then-insert in the caller.
+    - A child needs its parent: ``create_task`` raises ``NonExistingProjectError`` and ``create_model``
+      ``NonExistingTaskError`` when it is missing.
+    - ``create_model`` is the single atomic write that makes a pushed model visible: all of its metadata
+      (``artifact_key`` and ``artifacts`` included) appears at once or not at all.
+    - Deletes refuse objects that still have children (``ProjectWithTasksError``, ``TaskWithModelsError``)
+      and raise ``NonExisting*Error`` for objects that are gone; the client implements cascades.
+    - Getters return fresh copies (mutating one never changes the store); one-object getters return
+      ``None`` when nothing matches; lists are in creation order.
+    - The repository never stores absolute paths, endpoints or credentials inside the metadata.
+
+    Write your own::
+
+        class MyMetadataRepository(MetadataRepository):
+            type = "mine"                      # the name users pass to Ebonite.custom_client(metadata=...)
+
+            def __init__(self, url: str) -> None: ...
+            def get_projects(self) -> list[Project]: ...
+            # ... and the other abstract methods below; then register the class through the
+            # ebonite_metadata_repositories hook (see docs/writing-a-backend.md).
+    """
+
+    type: ClassVar[str]
+
+    # Projects
+    @abstractmethod
+    def get_projects(self) -> list[Project]:
+        """Every project."""
+
+    @abstractmethod
+    def get_project_by_name(self, name: str) -> Project | None:
+        """The project called ``name``, or ``None``."""
+
+    @abstractmethod
+    def get_project_by_id(self, project_id: str) -> Project | None:
+        """The project with this id, or ``None``."""
+
+    @abstractmethod
+    def create_project(self, project: Project) -> Project:
+        """Store a new project; ``ExistingProjectError`` if the name is taken."""
+
+    @abstractmethod
+    def delete_project(self, project: Project) -> None:
+        """Delete a project that has no tasks (``ProjectWithTasksError`` otherwise)."""
+
+    # Tasks
+    @abstractmethod
+    def get_tasks(self, project: Project) -> list[Task]:
+        """Every task of ``project``."""
+
+    @abstractmethod
+    def get_task_by_name(self, project: Project, name: str) -> Task | None:
+        """The task of ``project`` called ``name``, or ``None``."""
+
+    @abstractmethod
+    def get_task_by_id(self, task_id: str) -> Task | None:
+        """The task with this id, or ``None``."""
+
+    @abstractmethod
+    def create_task(self, task: Task) -> Task:
+        """Store a new task in the project ``task.project_id``; ``ExistingTaskError`` if the name is taken."""
+
+    @abstractmethod
+    def delete_task(self, task: Task) -> None:
+        """Delete a task that has no models (``TaskWithModelsError`` otherwise)."""
+
+    # Models
+    @abstractmethod
+    def get_models(self, task: Task) -> list[Model]:
+        """Every model of ``task``."""
+
+    @abstractmethod
+    def get_model_by_name(self, task: Task, name: str) -> Model | None:
+        """The model of ``task`` called ``name``, or ``None``."""
+
+    @abstractmethod
+    def get_model_by_id(self, model_id: str) -> Model | None:
+        """The model with this id, or ``None``."""
+
+    @abstractmethod
+    def create_model(self, model: Model) -> Model:
+        """Store a new model in the task ``model.task_id``, atomically; ``ExistingModelError`` if taken."""
+
+    @abstractmethod
+    def delete_model(self, model: Model) -> None:
+        """Delete a model's metadata (its artifacts are the client's business)."""
+
+    # Shared logic, built on the methods above.
+    def get_or_create_project(self, name: str) -> Project:
+        """The project called ``name``, created if missing; safe when several processes race to create it."""
+        project = self.get_project_by_name(name)
+        if project is not None:
+            return project
+        try:
+            return self.create_project(Project(name))
+        except ExistingProjectError:
+            project = self.get_project_by_name(name)
+            if project is None:  # created and deleted again in between: let the caller retry
+                raise
+            return project
+
+    def get_or_create_task(self, project: Project, name: str) -> Task:
+        """The task of ``project`` called ``name``, created if missing; safe under concurrent creation."""
+        task = self.get_task_by_name(project, name)
+        if task is not None:
+            return task
+        try:
+            return self.create_task(Task(name, project_id=project.id))
+        except ExistingTaskError:
+            task = self.get_task_by_name(project, name)
+            if task is None:
+                raise
+            return task
+
+    def close(self) -> None:  # noqa: B027 - optional, with a default that does nothing
+        """Release connections, locks or files; the default does nothing."""

@@ -1,0 +1,127 @@
+"""The contract every ArtifactRepository keeps (see its docstring)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ..errors import ArtifactNotFoundError, EboniteError
+from ..repository import ArtifactRepository
+
+
+def _write(directory: Path, name: str, data: bytes) -> Path:
+    path = directory / name
+    path.write_bytes(data)
+    return path
+
+
+class ArtifactRepositoryContract:
+    """Override the ``artifact_repository`` fixture to return a new, empty repository for each test.
+
+    ``large_file_size`` sets the size of the file used to check streaming transfers; raise it above your
+    backend's multipart threshold.
+    """
+
+    large_file_size = 12 * 1024 * 1024
+
+    @pytest.fixture
+    def artifact_repository(self) -> ArtifactRepository:
+        raise NotImplementedError("Override the artifact_repository fixture in your test class.")
+
+    @pytest.fixture
+    def repo(self, artifact_repository: ArtifactRepository) -> ArtifactRepository:
+        return artifact_repository
+
+    @pytest.fixture
+    def source(self, tmp_path: Path) -> Path:
+        directory = tmp_path / "source"
+        directory.mkdir()
+        return directory
+
+    def _download(self, repo: ArtifactRepository, key: str, name: str, tmp_path: Path) -> bytes:
+        destination = tmp_path / f"downloaded-{key}-{name}"
+        repo.download(key, name, destination)
+        return destination.read_bytes()
+
+    def test_push_and_download_round_trip(self, repo: ArtifactRepository, source: Path, tmp_path: Path) -> None:
+        contents = {"model.pkl": bytes(range(256)) * 10, "empty.bin": b"", "meta.json": b'{"a": 1}'}
+        repo.push("key1", {name: _write(source, name, data) for name, data in contents.items()})
+        for name, data in contents.items():
+            assert self._download(repo, "key1", name, tmp_path) == data
+
+    def test_push_leaves_the_source_files(self, repo: ArtifactRepository, source: Path) -> None:
+        path = _write(source, "model.pkl", b"data")
+        repo.push("key1", {"model.pkl": path})
+        assert path.read_bytes() == b"data"
+
+    def test_large_file_round_trips(self, repo: ArtifactRepository, source: Path, tmp_path: Path) -> None:
+        data = os.urandom(1024 * 1024) * (self.large_file_size // (1024 * 1024)) + b"tail"
+        repo.push("big", {"model.pkl": _write(source, "model.pkl", data)})
+        assert self._download(repo, "big", "model.pkl", tmp_path) == data
+
+    def test_an_existing_key_is_never_overwritten(self, repo: ArtifactRepository, source: Path, tmp_path: Path) -> None:
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"first")})
+        with pytest.raises((FileExistsError, EboniteError)):
+            repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"second")})
+        assert self._download(repo, "key1", "model.pkl", tmp_path) == b"first"
+
+    def test_missing_files_raise_artifact_not_found(
+        self, repo: ArtifactRepository, source: Path, tmp_path: Path
+    ) -> None:
+        with pytest.raises(ArtifactNotFoundError):
+            repo.download("nokey", "model.pkl", tmp_path / "out")
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"data")})
+        with pytest.raises(ArtifactNotFoundError):
+            repo.download("key1", "other.pkl", tmp_path / "out")
+
+    def test_delete_removes_one_key_and_never_its_prefix_siblings(
+        self, repo: ArtifactRepository, source: Path, tmp_path: Path
+    ) -> None:
+        for key in ("1", "10", "100", "1a"):
+            repo.push(key, {"model.pkl": _write(source, "model.pkl", key.encode())})
+        repo.delete("1")
+        with pytest.raises(ArtifactNotFoundError):
+            repo.download("1", "model.pkl", tmp_path / "out")
+        for key in ("10", "100", "1a"):
+            assert self._download(repo, key, "model.pkl", tmp_path) == key.encode()
+        assert set(repo.keys()) == {"10", "100", "1a"}
+
+    def test_delete_of_a_missing_key_is_not_an_error(self, repo: ArtifactRepository) -> None:
+        repo.delete("never-pushed")
+
+    def test_a_deleted_key_can_be_pushed_again(self, repo: ArtifactRepository, source: Path, tmp_path: Path) -> None:
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"first")})
+        repo.delete("key1")
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"second")})
+        assert self._download(repo, "key1", "model.pkl", tmp_path) == b"second"
+
+    def test_keys_lists_stored_keys_with_aware_times(self, repo: ArtifactRepository, source: Path) -> None:
+        assert dict(repo.keys()) == {}
+        for key in ("a1", "b2"):
+            repo.push(key, {"x.bin": _write(source, "x.bin", b"x"), "y.bin": _write(source, "y.bin", b"y")})
+        keys = repo.keys()
+        assert set(keys) == {"a1", "b2"}
+        assert all(when.tzinfo is not None for when in keys.values())
+
+    @pytest.mark.parametrize("bad", ["../escape", "a/b", ".hidden", "..", "", "a\\b", "-flag", "x" * 300])
+    def test_unsafe_keys_and_names_are_refused(
+        self, repo: ArtifactRepository, source: Path, tmp_path: Path, bad: str
+    ) -> None:
+        path = _write(source, "model.pkl", b"data")
+        with pytest.raises(ValueError):
+            repo.push(bad, {"model.pkl": path})
+        with pytest.raises(ValueError):
+            repo.push("goodkey", {bad: path})
+        with pytest.raises(ValueError):
+            repo.download(bad, "model.pkl", tmp_path / "out")
+        with pytest.raises(ValueError):
+            repo.delete(bad)
+        assert set(repo.keys()) == set()
+
+    def test_local_path_when_offered_reads_the_stored_bytes(self, repo: ArtifactRepository, source: Path) -> None:
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
+        path = repo.local_path("key1", "model.pkl")
+        if path is not None:
+            assert Path(path).read_bytes() == b"stored"

@@ -1,0 +1,174 @@
+"""The client-level contract: the whole user workflow on one metadata and one artifact repository."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import pytest
+
+from ..client import Ebonite
+from ..errors import (
+    ArtifactIntegrityError,
+    ExistingModelError,
+    InvalidNameError,
+    NonExistingProjectError,
+    NonExistingTaskError,
+    ProjectWithTasksError,
+    TaskWithModelsError,
+)
+from ..model import RequirementsWarning, create_model
+from ..objects import Task
+from .models import ScaleModel
+
+SAMPLE = [1.0, 2.0, 3.5]
+
+
+class ClientContract:
+    """Override the ``ebnt`` fixture to return a client on new, empty repositories for each test."""
+
+    @pytest.fixture
+    def ebnt(self) -> Ebonite:
+        raise NotImplementedError("Override the ebnt fixture in your test class.")
+
+    @pytest.fixture
+    def task(self, ebnt: Ebonite) -> Task:
+        return ebnt.get_or_create_task("project", "task")
+
+    def test_push_get_load_predict(self, ebnt: Ebonite, task: Task) -> None:
+        model = task.create_and_push_model(ScaleModel(3.0), SAMPLE, "scale", params={"factor": 3.0})
+        assert model.id is not None and model.artifact_key
+        fetched = ebnt.get_model("scale", task)
+        assert fetched is not None and fetched is not model
+        assert fetched.params == {"factor": 3.0}
+        assert fetched.artifacts == model.artifacts
+        assert fetched.predict(SAMPLE) == [3.0, 6.0, 10.5]
+        assert "predict" in fetched.methods
+
+    def test_get_model_by_names(self, ebnt: Ebonite, task: Task) -> None:
+        task.create_and_push_model(ScaleModel(), SAMPLE, "scale")
+        fetched = ebnt.get_model("scale", "task", "project", load_artifacts=True)
+        assert fetched is not None and fetched.predict([1.0]) == [2.0]
+        assert ebnt.get_model("missing", task) is None
+        assert ebnt.get_model("scale", "no-task", "project") is None
+        assert ebnt.get_model("scale", "task", "no-project") is None
+
+    def test_create_model_on_the_client_uses_default_names(self, ebnt: Ebonite) -> None:
+        model = ebnt.create_model(ScaleModel(), SAMPLE)
+        assert model.name.startswith("pickle_model_")
+        assert ebnt.get_model(model.name, "default_task", "default_project") is not None
+
+    def test_lists_and_navigation(self, ebnt: Ebonite, task: Task) -> None:
+        task.create_and_push_model(ScaleModel(), SAMPLE, "a")
+        task.create_and_push_model(ScaleModel(), SAMPLE, "b")
+        assert [project.name for project in ebnt.get_projects()] == ["project"]
+        project = ebnt.get_project("project")
+        assert project is not None and [t.name for t in project.tasks] == ["task"]
+        assert [model.name for model in task.models] == ["a", "b"]
+        assert [model.name for model in ebnt.get_models("task", "project")] == ["a", "b"]
+        assert task.models[0].task == task
+        assert task.project == project
+        with pytest.raises(NonExistingProjectError):
+            ebnt.get_tasks("no-project")
+        with pytest.raises(NonExistingTaskError):
+            ebnt.get_models("no-task", "project")
+
+    def test_a_stored_model_is_not_pushed_twice(self, ebnt: Ebonite, task: Task) -> None:
+        model = task.create_and_push_model(ScaleModel(), SAMPLE, "scale")
+        with pytest.raises(ExistingModelError):
+            ebnt.push_model(model, task)
+        other = ebnt.get_or_create_task("project", "other")
+        with pytest.raises(ExistingModelError, match=r"already stored in task 'task'"):
+            ebnt.push_model(model, other)
+        with pytest.raises(ExistingModelError):
+            task.create_and_push_model(ScaleModel(), SAMPLE, "scale")
+        assert len(ebnt.artifact_repo.keys()) == 1
+
+    def test_same_model_name_in_two_tasks(self, ebnt: Ebonite, task: Task) -> None:
+        other = ebnt.get_or_create_task("project", "other")
+        task.create_and_push_model(ScaleModel(2.0), SAMPLE, "scale")
+        other.create_and_push_model(ScaleModel(5.0), SAMPLE, "scale")
+        assert ebnt.get_model("scale", task).predict([1.0]) == [2.0]
+        assert ebnt.get_model("scale", other).predict([1.0]) == [5.0]
+
+    @pytest.mark.parametrize("bad", ["../../etc", "a/b", "", " padded", "nul\x00", "..", "x" * 256])
+    def test_invalid_names_are_refused_before_anything_is_written(self, ebnt: Ebonite, bad: str) -> None:
+        with pytest.raises(InvalidNameError):
+            ebnt.get_or_create_task(bad, "task")
+        with pytest.raises(InvalidNameError):
+            ebnt.get_or_create_task("project", bad)
+        with pytest.raises(InvalidNameError):
+            create_model(ScaleModel(), SAMPLE, bad)
+        assert ebnt.get_projects() == []
+        assert ebnt.artifact_repo.keys() == {}
+
+    def test_failed_metadata_write_leaves_no_artifacts(self, ebnt: Ebonite, task: Task) -> None:
+        ghost = Task("ghost", project_id=task.project_id, id="987654321")  # looks stored, is not
+        with pytest.raises(NonExistingTaskError):
+            ebnt.push_model(create_model(ScaleModel(), SAMPLE, "scale"), ghost)
+        assert ebnt.artifact_repo.keys() == {}
+        assert ebnt.get_models(task) == []
+
+    def test_tampered_artifact_is_refused_on_load(self, ebnt: Ebonite, task: Task) -> None:
+        stored = task.create_and_push_model(ScaleModel(), SAMPLE, "scale")
+        assert stored.artifact_key is not None
+        with tempfile.TemporaryDirectory() as directory:
+            forged = Path(directory) / "model.pkl"
+            forged.write_bytes(b"not the model")
+            ebnt.artifact_repo.delete(stored.artifact_key)
+            ebnt.artifact_repo.push(stored.artifact_key, {"model.pkl": forged})
+        model = ebnt.get_model("scale", task)
+        assert model is not None
+        with pytest.raises(ArtifactIntegrityError, match=r"model\.pkl"):
+            model.load()
+
+    def test_delete_model_removes_its_artifacts(self, ebnt: Ebonite, task: Task) -> None:
+        first = task.create_and_push_model(ScaleModel(), SAMPLE, "1")
+        tenth = task.create_and_push_model(ScaleModel(10.0), SAMPLE, "10")
+        ebnt.delete_model(first)
+        assert ebnt.get_model("1", task) is None
+        assert set(ebnt.artifact_repo.keys()) == {tenth.artifact_key}
+        assert ebnt.get_model("10", task).predict([1.0]) == [10.0]
+
+    def test_delete_without_cascade_refuses(self, ebnt: Ebonite, task: Task) -> None:
+        task.create_and_push_model(ScaleModel(), SAMPLE, "scale")
+        with pytest.raises(TaskWithModelsError):
+            ebnt.delete_task(task)
+        with pytest.raises(ProjectWithTasksError):
+            ebnt.delete_project("project")
+        assert ebnt.get_model("scale", task) is not None
+
+    def test_cascade_deletes_remove_everything(self, ebnt: Ebonite, task: Task) -> None:
+        task.create_and_push_model(ScaleModel(), SAMPLE, "a")
+        ebnt.get_or_create_task("project", "other").create_and_push_model(ScaleModel(), SAMPLE, "b")
+        ebnt.delete_project("project", cascade=True)
+        assert ebnt.get_projects() == []
+        assert ebnt.artifact_repo.keys() == {}
+
+    def test_delete_task_with_cascade(self, ebnt: Ebonite, task: Task) -> None:
+        task.create_and_push_model(ScaleModel(), SAMPLE, "a")
+        ebnt.delete_task(task, cascade=True)
+        assert ebnt.get_task("project", "task") is None
+        assert ebnt.artifact_repo.keys() == {}
+
+    def test_load_warns_when_a_requirement_differs(self, ebnt: Ebonite, task: Task) -> None:
+        model = create_model(ScaleModel(), SAMPLE, "scale")
+        model.requirements = {"pytest": "0.0.1"}
+        ebnt.push_model(model, task)
+        fetched = ebnt.get_model("scale", task)
+        assert fetched is not None
+        with pytest.warns(RequirementsWarning, match="pytest"):
+            fetched.load()
+
+    def test_loading_a_model_without_requirement_changes_does_not_warn(self, ebnt: Ebonite, task: Task) -> None:
+        task.create_and_push_model(ScaleModel(), SAMPLE, "scale")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RequirementsWarning)
+            ebnt.get_model("scale", task).load()
+
+    def test_large_model_round_trips(self, ebnt: Ebonite, task: Task) -> None:
+        payload = bytes(range(256)) * (24 * 1024 * 4)  # 24 MiB
+        task.create_and_push_model(ScaleModel(2.0, payload), SAMPLE, "big")
+        loaded = ebnt.get_model("big", task).object
+        assert loaded.payload == payload
