@@ -7,7 +7,6 @@ child (without closing the parent's connections), as SQLAlchemy's pooling docume
 from __future__ import annotations
 
 import os
-import re
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,14 +32,23 @@ _SQLITE_NAMES = {
     "SQLITE_CONSTRAINT_FOREIGNKEY": FOREIGN_KEY,
 }
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@\s]*(@)")
-
 
 def mask_url(url: str | URL) -> str:
-    """The URL as text with its password replaced by ``***``; for text that does not parse, a best effort."""
+    """The URL as text with its password replaced by ``***``.
+
+    Text that does not parse as a URL is masked from the first ``:`` after the scheme up to the last
+    ``@``: whatever the mistake, nothing that could be part of a password is shown.
+    """
     if isinstance(url, URL):
         return url.render_as_string(hide_password=True)
-    return _PASSWORD_IN_URL.sub(r"\1***\2", url)
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    user_info, at, host = rest.rpartition("@")
+    if not at or ":" not in user_info:
+        return url
+    user = user_info.partition(":")[0]
+    return f"{scheme}{separator}{user}:***@{host}"
 
 
 def is_memory_sqlite(url: URL) -> bool:

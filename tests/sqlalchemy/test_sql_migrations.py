@@ -1,0 +1,167 @@
+"""Schema revisions: an empty database starts at the newest, an older one is refused or upgraded, a newer one
+is refused, and the migrations build exactly the schema the repository queries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from ebonite_sqlalchemy import SchemaVersionError, SQLAlchemyMetaRepository
+from ebonite_sqlalchemy.migrate import alembic_config, head_revision, script_directory
+from ebonite_sqlalchemy.schema import VERSION_TABLE, metadata
+from sql_helpers import SHARED_BACKENDS
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from ebonite_core.testing import make_model
+
+FIRST_REVISION = "0001"
+
+
+def migrate_to(db_url: str, revision: str) -> None:
+    """Bring a database to ``revision`` with the packaged migrations, without the repository's checks."""
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def set_recorded_revision(db_url: str, revision: str) -> None:
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = :revision"), {"revision": revision})
+    finally:
+        engine.dispose()
+
+
+def index_names(db_url: str, table: str) -> set[str]:
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        return {index["name"] for index in inspect(engine).get_indexes(table)}
+    finally:
+        engine.dispose()
+
+
+def test_the_package_ships_a_linear_history_of_two_revisions() -> None:
+    revisions = list(script_directory().walk_revisions())
+    assert [revision.revision for revision in reversed(revisions)] == [FIRST_REVISION, "0002"]
+    assert head_revision() == "0002"
+
+
+def test_an_empty_database_is_created_at_the_newest_revision(
+    repository: SQLAlchemyMetaRepository, backend: str
+) -> None:
+    assert repository.revision == head_revision()
+    with repository.engine.connect() as connection:
+        recorded = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        tables = set(inspect(connection).get_table_names())
+    assert recorded == [head_revision()]
+    assert {"ebonite_projects", "ebonite_tasks", "ebonite_models", VERSION_TABLE} <= tables
+
+
+def test_migrations_build_the_schema_the_repository_queries(repository: SQLAlchemyMetaRepository) -> None:
+    """Autogenerate finds no difference between the migrated database and ``schema.metadata``."""
+    with repository.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "version_table": VERSION_TABLE})
+        differences = compare_metadata(context, metadata)
+    assert differences == []
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_a_database_at_the_first_revision_is_refused_then_upgraded(
+    db_url: str, open_repository: Callable[..., SQLAlchemyMetaRepository]
+) -> None:
+    migrate_to(db_url, FIRST_REVISION)
+    engine = create_engine(db_url, poolclass=NullPool)
+    when = datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=timezone.utc)
+    with engine.begin() as connection:  # data written by an older release, straight into the 0001 tables
+        connection.execute(
+            text("INSERT INTO ebonite_projects (name, author, creation_date) VALUES ('old', 'ann', :when)"),
+            {"when": when.replace(tzinfo=None) if engine.dialect.name != "postgresql" else when},
+        )
+    engine.dispose()
+
+    with pytest.raises(SchemaVersionError) as refused:
+        open_repository(db_url)
+    message = str(refused.value)
+    assert f"revision '{FIRST_REVISION}'" in message and f"revision '{head_revision()}'" in message
+    assert "python -m ebonite_sqlalchemy upgrade" in message and "upgrade=True" in message
+    assert make_url(db_url).render_as_string(hide_password=True) in message
+    assert (refused.value.current, refused.value.head) == (FIRST_REVISION, head_revision())
+    assert "ix_ebonite_models_task_id_id" not in index_names(db_url, "ebonite_models"), "refusal changed nothing"
+
+    upgraded = open_repository(db_url, upgrade=True)
+    assert upgraded.revision == head_revision()
+    assert "ix_ebonite_models_task_id_id" in index_names(db_url, "ebonite_models")
+    project = upgraded.get_project_by_name("old")
+    assert project is not None and (project.author, project.creation_date) == ("ann", when)
+    task = upgraded.get_or_create_task(project, "task")
+    upgraded.create_model(make_model("model", task.id))
+    assert [model.name for model in open_repository(db_url).get_models(task)] == ["model"]
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_the_upgrade_command_named_in_the_error_works(db_url: str, open_repository: Callable) -> None:
+    migrate_to(db_url, FIRST_REVISION)
+    run = [sys.executable, "-m", "ebonite_sqlalchemy"]
+    current = subprocess.run([*run, "current", db_url], capture_output=True, text=True, check=True)
+    assert f"revision {FIRST_REVISION}" in current.stdout and f"newest known: {head_revision()}" in current.stdout
+    upgrade = subprocess.run([*run, "upgrade", db_url], capture_output=True, text=True, check=True)
+    assert f"upgraded from {FIRST_REVISION} to {head_revision()}" in upgrade.stdout
+    password = make_url(db_url).password
+    assert not password or password not in upgrade.stdout + current.stdout
+    assert open_repository(db_url).revision == head_revision()
+    again = subprocess.run([*run, "upgrade", db_url], capture_output=True, text=True, check=True)
+    assert "already at the newest revision" in again.stdout
+
+
+def test_the_upgrade_command_reports_errors_without_the_password() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ebonite_sqlalchemy", "upgrade", "nosuchdialect://user:s3cret@localhost/db"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "error:" in result.stderr and "user:***@localhost" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+@pytest.mark.parametrize("upgrade", [False, True])
+def test_a_database_at_an_unknown_newer_revision_is_refused(
+    db_url: str, open_repository: Callable[..., SQLAlchemyMetaRepository], upgrade: bool
+) -> None:
+    open_repository(db_url).close()
+    set_recorded_revision(db_url, "9999_from_the_future")
+    with pytest.raises(SchemaVersionError) as refused:
+        open_repository(db_url, upgrade=upgrade)
+    message = str(refused.value)
+    assert "'9999_from_the_future'" in message and f"'{head_revision()}'" in message
+    assert "newer ebonite-sqlalchemy" in message
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_migrations_downgrade_to_nothing_and_upgrade_again(db_url: str, open_repository: Callable) -> None:
+    open_repository(db_url).close()
+    migrate_to(db_url, "head")
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "base")
+        with engine.connect() as connection:
+            left = set(inspect(connection).get_table_names()) - {VERSION_TABLE}
+        assert left == set()
+    finally:
+        engine.dispose()
+    repository = open_repository(db_url)
+    assert repository.revision == head_revision() and repository.get_projects() == []
