@@ -123,3 +123,13 @@ def test_author_names_longer_than_the_column_are_refused(repository: SQLAlchemyM
     with pytest.raises(ValueError, match="author"):
         repository.create_project(Project("p", author="x" * 256))
     assert repository.get_projects() == []
+
+
+def test_a_url_quoted_inside_a_parse_error_is_masked_there_too() -> None:
+    """SQLAlchemy 2.0 quotes an unparseable URL in its error; the chained error must not show the password."""
+    from ebonite_sqlalchemy.engine import _hide_password
+
+    text = f"postgresql+psycopg:/someone:{SECRET}@host/db"
+    err = ValueError(f"Could not parse SQLAlchemy URL from string '{text}'")
+    _hide_password(err, text)
+    assert SECRET not in str(err) and "***@host/db" in str(err)

@@ -51,6 +51,16 @@ def mask_url(url: str | URL) -> str:
     return f"{scheme}{separator}{user}:***@{host}"
 
 
+def _hide_password(err: BaseException, text: str) -> None:
+    """Mask the URL in ``err``'s message too: chained into tracebacks and logs, it must not show a password.
+
+    (SQLAlchemy 2.0 quotes an unparseable URL in its ArgumentError; 2.1 no longer does.)
+    """
+    masked = mask_url(text)
+    if masked != text:
+        err.args = tuple(arg.replace(text, masked) if isinstance(arg, str) else arg for arg in err.args)
+
+
 def is_memory_sqlite(url: URL) -> bool:
     """Whether the URL names a private in-memory SQLite database (one per connection)."""
     if url.get_backend_name() != "sqlite":
@@ -78,6 +88,7 @@ def make_engine(db_uri: str | URL, engine_kwargs: dict[str, Any]) -> tuple[Engin
     try:
         url = make_url(db_uri)
     except (exc.ArgumentError, ValueError, TypeError) as err:
+        _hide_password(err, str(db_uri))
         raise RepositoryError(f"Malformed database URL {mask_url(str(db_uri))!r}: {err}") from err
     shown = mask_url(url)
     kwargs = dict(engine_kwargs)
