@@ -126,3 +126,17 @@ def race_for_names(index: int, barrier: Any, db_uri: str, rounds: int) -> list[d
         return outcomes
     finally:
         repository.close()
+
+
+def open_together(index: int, barrier: Any, db_uris: list[str]) -> list[str]:
+    """For each (empty) database, open it at the same moment as the other processes and use it."""
+    revisions = []
+    for db_uri in db_uris:
+        barrier.wait()
+        repository = SQLAlchemyMetaRepository(db_uri)
+        try:
+            repository.get_or_create_project("project")
+            revisions.append(repository.revision)
+        finally:
+            repository.close()
+    return revisions

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
+from ebonite_sqlalchemy.migrate import head_revision
 from sql_helpers import BACKENDS, SHARED_BACKENDS
-from sql_workers import push_models, race_for_names, run_processes
+from sql_workers import open_together, push_models, race_for_names, run_processes
 from sqlalchemy import text
 
 from ebonite_core import Ebonite, InMemoryArtifactRepository, LocalArtifactRepository, Project, Task
@@ -47,6 +48,21 @@ def test_processes_pushing_at_once_into_an_empty_database_lose_nothing(
     with ebnt.meta_repo.engine.connect() as connection:  # the schema was created exactly once
         assert connection.execute(text("SELECT COUNT(*) FROM ebonite_alembic_version")).scalar_one() == 1
         assert connection.execute(text("SELECT COUNT(*) FROM ebonite_projects")).scalar_one() == 1
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_processes_opening_an_empty_database_together_create_the_schema_once(
+    backend: str, new_database: Callable[[str], str], open_repository: Callable[..., SQLAlchemyMetaRepository]
+) -> None:
+    """6 processes open each of 5 empty databases at the same moment: none sees a half-made schema."""
+    urls = [new_database(backend) for _ in range(5)]
+    results = run_processes(open_together, 6, urls)
+    assert all(revisions == [head_revision()] * len(urls) for revisions in results), results
+    for url in urls:
+        repository = open_repository(url)
+        assert [project.name for project in repository.get_projects()] == ["project"]
+        with repository.engine.connect() as connection:
+            assert connection.execute(text("SELECT COUNT(*) FROM ebonite_alembic_version")).scalar_one() == 1
 
 
 @pytest.mark.parametrize("backend", SHARED_BACKENDS)

@@ -123,8 +123,8 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
         with engine.connect() as connection:
             # Named locks are server-wide: include the database name so that databases do not wait on
             # each other. Names are limited to 64 characters.
-            name = connection.execute(text("SELECT CONCAT('ebonite_sqlalchemy:', DATABASE())")).scalar_one()
-            name = name[:64]
+            database = connection.execute(text("SELECT DATABASE()")).scalar() or ""
+            name = f"ebonite_sqlalchemy:{database}"[:64]
             acquired = connection.execute(
                 text("SELECT GET_LOCK(:name, :timeout)"), {"name": name, "timeout": LOCK_TIMEOUT}
             ).scalar()
@@ -159,13 +159,13 @@ def ensure_schema(engine: Engine, shown: str, upgrade: bool = False) -> str:
     """
     head = head_revision()
     with engine.connect() as connection:
-        current = current_revision(connection)
-    if not check_revision(current, shown, upgrade):
-        return head
+        if current_revision(connection) == head:  # the usual case: no lock needed
+            return head
     try:
+        # Decide only under the lock: on MySQL/MariaDB, whose DDL is not transactional, a database being
+        # migrated by another process shows its intermediate revisions to readers outside the lock.
         with _migration_lock(engine) as connection:
-            current = current_revision(connection)  # another process may have migrated while we waited
-            if check_revision(current, shown, upgrade):
+            if check_revision(current_revision(connection), shown, upgrade):
                 command.upgrade(alembic_config(connection), "head")
     except SchemaVersionError:
         raise
