@@ -35,7 +35,7 @@ test: install services lint
 	$(BIN)/pytest
 
 demo: install
-	cd examples && ../$(BIN)/python quickstart.py
+	$(BIN)/python examples/quickstart.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
