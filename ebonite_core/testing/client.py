@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -26,7 +27,14 @@ SAMPLE = [1.0, 2.0, 3.5]
 
 
 class ClientContract:
-    """Override the ``ebnt`` fixture to return a client on new, empty repositories for each test."""
+    """Override the ``ebnt`` fixture to return a client on new, empty repositories for each test.
+
+    ``state_machine_examples`` and ``state_machine_steps`` size the stateful property-based test; lower them
+    for a slow backend rather than switching the test off.
+    """
+
+    state_machine_examples: ClassVar[int] = 20
+    state_machine_steps: ClassVar[int] = 30
 
     @pytest.fixture
     def ebnt(self) -> Ebonite:
@@ -172,3 +180,8 @@ class ClientContract:
         task.create_and_push_model(ScaleModel(2.0, payload), SAMPLE, "big")
         loaded = ebnt.get_model("big", task).object
         assert loaded.payload == payload
+
+    def test_random_operations_match_a_simple_model(self, ebnt: Ebonite) -> None:
+        from .stateful import run_registry_machine  # needs hypothesis: pip install ebonite-core[testing]
+
+        run_registry_machine(ebnt, self.state_machine_examples, self.state_machine_steps)

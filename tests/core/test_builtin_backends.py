@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,9 @@ from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, Met
 
 
 class TestInMemoryMetadata(MetadataRepositoryContract):
+    supports_reopen = False  # state lives in one object
+    supports_concurrent_processes = False
+
     @pytest.fixture
     def metadata_repository(self) -> InMemoryMetadataRepository:
         return InMemoryMetadataRepository()
@@ -24,11 +29,14 @@ class TestInMemoryMetadata(MetadataRepositoryContract):
 
 class TestLocalMetadata(MetadataRepositoryContract):
     @pytest.fixture
-    def metadata_repository(self, tmp_path: Path) -> LocalMetadataRepository:
-        return LocalMetadataRepository(tmp_path / "metadata.json")
+    def metadata_repository_factory(self, tmp_path: Path) -> Callable[[], LocalMetadataRepository]:
+        return functools.partial(LocalMetadataRepository, tmp_path / "metadata.json")
 
 
 class TestInMemoryArtifacts(ArtifactRepositoryContract):
+    supports_reopen = False
+    supports_concurrent_processes = False
+
     @pytest.fixture
     def artifact_repository(self) -> InMemoryArtifactRepository:
         return InMemoryArtifactRepository()
@@ -36,8 +44,8 @@ class TestInMemoryArtifacts(ArtifactRepositoryContract):
 
 class TestLocalArtifacts(ArtifactRepositoryContract):
     @pytest.fixture
-    def artifact_repository(self, tmp_path: Path) -> LocalArtifactRepository:
-        return LocalArtifactRepository(tmp_path / "artifacts")
+    def artifact_repository_factory(self, tmp_path: Path) -> Callable[[], LocalArtifactRepository]:
+        return functools.partial(LocalArtifactRepository, tmp_path / "artifacts")
 
 
 class TestInMemoryClient(ClientContract):

@@ -170,6 +170,8 @@ class TestDummyPluginArtifacts(ArtifactRepositoryContract):
     """The contract suite, run against a backend found only through its entry point."""
 
     large_file_size = 2 * 1024 * 1024
+    supports_reopen = False  # in-memory files
+    supports_concurrent_processes = False
 
     @pytest.fixture
     def artifact_repository(self):
