@@ -23,6 +23,7 @@ from ..objects import ArtifactFile, Project, Task
 from ..repository import MetadataRepository
 from .capabilities import missing_factory, requires
 from .models import make_model
+from .registry import RegistryFeaturesContract
 
 Factory = Callable[[], MetadataRepository]
 
@@ -53,7 +54,7 @@ def _race(factory: Factory, barrier: Any, results: Any, worker: int) -> None:
         results.put({"worker": worker, "error": f"{type(err).__name__}: {err}"})
 
 
-class MetadataRepositoryContract:
+class MetadataRepositoryContract(RegistryFeaturesContract):
     """The MetadataRepository contract.
 
     Override ``metadata_repository_factory`` to return a picklable callable that opens the store under test:

@@ -14,6 +14,7 @@ from ebonite_core import (
     InMemoryMetadataRepository,
     LocalArtifactRepository,
     LocalMetadataRepository,
+    MetadataRepository,
 )
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract
 
@@ -25,6 +26,21 @@ class TestInMemoryMetadata(MetadataRepositoryContract):
     @pytest.fixture
     def metadata_repository(self) -> InMemoryMetadataRepository:
         return InMemoryMetadataRepository()
+
+
+class ScanningMetadataRepository(InMemoryMetadataRepository):
+    """Searches with the base class's default, as a third-party backend that does not override it would."""
+
+    search_models = MetadataRepository.search_models
+
+
+class TestDefaultSearch(MetadataRepositoryContract):
+    supports_reopen = False
+    supports_concurrent_processes = False
+
+    @pytest.fixture
+    def metadata_repository(self) -> MetadataRepository:
+        return ScanningMetadataRepository()
 
 
 class TestLocalMetadata(MetadataRepositoryContract):
