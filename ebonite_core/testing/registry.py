@@ -203,6 +203,17 @@ class RegistryFeaturesContract:
             expected = {name for name in dated_models if not (order_by == "-params.accuracy" and name == "m3")}
             assert expected <= set(names), f"{order_by}: a model was skipped: {names}"
 
+    @pytest.mark.parametrize(
+        ("order_by", "value"), [("creation_date", 12), ("creation_date", "noon"), ("name", 12), ("params.x", "1")]
+    )
+    def test_a_forged_page_token_is_a_value_error(
+        self, repo: MetadataRepository, task: Task, order_by: str, value: Any
+    ) -> None:
+        repo.create_model(make_model("model", task.id, params={"x": 1}))
+        token = ModelQuery.create(order_by=order_by).encode_token(value, "1")
+        with pytest.raises(ValueError, match="page token"):
+            repo.search_models(ModelQuery.create(order_by=order_by, page_token=token))
+
     def test_search_returns_metadata_copies(self, repo: MetadataRepository, dated_models: dict) -> None:
         [newest] = repo.search_models(ModelQuery.create(limit=1))
         assert newest == dated_models["m5"]
