@@ -140,3 +140,25 @@ def open_together(index: int, barrier: Any, db_uris: list[str]) -> list[str]:
         finally:
             repository.close()
     return revisions
+
+
+def tag_and_move(index: int, barrier: Any, db_uri: str, task_id: str, model_ids: list[str], rounds: int) -> int:
+    """Each round, tag every model with this process's round number and move the shared alias to one of them.
+
+    Returns how many times the alias, read right after a move, pointed at nothing.
+    """
+    repository = SQLAlchemyMetaRepository(db_uri)
+    try:
+        task = repository.get_task_by_id(task_id)
+        models = [repository.get_model_by_id(model_id) for model_id in model_ids]
+        barrier.wait()
+        dangling = 0
+        for number in range(rounds):
+            for model in models:
+                repository.set_model_tags(model, {f"process{index}": str(number), "shared": f"{index}-{number}"})
+            repository.set_alias(task, "champion", models[(index + number) % len(models)])
+            if repository.get_model_by_alias(task, "champion") is None:
+                dangling += 1
+        return dangling
+    finally:
+        repository.close()

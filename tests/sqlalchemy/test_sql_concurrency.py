@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
+from ebonite_sqlalchemy.engine import is_deadlock
 from ebonite_sqlalchemy.migrate import head_revision
-from sql_helpers import BACKENDS, SHARED_BACKENDS
-from sql_workers import open_together, push_models, race_for_names, run_processes
-from sqlalchemy import text
+from ebonite_sqlalchemy.schema import projects
+from sql_helpers import BACKENDS, SERVER_BACKENDS, SHARED_BACKENDS
+from sql_workers import open_together, push_models, race_for_names, run_processes, tag_and_move
+from sqlalchemy import exc, text, update
 
 from ebonite_core import Ebonite, InMemoryArtifactRepository, LocalArtifactRepository, Project, Task
 from ebonite_core.testing import ScaleModel, make_model
@@ -149,6 +151,58 @@ def test_a_forked_child_never_shares_the_parents_connections(
     for number in range(3):
         repository.create_model(make_model(f"parent-{number}", task.id))
     assert len(repository.get_models(task)) == 8
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_processes_tagging_the_same_models_and_moving_one_alias(
+    db_url: str, open_repository: Callable[..., SQLAlchemyMetaRepository]
+) -> None:
+    """Upserts on the same rows from 4 processes at once: no error (deadlocks are retried), no lost tag, and
+    the alias always points at a model."""
+    repository = open_repository(db_url)
+    task = repository.get_or_create_task(repository.get_or_create_project("project"), "task")
+    models = [repository.create_model(make_model(f"m{index}", task.id)) for index in range(3)]
+    rounds = 20
+    dangling = run_processes(tag_and_move, PROCESSES, db_url, task.id, [model.id for model in models], rounds)
+    assert dangling == [0] * PROCESSES
+    for model in models:
+        tags = repository.get_model_by_id(model.id).tags
+        assert {key: tags[key] for key in tags if key != "shared"} == {
+            f"process{index}": str(rounds - 1) for index in range(PROCESSES)
+        }
+        assert tags["shared"] in {f"{index}-{rounds - 1}" for index in range(PROCESSES)}
+    assert repository.get_model_by_alias(task, "champion").id in {model.id for model in models}
+    assert list(repository.get_aliases(task)) == ["champion"]
+
+
+@pytest.mark.parametrize("backend", SERVER_BACKENDS)
+def test_a_deadlock_is_recognised_as_worth_retrying(
+    db_url: str, open_repository: Callable[..., SQLAlchemyMetaRepository]
+) -> None:
+    """Two transactions that lock two rows in opposite orders: the server breaks the deadlock by failing one,
+    with the error that the repository's writes retry on."""
+    repository = open_repository(db_url)
+    ids = [repository.create_project(Project(name)).id for name in ("first", "second")]
+    ready = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def lock_both(order: list[str]) -> None:
+        try:
+            with repository.engine.begin() as connection:
+                for step, project_id in enumerate(order):
+                    connection.execute(update(projects).where(projects.c.id == int(project_id)).values(author="x"))
+                    if step == 0:
+                        ready.wait()
+        except exc.DBAPIError as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=lock_both, args=(order,)) for order in (ids, ids[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 1, errors
+    assert is_deadlock(errors[0]), errors[0]
 
 
 def test_a_failed_write_is_rolled_back(repository: SQLAlchemyMetaRepository) -> None:

@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
+from sql_helpers import SHARED_BACKENDS, RepositoryFactory
 
 from ebonite_core import Ebonite, LocalArtifactRepository
 from ebonite_core.testing import ClientContract, MetadataRepositoryContract
 
 
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
 class TestMetadataContract(MetadataRepositoryContract):
-    """Runs once per backend (the ``backend`` fixture's parameters)."""
+    """The databases several repository objects and processes can share: a SQLite file, PostgreSQL, MariaDB.
+
+    The factory lets the contract reopen the database and race processes on it (names, aliases).
+    """
 
     @pytest.fixture
-    def metadata_repository(self, repository: SQLAlchemyMetaRepository) -> SQLAlchemyMetaRepository:
-        return repository
+    def metadata_repository_factory(self, db_url: str) -> Iterator[RepositoryFactory]:
+        factory = RepositoryFactory(db_url)
+        yield factory
+        factory.close()
+
+
+class TestInMemoryMetadataContract(MetadataRepositoryContract):
+    """``sqlite://``: a private database that lives in its repository's one connection."""
+
+    supports_reopen = False  # a second repository object opens a second, empty database
+    supports_concurrent_processes = False  # another process cannot see it at all
+
+    @pytest.fixture
+    def metadata_repository(self, open_repository: Callable[..., SQLAlchemyMetaRepository]) -> SQLAlchemyMetaRepository:
+        return open_repository("sqlite://")
 
 
 class TestClientContract(ClientContract):

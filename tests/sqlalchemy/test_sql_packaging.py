@@ -28,7 +28,8 @@ import ebonite_sqlalchemy, ebonite_sqlalchemy.migrate as migrate
 
 ebnt = Ebonite.custom_client(metadata="sqlalchemy", artifact="local",
                              meta_kwargs={"db_uri": sys.argv[1]}, artifact_kwargs={"path": sys.argv[2]})
-ebnt.get_or_create_task("project", "task").create_and_push_model(ScaleModel(), [1.0], "model")
+task = ebnt.get_or_create_task("project", "task")
+task.create_and_push_model(ScaleModel(), [1.0], "model", tags={"stage": "candidate"}, params={"accuracy": 0.9})
 print(json.dumps({
     "package": ebonite_sqlalchemy.__file__,
     "repository class": sys.modules[type(ebnt.meta_repo).__module__].__file__,
@@ -36,6 +37,7 @@ print(json.dumps({
     "revision": ebnt.meta_repo.revision,
     "head": migrate.head_revision(),
     "prediction": ebnt.get_model("model", "task", "project").predict([4.0]),
+    "found": [m.name for m in ebnt.search_models(tags={"stage": "candidate"}, params={"accuracy": (">", 0.5)})],
 }))
 """
 
@@ -74,6 +76,9 @@ def test_the_wheel_works_installed_in_a_fresh_environment(tmp_path: Path) -> Non
         "ebonite_sqlalchemy/migrations/script.py.mako",
         "ebonite_sqlalchemy/migrations/versions/0001_initial.py",
         "ebonite_sqlalchemy/migrations/versions/0002_creation_order_indexes.py",
+        "ebonite_sqlalchemy/migrations/versions/0003_tags_aliases_params.py",
+        "ebonite_sqlalchemy/dialects.py",
+        "ebonite_sqlalchemy/search.py",
     ):
         assert required in shipped, f"{required} is missing from {wheel.name}"
     entry_points = next(name for name in shipped if name.endswith(".dist-info/entry_points.txt"))
@@ -122,5 +127,6 @@ def test_the_wheel_works_installed_in_a_fresh_environment(tmp_path: Path) -> Non
     report = json.loads(result.stdout)
     for key in ("package", "repository class", "migrations"):
         assert Path(report[key]).resolve().is_relative_to(fresh_site.resolve()), (key, report[key])
-    assert report["revision"] == report["head"] == "0002"
+    assert report["revision"] == report["head"] == "0003"
     assert report["prediction"] == [8.0]
+    assert report["found"] == ["model"]

@@ -155,6 +155,16 @@ def constraint_violation(err: exc.IntegrityError) -> str | None:
     return None
 
 
+def is_deadlock(err: exc.DBAPIError) -> bool:
+    """Whether the database rolled the transaction back to break a deadlock (worth running it again)."""
+    orig = err.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state in ("40P01", "40001"):  # PostgreSQL: deadlock detected, serialization failure
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] == 1213  # MySQL/MariaDB: deadlock found when trying to get lock
+
+
 # Engines to dispose in a forked child: pooled connections (sockets, SQLite file handles) must never be
 # shared by two processes. dispose(close=False) drops the child's references without closing the parent's.
 _FORK_SENSITIVE: weakref.WeakSet[Engine] = weakref.WeakSet()

@@ -10,9 +10,13 @@ hold for every dialect:
   ``utf8mb4_bin`` collation, because the server default is case-insensitive.
 - Every timestamp is stored in UTC and read back timezone-aware (``TIMESTAMP WITH TIME ZONE`` on
   PostgreSQL, ``DATETIME(6)`` holding UTC elsewhere).
-- A model's analysed data (methods, requirements, params, manifest, ...) is one JSON document; what the
-  repository looks models up by (name, task) is in columns with a unique constraint.
-- Foreign keys have no ``ON DELETE`` action: deleting a parent that has children is refused by the database.
+- A model's analysed data (methods, requirements, manifest, ...) is one JSON document; what the repository
+  looks models up by (name, task) is in columns with a unique constraint. Its ``params`` are a JSON document
+  of their own (revision 0003), so that searching them parses a few bytes per model, not the whole analysis.
+- Tags and aliases have tables of their own (revision 0003), with the indexes that search and lookups need.
+- Foreign keys between projects, tasks and models have no ``ON DELETE`` action: deleting a parent that has
+  children is refused by the database. A model's tags and the aliases pointing at it are its own data:
+  their foreign keys to the model cascade, so that deleting the model removes them in the same statement.
 """
 
 from __future__ import annotations
@@ -37,7 +41,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from ebonite_core.objects import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH
+
 NAME_LENGTH = 255
+TAG_KEY_LENGTH = MAX_TAG_KEY_LENGTH  # 128
+TAG_VALUE_LENGTH = MAX_TAG_VALUE_LENGTH  # 500
 VERSION_TABLE = "ebonite_alembic_version"  # not "alembic_version": the database may be shared with an app
 
 # Constraint and index names that are the same on every dialect, so that migrations can refer to them.
@@ -136,11 +144,38 @@ models = Table(
     Column("creation_date", UTCDateTime(), nullable=False),
     Column("artifact_key", String(NAME_LENGTH), nullable=True),
     Column("data", JSON(), nullable=False),  # everything else Model.to_dict() holds
+    # Nullable only because revision 0003 adds it to existing tables: NOT NULL would need a server default,
+    # which MySQL refuses on JSON columns. Every write sets it, and 0003 filled it for the models it found.
+    Column("params", JSON(), nullable=True),
     UniqueConstraint("task_id", "name"),  # also the index for get_model_by_name
     Index("ix_ebonite_models_task_id_id", "task_id", "id"),  # get_models, in creation order (revision 0002)
+    # Searching a task newest first (the default order, latest_model): the newest rows without a sort, and a
+    # filtered search stops as soon as it has a page (revision 0003).
+    Index("ix_ebonite_models_task_id_creation_date_id", "task_id", "creation_date", "id"),
     sqlite_autoincrement=True,
     **MYSQL_OPTIONS,
 )
 
-# Model fields kept in columns; every other key of Model.to_dict() goes into the JSON ``data`` column.
-MODEL_COLUMNS = ("id", "name", "task_id", "author", "creation_date", "artifact_key")
+model_tags = Table(
+    "ebonite_model_tags",
+    metadata,
+    Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("key", name_type(TAG_KEY_LENGTH), primary_key=True),
+    Column("value", name_type(TAG_VALUE_LENGTH), nullable=False),
+    Index("ix_ebonite_model_tags_key_value", "key", "value"),  # search by tag
+    **MYSQL_OPTIONS,
+)
+
+task_aliases = Table(
+    "ebonite_task_aliases",
+    metadata,
+    Column("task_id", id_type(), ForeignKey(tasks.c.id), primary_key=True),
+    Column("alias", name_type(), primary_key=True),
+    Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), nullable=False),
+    Index("ix_ebonite_task_aliases_model_id", "model_id"),  # the cascade when a model is deleted
+    **MYSQL_OPTIONS,
+)
+
+# Model fields kept in columns or tables of their own; every other key of Model.to_dict() goes into the JSON
+# ``data`` column.
+MODEL_COLUMNS = ("id", "name", "task_id", "author", "creation_date", "artifact_key", "params", "tags")
