@@ -1,9 +1,9 @@
 """Throwaway PostgreSQL and MariaDB servers on loopback ports, as ``/work/shared/SERVICES.md`` describes.
 
-Used by the tests' session fixtures and by ``benchmarks/sql_push.py``. Each server lives in its own
-temporary directory, listens on 127.0.0.1 only, requires a password over TCP (so that a wrong password is
-refused), and is stopped and removed by :meth:`stop`. Running as root, the servers run as the ``postgres``
-and ``mysql`` users, as their binaries insist.
+Used by the tests' session fixtures and by ``benchmarks/sql_push.py`` and ``benchmarks/search.py``. Each
+server lives in its own temporary directory, listens on 127.0.0.1 only, requires a password over TCP (so
+that a wrong password is refused), and is stopped and removed by :meth:`stop`. Running as root, the servers
+run as the ``postgres`` and ``mysql`` users, as their binaries insist.
 """
 
 from __future__ import annotations
