@@ -11,13 +11,22 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ebonite_s3.repository import S3ArtifactRepository
-from s3_servers import FOREIGN_VARIABLES, TEST_ENVIRONMENT, MotoServer, S3Server, SeaweedFSServer, ServerUnavailable
+from s3_servers import (
+    FOREIGN_VARIABLES,
+    SEAWEEDFS_BUCKET,
+    TEST_ENVIRONMENT,
+    Location,
+    MotoServer,
+    S3Server,
+    SeaweedFSServer,
+    ServerUnavailable,
+    new_bucket_name,
+)
 
 MiB = 1024 * 1024
 TEST_PART_SIZE = 5 * MiB  # S3's (and moto's) smallest part
@@ -73,32 +82,6 @@ def seaweedfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seawe
 def s3_server(request: pytest.FixtureRequest) -> S3Server:
     """Each test that uses it runs once against moto's server and once against SeaweedFS."""
     return request.getfixturevalue(f"{request.param}_server")
-
-
-@dataclass
-class Location:
-    server: S3Server
-    bucket: str
-    prefix: str
-
-    def object_keys(self) -> list[str]:
-        """Every object under this location, listed with a plain boto3 client."""
-        client = self.server.client()
-        keys: list[str] = []
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-            keys.extend(item["Key"] for item in page.get("Contents", ()))
-        return keys
-
-    def open_uploads(self) -> list[dict[str, Any]]:
-        response = self.server.client().list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix)
-        return [upload for upload in response.get("Uploads", ()) if upload["Key"].startswith(self.prefix)]
-
-
-SEAWEEDFS_BUCKET = "ebonite-tests"
-
-
-def new_bucket_name() -> str:
-    return f"t-{uuid.uuid4().hex[:20]}"
 
 
 @pytest.fixture

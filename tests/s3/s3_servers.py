@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
 READER_ACCESS_KEY = "reader"  # a SeaweedFS identity that may read and list, never write
 READER_SECRET_KEY = "reader-secret"
+SEAWEEDFS_BUCKET = "ebonite-tests"  # SeaweedFS tests share one bucket, each under a prefix of its own
 STARTUP_SECONDS = 60.0  # a bounded wait for a server to answer; a slow start is reported, not awaited forever
 
 TEST_ENVIRONMENT = {
@@ -266,3 +269,26 @@ class SeaweedFSServer(S3Server):
             if err.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
         client.put_object(Bucket=self.PROBE_BUCKET, Key="probe", Body=b"ok")
+
+
+@dataclass
+class Location:
+    server: S3Server
+    bucket: str
+    prefix: str
+
+    def object_keys(self) -> list[str]:
+        """Every object under this location, listed with a plain boto3 client."""
+        client = self.server.client()
+        keys: list[str] = []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", ()))
+        return keys
+
+    def open_uploads(self) -> list[dict[str, Any]]:
+        response = self.server.client().list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix)
+        return [upload for upload in response.get("Uploads", ()) if upload["Key"].startswith(self.prefix)]
+
+
+def new_bucket_name() -> str:
+    return f"t-{uuid.uuid4().hex[:20]}"
