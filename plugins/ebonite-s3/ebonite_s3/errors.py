@@ -90,9 +90,10 @@ def translate(err: BaseException, action: str, bucket: str, endpoint: str) -> Eb
             f"{where}: the endpoint cannot be reached ({type(cause).__name__}: {cause}). Check the endpoint "
             "URL and that the server is running."
         )
+    assert isinstance(cause, ClientError)  # every other driver error is a BotoCoreError
     code = error_code(cause)
     message = _server_message(cause)
-    if code in MISSING_BUCKET_CODES:
+    if code in MISSING_BUCKET_CODES or (code in MISSING_OBJECT_CODES and cause.operation_name == "HeadBucket"):
         return RepositoryError(
             f"{where}: the bucket does not exist. Create it, or pass create_bucket=True to create it on first use."
         )

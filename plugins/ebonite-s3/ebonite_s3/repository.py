@@ -15,7 +15,7 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ebonite_core.errors import ArtifactNotFoundError, EboniteError, RepositoryError
+from ebonite_core.errors import ArtifactNotFoundError, EboniteError
 from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
 
 from .errors import MISSING_OBJECT_CODES, driver_error, error_code, translate
@@ -317,11 +317,12 @@ class S3ArtifactRepository(ArtifactRepository):
         response = self.client.delete_objects(Bucket=self.bucket_name, Delete={"Objects": batch, "Quiet": True})
         errors = response.get("Errors") or []
         if errors:
+            # DeleteObjects answers 200 and lists the objects it refused: raise the first refusal as the
+            # ClientError a single DeleteObject would have raised, so that it is translated the same way.
             first = errors[0]
-            raise RepositoryError(
-                f"S3 bucket {self.bucket_name!r} at {self._where()} refused to delete {len(errors)} of "
-                f"{len(batch)} objects; first: {first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
-            )
+            refused = f"{len(errors)} of {len(batch)} objects refused, first {first.get('Key')!r}"
+            message = f"{first.get('Message', '')} ({refused})"
+            raise ClientError({"Error": {"Code": first.get("Code", ""), "Message": message}}, "DeleteObjects")
 
     def _open_uploads(self, prefix: str) -> Iterator[dict[str, Any]]:
         for page in self.client.get_paginator("list_multipart_uploads").paginate(
