@@ -78,6 +78,15 @@ def seaweedfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seawe
     server.stop()
 
 
+@pytest.fixture
+def restartable_seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFSServer]:
+    """A SeaweedFS instance for one test, which may stop and restart it (same ports, same data)."""
+    server = SeaweedFSServer(tmp_path_factory.mktemp("seaweedfs-own"))
+    _start(server)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(params=["moto", "seaweedfs"])
 def s3_server(request: pytest.FixtureRequest) -> S3Server:
     """Each test that uses it runs once against moto's server and once against SeaweedFS."""

@@ -288,8 +288,14 @@ class S3ArtifactRepository(ArtifactRepository):
         """Best-effort removal of a failed push; remembered for a retry when the store cannot be reached."""
         try:
             self._delete_prefix(self.object_prefix(key))
-        except Exception:
-            logger.warning("Could not remove the partial upload of artifact key %s; will retry", key, exc_info=True)
+        except Exception as err:
+            logger.warning(
+                "Could not remove the partial upload of artifact key %s (%s: %s); the next operation of this "
+                "repository retries, and garbage collection finds it otherwise",
+                key,
+                type(err).__name__,
+                err,
+            )
             with self._lock:
                 self._pending_cleanup.add(key)
 
