@@ -67,7 +67,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     server = MotoServer(tmp_path_factory.mktemp("moto"))
     _start(server)
     yield server
-    server.stop()
+    server.stop(grace=5)  # throwaway data: no need to wait long for a clean shutdown
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +75,7 @@ def seaweedfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seawe
     server = SeaweedFSServer(tmp_path_factory.mktemp("seaweedfs"))
     _start(server)
     yield server
-    server.stop()
+    server.stop(grace=5)
 
 
 @pytest.fixture

@@ -152,14 +152,14 @@ class S3Server:
         """Return when the server serves S3 requests; raise otherwise."""
         self.client().list_buckets()
 
-    def stop(self) -> None:
-        """SIGTERM, then wait; SIGKILL if it does not exit."""
+    def stop(self, grace: float = 30.0) -> None:
+        """SIGTERM, then wait up to ``grace`` seconds; SIGKILL if it has not exited by then."""
         if self.process is None:
             return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
