@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import threading
+import zlib
 from collections.abc import Callable
 from datetime import timezone
 from pathlib import Path
@@ -18,7 +19,6 @@ from s3_servers import Location, MotoServer, S3Server, new_bucket_name
 from ebonite_core.errors import ArtifactIntegrityError, RepositoryError
 
 MiB = 1024 * 1024
-FORGED_SHA256 = base64.b64encode(hashlib.sha256(b"something else").digest()).decode()
 
 
 def write(directory: Path, name: str, data: bytes) -> Path:
@@ -112,30 +112,41 @@ def test_missing_bucket_is_created_only_when_asked(s3_server: S3Server, tmp_path
     S3ArtifactRepository(bucket, endpoint=s3_server.endpoint, create_bucket=True).keys()  # exists: no error
 
 
-def test_every_object_carries_a_sha256_checksum(
-    repository: S3ArtifactRepository, location: Location, tmp_path: Path
+def _expected_checksum(algorithm: str, data: bytes) -> str:
+    digest = zlib.crc32(data).to_bytes(4, "big") if algorithm == "CRC32" else hashlib.sha256(data).digest()
+    return base64.b64encode(digest).decode()
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA256"])
+def test_every_object_carries_the_checksum_the_server_was_sent(
+    make_repository: Callable[..., S3ArtifactRepository], location: Location, tmp_path: Path, algorithm: str
 ) -> None:
+    repository = make_repository() if algorithm == "CRC32" else make_repository(checksum_algorithm=algorithm)
     data = os.urandom(1000)
     repository.push("k", {"small.bin": write(tmp_path, "small", data)})
     head = location.server.client().head_object(
         Bucket=location.bucket, Key=f"{location.prefix}k/small.bin", ChecksumMode="ENABLED"
     )
-    assert head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert head[f"Checksum{algorithm}"] == _expected_checksum(algorithm, data)
 
 
 @pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)  # moto checks no checksum
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA256"])
 def test_seaweedfs_refuses_a_wrong_checksum(
-    make_repository: Callable[..., S3ArtifactRepository], location: Location, tmp_path: Path
+    make_repository: Callable[..., S3ArtifactRepository], location: Location, tmp_path: Path, algorithm: str
 ) -> None:
     """The checksum the repository sends is verified by the server: a forged one is refused (BadDigest),
     for a single-part object and for the parts of a multipart upload, and nothing is left behind."""
+    header = f"x-amz-checksum-{algorithm.lower()}"
+    forged = _expected_checksum(algorithm, b"something else")
+
+    def forge(request: Any, **kwargs: Any) -> None:
+        assert header in request.headers, "the repository must send the checksum"
+        del request.headers[header]  # headers append on assignment: replace, not add
+        request.headers[header] = forged
+
     for size in (1000, 11 * MiB):
-        repository = make_repository()
-
-        def forge(request: Any, **kwargs: Any) -> None:
-            del request.headers["x-amz-checksum-sha256"]  # headers append on assignment: replace, not add
-            request.headers["x-amz-checksum-sha256"] = FORGED_SHA256
-
+        repository = make_repository(checksum_algorithm=algorithm)
         # A hook of botocore's public event system on the real client: the request that reaches the server
         # is signed as usual but carries a checksum that does not match its body.
         repository.client.meta.events.register("before-sign.s3.PutObject", forge)
