@@ -71,6 +71,17 @@ def error_code(err: BaseException | None) -> str:
     return ""
 
 
+def is_transient(err: BaseException) -> bool:
+    """Whether ``err`` says the store could not be reached or failed on its side (HTTP 5xx), so that the same
+    request may succeed later, as opposed to a refusal that would be repeated."""
+    cause = driver_error(err)
+    if isinstance(cause, (BotoConnectionError, BotoHTTPClientError)):
+        return True
+    if isinstance(cause, ClientError):
+        return int(cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0) >= 500
+    return False
+
+
 def translate(err: BaseException, action: str, bucket: str, endpoint: str) -> EboniteError | None:
     """The ebonite error for a failed driver call, or ``None`` if ``err`` does not come from the driver.
 

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from ebonite_core.errors import ArtifactNotFoundError, EboniteError
 from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
 
-from .errors import MISSING_OBJECT_CODES, driver_error, error_code, translate
+from .errors import MISSING_OBJECT_CODES, driver_error, error_code, is_transient, translate
 from .progress import ProgressCallback, ProgressSubscriber, tqdm_callback
 
 logger = logging.getLogger(__name__)
@@ -218,9 +218,8 @@ class S3ArtifactRepository(ArtifactRepository):
             self._prepare()
             try:
                 self._delete_prefix(prefix)
-            except BaseException:
-                with self._lock:
-                    self._pending_cleanup.add(key)
+            except Exception as err:
+                self._remember_cleanup(key, err)
                 raise
 
     def keys(self) -> dict[str, datetime]:
@@ -264,9 +263,11 @@ class S3ArtifactRepository(ArtifactRepository):
         for key in pending:
             try:
                 self._delete_prefix(self.object_prefix(key))
-            except Exception:  # still unreachable: keep it for the next operation
-                logger.debug("Cleanup of artifact key %s failed again", key, exc_info=True)
-                return
+            except Exception as err:
+                if is_transient(err):  # still unreachable: keep it for the next operation
+                    logger.debug("Cleanup of artifact key %s failed again", key, exc_info=True)
+                    return
+                logger.warning("Giving up the cleanup of artifact key %s: %s; garbage collection finds it", key, err)
             with self._lock:
                 self._pending_cleanup.discard(key)
 
@@ -288,17 +289,22 @@ class S3ArtifactRepository(ArtifactRepository):
                 raise
 
     def _discard(self, key: str) -> None:
-        """Best-effort removal of a failed push; remembered for a retry when the store cannot be reached."""
+        """Best-effort removal of a failed push (its objects and open multipart uploads)."""
         try:
             self._delete_prefix(self.object_prefix(key))
         except Exception as err:
             logger.warning(
-                "Could not remove the partial upload of artifact key %s (%s: %s); the next operation of this "
-                "repository retries, and garbage collection finds it otherwise",
+                "Could not remove the partial upload of artifact key %s (%s: %s); garbage collection finds it",
                 key,
                 type(err).__name__,
                 err,
             )
+            self._remember_cleanup(key, err)
+
+    def _remember_cleanup(self, key: str, err: BaseException) -> None:
+        # Only a store that could not be reached (or failed on its side) may do better next time; a refusal
+        # (access denied) would be refused again on every operation, so it is left to garbage collection.
+        if is_transient(err):
             with self._lock:
                 self._pending_cleanup.add(key)
 
@@ -334,12 +340,15 @@ class S3ArtifactRepository(ArtifactRepository):
             raise ClientError({"Error": {"Code": first.get("Code", ""), "Message": message}}, "DeleteObjects")
 
     def _open_uploads(self, prefix: str) -> Iterator[dict[str, Any]]:
-        for page in self.client.get_paginator("list_multipart_uploads").paginate(
-            Bucket=self.bucket_name, Prefix=prefix
-        ):
-            for upload in page.get("Uploads", ()):
-                if upload["Key"].startswith(prefix):  # some servers ignore the prefix
-                    yield upload
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket_name, Prefix=prefix)
+        try:
+            for page in pages:
+                for upload in page.get("Uploads", ()):
+                    if upload["Key"].startswith(prefix):  # some servers ignore the prefix
+                        yield upload
+        except ClientError as err:
+            if error_code(err) not in ("NotImplemented", "501"):  # a store without multipart listing
+                raise
 
 
 def _is_artifact_key(key: str) -> bool:
