@@ -222,3 +222,10 @@ def test_invalid_settings_are_refused(arguments: dict[str, object], message: str
     settings.update(arguments)
     with pytest.raises(ValueError, match=message):
         S3ArtifactRepository(**settings)  # type: ignore[arg-type]
+
+
+def test_create_bucket_outside_us_east_1_names_its_region(moto_server: MotoServer, tmp_path: Path) -> None:
+    bucket = new_bucket_name()
+    repository = S3ArtifactRepository(bucket, endpoint=moto_server.endpoint, region="eu-west-1", create_bucket=True)
+    repository.push("k", {"a.bin": write(tmp_path, "a", b"a")})
+    assert moto_server.client().get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
