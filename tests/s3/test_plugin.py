@@ -7,6 +7,7 @@ The scripts run in subprocesses so that nothing this test process imported (the 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -98,9 +99,12 @@ def test_the_built_wheel_installs_into_a_fresh_environment(location: Location, t
     The new environment sees this one's site-packages through a ``.pth`` file (so that boto3 and
     ebonite-core need not be downloaded); its own copy of ebonite-s3 comes first on its path.
     """
+    # Build from a copy: setuptools leaves a build/ directory next to the sources it builds.
+    sources = tmp_path / "ebonite-s3"
+    shutil.copytree(PLUGIN_DIRECTORY, sources, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     wheels = tmp_path / "wheels"
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(PLUGIN_DIRECTORY), "-w", str(wheels)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(sources), "-w", str(wheels)],
         capture_output=True,
         text=True,
     )
