@@ -19,12 +19,17 @@ from typing import Any, TypeVar
 
 from ..errors import ArtifactNotFoundError, MetadataCorruptError, RepositoryError
 from ..objects import Model, Project, Task
+from ..query import ModelPage, ModelQuery
 from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
 from .metadata import MetadataRepository
 from .tables import State, Tables, empty_state
 
-SCHEMA_VERSION = 1
+# Version 2 added model tags and task aliases. Older files are read and upgraded in memory; the next write
+# saves them at the current version.
+SCHEMA_VERSION = 2
 T = TypeVar("T")
+# Without indent, the json module uses its C encoder: several times faster than the indenting one.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 def _fsync_directory(path: Path) -> None:
@@ -54,6 +59,7 @@ class LocalMetadataRepository(MetadataRepository):
         self._identity: tuple[int, int, int] | str | None = None  # None: never read; "missing": no file
         self._thread_lock = threading.RLock()
         self._file_lock: Any = None
+        self._encoded: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}  # (table, id) -> (row, its text)
 
     def __repr__(self) -> str:
         return f"LocalMetadataRepository({str(self.path)!r})"
@@ -92,10 +98,10 @@ class LocalMetadataRepository(MetadataRepository):
                 "written by ebonite-core. It was left untouched."
             )
         version = document["schema_version"]
-        if version != SCHEMA_VERSION:
+        if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
             raise MetadataCorruptError(
                 f"The metadata file {self.path} has schema version {version!r}; this ebonite-core reads "
-                f"version {SCHEMA_VERSION}. Upgrade ebonite-core if the file is newer. It was left untouched."
+                f"versions 1 to {SCHEMA_VERSION}. Upgrade ebonite-core if the file is newer. It was left untouched."
             )
         state = {key: document.get(key) for key in empty_state()}
         if not isinstance(state["next_id"], int) or not all(
@@ -105,11 +111,33 @@ class LocalMetadataRepository(MetadataRepository):
                 f"The metadata file {self.path} is malformed: 'next_id' must be a "
                 "number and 'projects', 'tasks', 'models' objects. It was left untouched."
             )
+        if version < 2:
+            for task in state["tasks"].values():
+                task.setdefault("aliases", {})
+            for model in state["models"].values():
+                model.setdefault("tags", {})
         return state
 
+    def _encode(self) -> bytes:
+        """The whole file, one row per line. Rows are never changed in place (see ``Tables``), so a row that is
+        the same object as when it was last encoded reuses that text: a push encodes one row, not the file."""
+        state = self._tables.state
+        encoded: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+        sections = [f'  "schema_version": {SCHEMA_VERSION}', f'  "next_id": {_encode_json(state["next_id"])}']
+        for table in ("projects", "tasks", "models"):
+            lines = []
+            for row_id, row in state[table].items():
+                cached = self._encoded.get((table, row_id))
+                text = cached[1] if cached is not None and cached[0] is row else _encode_json(row)
+                encoded[(table, row_id)] = (row, text)
+                lines.append(f"    {_encode_json(row_id)}: {text}")
+            body = "{\n" + ",\n".join(lines) + "\n  }" if lines else "{}"
+            sections.append(f'  "{table}": {body}')
+        self._encoded = encoded
+        return ("{\n" + ",\n".join(sections) + "\n}\n").encode("utf-8")
+
     def _write(self) -> None:
-        document = {"schema_version": SCHEMA_VERSION, **self._tables.state}
-        data = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
+        data = self._encode()
         temporary = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
         try:
             with open(temporary, "wb") as file:
@@ -197,6 +225,24 @@ class LocalMetadataRepository(MetadataRepository):
 
     def delete_model(self, model: Model) -> None:
         self._change(lambda: self._tables.delete_model(model))
+
+    def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
+        return self._change(lambda: self._tables.set_model_tags(model, tags))
+
+    def delete_model_tag(self, model: Model, key: str) -> Model:
+        return self._change(lambda: self._tables.delete_model_tag(model, key))
+
+    def set_alias(self, task: Task, alias: str, model: Model) -> None:
+        self._change(lambda: self._tables.set_alias(task, alias, model))
+
+    def delete_alias(self, task: Task, alias: str) -> None:
+        self._change(lambda: self._tables.delete_alias(task, alias))
+
+    def get_aliases(self, task: Task) -> dict[str, str]:
+        return self._read(lambda: self._tables.aliases(task))
+
+    def search_models(self, query: ModelQuery) -> ModelPage:
+        return self._read(lambda: self._tables.search_models(query))
 
 
 class LocalArtifactRepository(ArtifactRepository):

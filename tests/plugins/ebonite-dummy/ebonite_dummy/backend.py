@@ -1,8 +1,8 @@
-"""The ``dummy`` artifact repository: in-memory files, under its own type name."""
+"""The ``dummy`` artifact repository (in-memory files under its own type name) and the ``echo`` serializer."""
 
 from __future__ import annotations
 
-from ebonite_core import InMemoryArtifactRepository
+from ebonite_core import InMemoryArtifactRepository, ModelSerializer
 
 
 class DummyArtifactRepository(InMemoryArtifactRepository):
@@ -11,3 +11,33 @@ class DummyArtifactRepository(InMemoryArtifactRepository):
     def __init__(self, label: str = "dummy") -> None:
         super().__init__()
         self.label = label
+
+
+class Echo:
+    """A model that answers every input with its stored text; only the echo serializer takes it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def predict(self, data):
+        return [self.text for _ in data]
+
+
+class EchoSerializer(ModelSerializer):
+    type = "echo"
+    priority = 5
+
+    @classmethod
+    def can_serialize(cls, obj):
+        return isinstance(obj, Echo)
+
+    def modules(self, obj):
+        return {"ebonite_dummy"}
+
+    def dump(self, obj, open_file):
+        with open_file("echo.txt") as file:
+            file.write(obj.text.encode("utf-8"))
+
+    def load(self, open_file):
+        with open_file("echo.txt") as file:
+            return Echo(file.read().decode("utf-8"))

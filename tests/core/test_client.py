@@ -1,0 +1,96 @@
+"""Client behaviour beyond the contract: construction, binding, lazy loading."""
+
+from __future__ import annotations
+
+import pytest
+
+from ebonite_core import (
+    ArtifactNotFoundError,
+    Ebonite,
+    ExistingProjectError,
+    InMemoryArtifactRepository,
+    InMemoryMetadataRepository,
+    Project,
+    create_model,
+)
+from ebonite_core.testing import ScaleModel
+
+
+def test_construction_checks_repository_types() -> None:
+    with pytest.raises(TypeError, match="metadata_repository"):
+        Ebonite(InMemoryArtifactRepository(), InMemoryArtifactRepository())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="artifact_repository"):
+        Ebonite(InMemoryMetadataRepository(), InMemoryMetadataRepository())  # type: ignore[arg-type]
+
+
+def test_custom_client_takes_instances() -> None:
+    meta, artifacts = InMemoryMetadataRepository(), InMemoryArtifactRepository()
+    ebnt = Ebonite.custom_client(meta, artifacts)
+    assert ebnt.meta_repo is meta and ebnt.artifact_repo is artifacts
+    with pytest.raises(TypeError, match="meta_kwargs"):
+        Ebonite.custom_client(meta, "inmemory", meta_kwargs={"path": "x"})
+
+
+def test_getting_a_model_fetches_metadata_only() -> None:
+    ebnt = Ebonite.inmemory()
+    stored = ebnt.create_model(ScaleModel(), [1.0], "scale")
+    ebnt.artifact_repo.delete(stored.artifact_key)
+    model = ebnt.get_model("scale", "default_task", "default_project")
+    assert model is not None and model.params == {}
+    with pytest.raises(ArtifactNotFoundError):
+        model.predict([1.0])
+
+
+def test_a_model_loads_once() -> None:
+    ebnt = Ebonite.inmemory()
+    ebnt.create_model(ScaleModel(), [1.0], "scale")
+    model = ebnt.get_model("scale", "default_task", "default_project", load_artifacts=True)
+    first = model.object
+    ebnt.artifact_repo.delete(model.artifact_key)  # a second fetch would fail
+    assert model.object is first and model.predict([2.0]) == [4.0]
+
+
+def test_push_needs_a_task() -> None:
+    ebnt = Ebonite.inmemory()
+    with pytest.raises(ValueError, match="pass the task"):
+        ebnt.push_model(create_model(ScaleModel(), [1.0], "scale"))
+
+
+def test_push_into_the_task_a_model_already_names() -> None:
+    ebnt = Ebonite.inmemory()
+    task = ebnt.get_or_create_task("p", "t")
+    model = create_model(ScaleModel(), [1.0], "scale")
+    model.task_id = task.id
+    assert ebnt.push_model(model).task_id == task.id
+
+
+def test_a_model_from_the_store_cannot_be_pushed_without_its_object() -> None:
+    ebnt = Ebonite.inmemory()
+    task = ebnt.get_or_create_task("p", "t")
+    model = create_model(ScaleModel(), [1.0], "scale")
+    model._object = None
+    with pytest.raises(ValueError, match="holds no object"):
+        ebnt.push_model(model, task)
+
+
+def test_unbound_objects_say_how_to_bind_them() -> None:
+    with pytest.raises(ValueError, match="not bound to an Ebonite client"):
+        _ = Project("p").tasks
+
+
+def test_deleted_models_can_be_pushed_again() -> None:
+    ebnt = Ebonite.inmemory()
+    task = ebnt.get_or_create_task("p", "t")
+    model = task.create_and_push_model(ScaleModel(), [1.0], "scale")
+    ebnt.delete_model(model)
+    assert model.id is None
+    ebnt.push_model(model, task)
+    assert ebnt.get_model("scale", task).predict([1.0]) == [2.0]
+
+
+def test_create_project_twice() -> None:
+    ebnt = Ebonite.inmemory()
+    ebnt.create_project("p")
+    with pytest.raises(ExistingProjectError):
+        ebnt.create_project("p")
+    assert ebnt.get_or_create_project("p").name == "p"

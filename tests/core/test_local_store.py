@@ -1,0 +1,204 @@
+"""The local store: metadata.json on disk, plain artifact files, several processes at once."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from ebonite_core import (
+    ArtifactIntegrityError,
+    ArtifactNotFoundError,
+    Ebonite,
+    LocalMetadataRepository,
+    MetadataCorruptError,
+    Project,
+)
+from ebonite_core.testing import ScaleModel
+
+SAMPLE = [1.0, 2.0]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+def push_some(store: Path, names: list[str]) -> Ebonite:
+    ebnt = Ebonite.local(store)
+    task = ebnt.get_or_create_task("project", "task")
+    for index, name in enumerate(names):
+        task.create_and_push_model(ScaleModel(float(index)), SAMPLE, name)
+    return ebnt
+
+
+def test_metadata_is_one_human_readable_json_file(store: Path) -> None:
+    push_some(store, ["first"])
+    text = (store / "metadata.json").read_text()
+    assert text.startswith('{\n  "schema_version": 2')
+    document = json.loads(text)
+    assert [p["name"] for p in document["projects"].values()] == ["project"]
+    assert [t["name"] for t in document["tasks"].values()] == ["task"]
+    [model] = document["models"].values()
+    assert model["name"] == "first" and model["artifacts"][0]["name"] == "model.pkl"
+    assert (store / "artifacts" / model["artifact_key"] / "model.pkl").is_file()
+
+
+def test_metadata_never_records_absolute_paths(store: Path) -> None:
+    push_some(store, ["first"])
+    assert str(store) not in (store / "metadata.json").read_text()
+
+
+def test_a_moved_store_keeps_every_model_loadable(store: Path, tmp_path: Path) -> None:
+    push_some(store, ["a", "b", "c"])
+    moved = tmp_path / "elsewhere" / "registry"
+    shutil.move(store, moved)
+    ebnt = Ebonite.local(moved)
+    task = ebnt.get_task("project", "task")
+    assert [model.predict([1.0]) for model in ebnt.get_models(task)] == [[0.0], [1.0], [2.0]]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"schema_version": 1, "projects": {', "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[1, 2]", "has no schema_version"),
+        (b'{"schema_version": 99, "projects": {}}', "schema version 99"),
+        (b'{"schema_version": 1, "next_id": "x", "projects": {}, "tasks": {}, "models": {}}', "malformed"),
+    ],
+)
+def test_an_unreadable_file_is_reported_and_never_overwritten(store: Path, content: bytes, message: str) -> None:
+    push_some(store, ["first"])
+    path = store / "metadata.json"
+    path.write_bytes(content)
+    ebnt = Ebonite.local(store)
+    with pytest.raises(MetadataCorruptError, match=message) as raised:
+        ebnt.get_projects()
+    assert str(path) in str(raised.value)
+    with pytest.raises(MetadataCorruptError):
+        ebnt.get_or_create_task("other", "task")
+    assert path.read_bytes() == content
+
+
+def test_a_version_1_file_is_read_and_upgraded_on_the_next_write(store: Path) -> None:
+    push_some(store, ["first"])
+    path = store / "metadata.json"
+    document = json.loads(path.read_text())
+    document["schema_version"] = 1
+    for task in document["tasks"].values():
+        del task["aliases"]
+    for model in document["models"].values():
+        del model["tags"]
+    path.write_text(json.dumps(document))
+    ebnt = Ebonite.local(store)
+    model = ebnt.get_model("first", "task", "project")
+    assert model.tags == {} and model.predict([1.0]) == [0.0]
+    assert json.loads(path.read_text())["schema_version"] == 1, "reading does not rewrite the file"
+    ebnt.set_alias(model.task, "champion", model)
+    ebnt.set_model_tags(model, {"stage": "production"})
+    upgraded = json.loads(path.read_text())
+    assert upgraded["schema_version"] == 2
+    assert ebnt.get_model_by_alias(model.task, "champion").tags == {"stage": "production"}
+
+
+def test_changes_by_another_writer_are_seen(store: Path) -> None:
+    first = LocalMetadataRepository(store / "metadata.json")
+    second = LocalMetadataRepository(store / "metadata.json")
+    assert second.get_projects() == []
+    created = first.create_project(Project("one"))
+    assert second.get_project_by_name("one") == created
+    second.create_project(Project("two"))
+    assert [project.name for project in first.get_projects()] == ["one", "two"]
+    (store / "metadata.json").unlink()
+    assert first.get_projects() == []
+
+
+def test_ids_are_never_reused_even_across_instances(store: Path) -> None:
+    repo = LocalMetadataRepository(store / "metadata.json")
+    created = repo.create_project(Project("one"))
+    repo.delete_project(created)
+    again = LocalMetadataRepository(store / "metadata.json").create_project(Project("one"))
+    assert again.id != created.id
+
+
+def test_clear_removes_only_what_the_store_wrote(store: Path) -> None:
+    push_some(store, ["first"])
+    (store / "notes.txt").write_text("mine")
+    ebnt = Ebonite.local(store, clear=True)
+    assert ebnt.get_projects() == []
+    assert sorted(path.name for path in store.iterdir()) == ["notes.txt"]
+
+
+def test_default_store_is_dot_ebonite_in_the_working_directory(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    ebnt = Ebonite.local()
+    monkeypatch.chdir("/")  # paths are fixed at construction
+    ebnt.get_or_create_task("p", "t").create_and_push_model(ScaleModel(), SAMPLE, "m")
+    assert (tmp_path / ".ebonite" / "metadata.json").is_file()
+    assert len(list((tmp_path / ".ebonite" / "artifacts").glob("*/model.pkl"))) == 1
+
+
+def test_a_changed_artifact_file_is_refused(store: Path) -> None:
+    ebnt = push_some(store, ["first"])
+    model = ebnt.get_model("first", "task", "project")
+    path = store / "artifacts" / model.artifact_key / "model.pkl"
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0xFF  # same size, different bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactIntegrityError, match="sha256"):
+        model.load()
+    path.write_bytes(bytes(data) + b"x")
+    with pytest.raises(ArtifactIntegrityError, match="bytes"):
+        model.load()
+    path.unlink()
+    with pytest.raises(ArtifactNotFoundError, match="missing"):
+        model.load()
+
+
+def test_a_push_leaves_no_temporary_files(store: Path) -> None:
+    push_some(store, ["a", "b"])
+    artifacts = store / "artifacts"
+    hidden = [path for path in artifacts.glob(".*/**/*") if path.is_file()]
+    assert hidden == []
+    assert len([path for path in artifacts.iterdir() if not path.name.startswith(".")]) == 2
+
+
+def test_the_artifact_file_is_the_pickled_object(store: Path) -> None:
+    import pickle
+
+    ebnt = push_some(store, ["a"])
+    model = ebnt.get_model("a", "task", "project")
+    with open(store / "artifacts" / model.artifact_key / "model.pkl", "rb") as file:
+        assert isinstance(pickle.load(file), ScaleModel)
+
+
+def _push_from_worker(store: str, worker: int, count: int) -> list[str]:
+    ebnt = Ebonite.local(store)
+    task = ebnt.get_or_create_task("project", "task")  # every worker races to create it
+    return [
+        task.create_and_push_model(ScaleModel(float(worker * 1000 + index)), SAMPLE, f"w{worker}-m{index}").id
+        for index in range(count)
+    ]
+
+
+def test_concurrent_processes_lose_nothing(store: Path) -> None:
+    workers, pushes = 4, 50
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_push_from_worker, str(store), worker, pushes) for worker in range(workers)]
+        ids = [model_id for future in futures for model_id in future.result()]
+    assert len(ids) == len(set(ids)) == workers * pushes
+    document = json.loads((store / "metadata.json").read_text())
+    assert len(document["tasks"]) == 1 and len(document["models"]) == workers * pushes
+    ebnt = Ebonite.local(store)
+    models = ebnt.get_models("task", "project")
+    assert {model.name for model in models} == {f"w{w}-m{i}" for w in range(workers) for i in range(pushes)}
+    assert set(ebnt.artifact_repo.keys()) == {model.artifact_key for model in models}
+    for model in models:
+        worker, index = (int(part[1:]) for part in model.name.split("-"))
+        assert model.predict([1.0]) == [float(worker * 1000 + index)]
