@@ -26,10 +26,8 @@ from s3_servers import (
     SeaweedFSServer,
     ServerUnavailable,
     new_bucket_name,
+    repository_arguments,
 )
-
-MiB = 1024 * 1024
-TEST_PART_SIZE = 5 * MiB  # S3's (and moto's) smallest part
 
 
 def _shared_helpers() -> Any:
@@ -117,15 +115,7 @@ def make_repository(location: Location) -> Iterator[Callable[..., S3ArtifactRepo
     made: list[S3ArtifactRepository] = []
 
     def make(**overrides: Any) -> S3ArtifactRepository:
-        arguments: dict[str, Any] = {
-            "bucket_name": location.bucket,
-            "endpoint": location.server.endpoint,
-            "prefix": location.prefix,
-            "part_size": TEST_PART_SIZE,
-            "max_concurrency": 4,
-        }
-        arguments.update(overrides)
-        repository = S3ArtifactRepository(**arguments)
+        repository = S3ArtifactRepository(**{**repository_arguments(location), **overrides})
         made.append(repository)
         return repository
 

@@ -292,3 +292,18 @@ class Location:
 
 def new_bucket_name() -> str:
     return f"t-{uuid.uuid4().hex[:20]}"
+
+
+MiB = 1024 * 1024
+TEST_PART_SIZE = 5 * MiB  # S3's (and moto's) smallest part
+
+
+def repository_arguments(location: Location) -> dict[str, Any]:
+    """The test repositories' settings on ``location``."""
+    return {
+        "bucket_name": location.bucket,
+        "endpoint": location.server.endpoint,
+        "prefix": location.prefix,
+        "part_size": TEST_PART_SIZE,
+        "max_concurrency": 4,
+    }

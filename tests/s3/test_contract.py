@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from ebonite_s3.repository import S3ArtifactRepository
+from s3_servers import Location, repository_arguments
 
 from ebonite_core import Ebonite, LocalMetadataRepository
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract
@@ -17,9 +20,16 @@ class TestS3Artifacts(ArtifactRepositoryContract):
     large_file_size = 12 * MiB  # above the 5 MiB multipart threshold of the test repositories: three parts
 
     @pytest.fixture
-    def artifact_repository(self, repository: S3ArtifactRepository) -> S3ArtifactRepository:
+    def artifact_repository_factory(self, location: Location) -> Callable[[], S3ArtifactRepository]:
+        """Repository objects on one fresh bucket or prefix; picklable, for the multi-process tests."""
+        return functools.partial(S3ArtifactRepository, **repository_arguments(location))
+
+    @pytest.fixture
+    def artifact_repository(self, artifact_repository_factory: Callable[[], S3ArtifactRepository]):
+        repository = artifact_repository_factory()
         assert repository.multipart_threshold < self.large_file_size
-        return repository
+        yield repository
+        repository.close()
 
 
 class TestS3Client(ClientContract):
