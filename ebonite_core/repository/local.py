@@ -27,6 +27,7 @@ from .tables import State, Tables, empty_state
 # Version 2 added model tags and task aliases. Older files are read and upgraded in memory; the next write
 # saves them at the current version.
 SCHEMA_VERSION = 2
+TABLES = ("projects", "tasks", "models")
 T = TypeVar("T")
 # Without indent, the json module uses its C encoder: several times faster than the indenting one.
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
@@ -69,7 +70,7 @@ class LocalMetadataRepository(MetadataRepository):
         self._identity: tuple[int, int, int] | str | None = None  # None: never read; "missing": no file
         self._thread_lock = threading.RLock()
         self._file_lock: Any = None
-        self._encoded: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}  # (table, id) -> (row, its text)
+        self._lines: dict[str, dict[str, bytes]] = {}  # table -> {id: its line in the file}
 
     def __repr__(self) -> str:
         return f"LocalMetadataRepository({str(self.path)!r})"
@@ -128,30 +129,46 @@ class LocalMetadataRepository(MetadataRepository):
                 model.setdefault("tags", {})
         return state
 
-    def _encode(self) -> bytes:
-        """The whole file, one row per line. Rows are never changed in place (see ``Tables``), so a row that is
-        the same object as when it was last encoded reuses that text: a push encodes one row, not the file."""
-        state = self._tables.state
-        encoded: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
-        sections = [f'  "schema_version": {SCHEMA_VERSION}', f'  "next_id": {_encode_json(state["next_id"])}']
-        for table in ("projects", "tasks", "models"):
-            lines = []
-            for row_id, row in state[table].items():
-                cached = self._encoded.get((table, row_id))
-                text = cached[1] if cached is not None and cached[0] is row else _encode_json(row)
-                encoded[(table, row_id)] = (row, text)
-                lines.append(f"    {_encode_json(row_id)}: {text}")
-            body = "{\n" + ",\n".join(lines) + "\n  }" if lines else "{}"
-            sections.append(f'  "{table}": {body}')
-        self._encoded = encoded
-        return ("{\n" + ",\n".join(sections) + "\n}\n").encode("utf-8")
+    def _encode(self) -> list[bytes]:
+        """The whole file as a list of byte strings, one row per line.
+
+        Each row's line is kept between writes and only the rows ``Tables`` logged as changed are encoded
+        again, so a push into a store of 10,000 models encodes one row, not the file. The per-table dicts of
+        lines mirror the state's insertion order: a new row is appended to both, a changed one keeps its place.
+        """
+        tables = self._tables
+        if tables.replaced:
+            self._lines = {
+                table: {row_id: self._line(row_id, row) for row_id, row in tables.state[table].items()}
+                for table in TABLES
+            }
+            tables.replaced = False
+        else:
+            for table, row_id in tables.changes:
+                row = tables.state[table].get(row_id)
+                if row is None:
+                    self._lines[table].pop(row_id, None)
+                else:
+                    self._lines[table][row_id] = self._line(row_id, row)
+        tables.changes.clear()
+        parts = [f'{{\n  "schema_version": {SCHEMA_VERSION},\n  "next_id": {tables.state["next_id"]}'.encode()]
+        for table in TABLES:
+            lines = self._lines[table]
+            body = b"{\n" + b",\n".join(lines.values()) + b"\n  }" if lines else b"{}"
+            parts.append(f',\n  "{table}": '.encode() + body)
+        parts.append(b"\n}\n")
+        return parts
+
+    @staticmethod
+    def _line(row_id: str, row: dict[str, Any]) -> bytes:
+        return f"    {_encode_json(row_id)}: {_encode_json(row)}".encode()
 
     def _write(self) -> None:
-        data = self._encode()
+        parts = self._encode()
         temporary = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
         try:
             with open(temporary, "wb") as file:
-                file.write(data)
+                file.writelines(parts)
                 file.flush()
                 if self.durable:
                     os.fsync(file.fileno())
