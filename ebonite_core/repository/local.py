@@ -7,11 +7,9 @@ directory and renamed into place.
 
 from __future__ import annotations
 
-import json
+import functools
 import os
-import shutil
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,8 +27,37 @@ from .tables import State, Tables, empty_state
 SCHEMA_VERSION = 2
 TABLES = ("projects", "tasks", "models")
 T = TypeVar("T")
-# Without indent, the json module uses its C encoder: several times faster than the indenting one.
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+@functools.cache
+def _json() -> Any:
+    # Imported on first use (json, shutil and uuid add milliseconds to `import ebonite_core`).
+    import json
+
+    return json
+
+
+def _encode_json(value: Any) -> str:
+    # Without indent, the json module uses its C encoder: several times faster than the indenting one.
+    return _json().dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _random_suffix() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _copy_file(source: Path, destination: Path) -> None:
+    import shutil
+
+    shutil.copyfile(source, destination)
 
 
 def _fsync_directory(path: Path) -> None:
@@ -97,8 +124,8 @@ class LocalMetadataRepository(MetadataRepository):
 
     def _parse(self, raw: bytes) -> State:
         try:
-            document = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            document = _json().loads(raw)
+        except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError
             raise MetadataCorruptError(
                 f"The metadata file {self.path} is not valid JSON ({err}). It was left untouched: restore it "
                 "from a backup, or move it away to start an empty store."
@@ -165,7 +192,7 @@ class LocalMetadataRepository(MetadataRepository):
 
     def _write(self) -> None:
         parts = self._encode()
-        temporary = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        temporary = self.path.with_name(f".{self.path.name}.{_random_suffix()}.tmp")
         try:
             with open(temporary, "wb") as file:
                 file.writelines(parts)
@@ -303,7 +330,7 @@ class LocalArtifactRepository(ArtifactRepository):
         if target.exists():
             raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.")
         try:
-            staging = self._private_dir("tmp") / f"{key}.{uuid.uuid4().hex}"
+            staging = self._private_dir("tmp") / f"{key}.{_random_suffix()}"
             staging.mkdir()
         except OSError as err:
             raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
@@ -320,12 +347,12 @@ class LocalArtifactRepository(ArtifactRepository):
             if self.durable:
                 _fsync_directory(self.root)
         except OSError as err:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_tree(staging)
             if target.exists():  # another push won the rename
                 raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.") from err
             raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_tree(staging)
             raise
 
     def _link_or_copy(self, source: Path, destination: Path) -> None:
@@ -338,12 +365,12 @@ class LocalArtifactRepository(ArtifactRepository):
                 return
             except OSError:
                 pass
-        shutil.copyfile(source, destination)
+        _copy_file(source, destination)
 
     def download(self, key: str, name: str, destination: Path) -> None:
         source = self._stored(key, name)
         try:
-            shutil.copyfile(source, destination)
+            _copy_file(source, destination)
         except OSError as err:
             raise RepositoryError(f"Cannot copy {source} to {destination}: {err}") from err
 
@@ -358,7 +385,7 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def delete(self, key: str) -> None:
         target = self.root / check_artifact_key(key)
-        doomed = self.root / ".trash" / f"{key}.{uuid.uuid4().hex}"
+        doomed = self.root / ".trash" / f"{key}.{_random_suffix()}"
         try:
             self._private_dir("trash")
             os.rename(target, doomed)
@@ -366,7 +393,7 @@ class LocalArtifactRepository(ArtifactRepository):
             return
         except OSError as err:
             raise RepositoryError(f"Cannot delete artifacts {target}: {err}") from err
-        shutil.rmtree(doomed, ignore_errors=True)
+        _remove_tree(doomed)
 
     def keys(self) -> dict[str, datetime]:
         try:
