@@ -68,6 +68,42 @@ def _fsync_directory(path: Path) -> None:
         os.close(descriptor)
 
 
+class _EncodedTable:
+    """One table of the metadata file as text, kept between writes.
+
+    ``lines`` maps each row id to its line, in the state's insertion order (a new row is appended to both, a
+    changed row keeps its place). ``body`` is the lines joined; appending a row extends it in place, any
+    other change rebuilds it on the next write.
+    """
+
+    def __init__(self, rows: dict[str, dict[str, Any]]) -> None:
+        self.lines = {row_id: self._line(row_id, row) for row_id, row in rows.items()}
+        self.body = bytearray(b",\n".join(self.lines.values()))
+        self.stale = False
+
+    @staticmethod
+    def _line(row_id: str, row: dict[str, Any]) -> bytes:
+        return f"    {_encode_json(row_id)}: {_encode_json(row)}".encode()
+
+    def put(self, row_id: str, row: dict[str, Any]) -> None:
+        line = self._line(row_id, row)
+        if row_id in self.lines:
+            self.stale = True
+        elif not self.stale:
+            self.body += b",\n" + line if self.lines else line
+        self.lines[row_id] = line
+
+    def drop(self, row_id: str) -> None:
+        if self.lines.pop(row_id, None) is not None:
+            self.stale = True
+
+    def chunks(self) -> list[bytes | bytearray]:
+        if self.stale:
+            self.body = bytearray(b",\n".join(self.lines.values()))
+            self.stale = False
+        return [b"{\n", self.body, b"\n  }"] if self.lines else [b"{}"]
+
+
 class LocalMetadataRepository(MetadataRepository):
     """Metadata in one human-readable JSON file (default ``.ebonite/metadata.json`` under the working
     directory at construction).
@@ -97,7 +133,7 @@ class LocalMetadataRepository(MetadataRepository):
         self._identity: tuple[int, int, int] | str | None = None  # None: never read; "missing": no file
         self._thread_lock = threading.RLock()
         self._file_lock: Any = None
-        self._lines: dict[str, dict[str, bytes]] = {}  # table -> {id: its line in the file}
+        self._encoded: dict[str, _EncodedTable] = {}
 
     def __repr__(self) -> str:
         return f"LocalMetadataRepository({str(self.path)!r})"
@@ -156,39 +192,33 @@ class LocalMetadataRepository(MetadataRepository):
                 model.setdefault("tags", {})
         return state
 
-    def _encode(self) -> list[bytes]:
+    def _encode(self) -> list[bytes | bytearray]:
         """The whole file as a list of byte strings, one row per line.
 
-        Each row's line is kept between writes and only the rows ``Tables`` logged as changed are encoded
-        again, so a push into a store of 10,000 models encodes one row, not the file. The per-table dicts of
-        lines mirror the state's insertion order: a new row is appended to both, a changed one keeps its place.
+        Only the rows ``Tables`` logged as changed are encoded again, and a new row is appended to the text
+        kept from the last write: a push into a store of 10,000 models encodes and copies one row, not the
+        file.
         """
         tables = self._tables
         if tables.replaced:
-            self._lines = {
-                table: {row_id: self._line(row_id, row) for row_id, row in tables.state[table].items()}
-                for table in TABLES
-            }
+            self._encoded = {table: _EncodedTable(tables.state[table]) for table in TABLES}
             tables.replaced = False
         else:
             for table, row_id in tables.changes:
                 row = tables.state[table].get(row_id)
                 if row is None:
-                    self._lines[table].pop(row_id, None)
+                    self._encoded[table].drop(row_id)
                 else:
-                    self._lines[table][row_id] = self._line(row_id, row)
+                    self._encoded[table].put(row_id, row)
         tables.changes.clear()
-        parts = [f'{{\n  "schema_version": {SCHEMA_VERSION},\n  "next_id": {tables.state["next_id"]}'.encode()]
+        parts: list[bytes | bytearray] = [
+            f'{{\n  "schema_version": {SCHEMA_VERSION},\n  "next_id": {tables.state["next_id"]}'.encode()
+        ]
         for table in TABLES:
-            lines = self._lines[table]
-            body = b"{\n" + b",\n".join(lines.values()) + b"\n  }" if lines else b"{}"
-            parts.append(f',\n  "{table}": '.encode() + body)
+            parts.append(f',\n  "{table}": '.encode())
+            parts.extend(self._encoded[table].chunks())
         parts.append(b"\n}\n")
         return parts
-
-    @staticmethod
-    def _line(row_id: str, row: dict[str, Any]) -> bytes:
-        return f"    {_encode_json(row_id)}: {_encode_json(row)}".encode()
 
     def _write(self) -> None:
         parts = self._encode()
