@@ -12,7 +12,7 @@ TEST_PLUGINS := $(wildcard tests/plugins/*) $(foreach example,$(wildcard example
 PACKAGE_FILES := pyproject.toml $(wildcard plugins/*/pyproject.toml) \
 	$(shell find tests/plugins examples/ebonite-* -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: demo test install lint services bench clean
+.PHONY: demo test install lint services bench clean reliability-report
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: install services lint
 
 demo: install
 	$(BIN)/python examples/quickstart.py
+
+# The reliability suite runs in `make test` too, without writing anything; this target runs it alone, with
+# every service required, and writes docs/reliability.md from what it observed (tests/reliability/rel_report.py).
+reliability-report: install services
+	EBONITE_REQUIRE_SERVICES=1 EBONITE_RELIABILITY_REPORT=docs/reliability.md $(BIN)/pytest tests/reliability
 
 # Benchmarks print figures (never timed tests); MLflow, the baseline of some, gets its own environment.
 MLFLOW_VENV := .bench-mlflow

@@ -1,0 +1,184 @@
+"""Real servers for the reliability tests: the S3 and SQL server helpers of ``tests/s3`` and
+``tests/sqlalchemy``, servers that stop and start again on their data, and a TCP proxy that cuts a
+connection at a chosen moment.
+
+``s3_servers`` and ``sql_servers`` are imported from their directories (added to ``sys.path``, as pytest
+itself does when it collects those directories), so that there is one copy of each helper.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parents[1]
+for _directory in (TESTS / "s3", TESTS / "sqlalchemy"):
+    if str(_directory) not in sys.path:
+        sys.path.append(str(_directory))
+
+import s3_servers  # noqa: E402
+import sql_servers  # noqa: E402
+
+__all__ = [
+    "CuttingProxy",
+    "RestartableMariaDB",
+    "RestartablePostgres",
+    "s3_servers",
+    "service_unavailable",
+    "sql_servers",
+    "start_restartable",
+]
+
+
+def _root_conftest() -> Any:
+    # tests/conftest.py is imported by pytest as the module "conftest", a name every conftest.py shares: load
+    # it under a name of its own (as tests/s3/conftest.py does) to reach service_unavailable().
+    spec = importlib.util.spec_from_file_location("ebonite_reliability_root_conftest", TESTS / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+service_unavailable = _root_conftest().service_unavailable
+
+
+class RestartablePostgres(sql_servers.PostgresServer):
+    """A PostgreSQL server that can be stopped and started again on the same port and data."""
+
+    def _options(self) -> str:
+        return f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+
+    def halt(self) -> None:
+        """Stop the server now (``immediate``: connections are cut, as in a crash or a network outage)."""
+        assert self.data is not None
+        self._pg_ctl("-m", "immediate", "stop")
+
+    def resume(self) -> None:
+        assert self.data is not None and self.root is not None
+        self._pg_ctl("-l", str(self.root / "server.log"), "-w", "-o", self._options(), "start")
+        sql_servers._wait_for(self.url("postgres"), "PostgreSQL", self.root / "server.log")
+
+    def _pg_ctl(self, *arguments: str) -> None:
+        command = [*sql_servers._as_user("postgres"), str(self.bin / "pg_ctl"), "-D", str(self.data), *arguments]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
+class RestartableMariaDB(sql_servers.MariaDBServer):
+    """A MariaDB server that can be killed and started again on the same port and data."""
+
+    def start(self) -> RestartableMariaDB:
+        super().start()
+        assert self.process is not None
+        self._command = list(self.process.args)  # type: ignore[arg-type]
+        return self
+
+    def halt(self) -> None:
+        """Kill the server (SIGKILL: connections are cut, as in a crash)."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def resume(self) -> None:
+        assert self.root is not None
+        self.process = subprocess.Popen(self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sql_servers._wait_for(self.url("mysql"), "MariaDB", self.root / "server.log")
+
+
+def start_restartable(kind: str) -> RestartablePostgres | RestartableMariaDB:
+    """A restartable ``postgresql`` or ``mariadb`` server; ``ServerUnavailable`` if it cannot run here."""
+    server = RestartablePostgres() if kind == "postgresql" else RestartableMariaDB()
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a server, which can lose one answer the way a network does.
+
+    :meth:`cut_answer_to` arms it: the next client message containing ``pattern`` (``b"COMMIT"``) is
+    delivered to the server, and when the server answers, the answer is dropped and the connection closed.
+    The server has done the work; the client cannot know it.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = ("127.0.0.1", upstream_port)
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self._pattern: bytes | None = None
+        self._lock = threading.Lock()
+        self.cuts = 0
+        self._closed = False
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut_answer_to(self, pattern: bytes) -> None:
+        with self._lock:
+            self._pattern = pattern
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.upstream, timeout=30)
+                server.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            self._sockets += [client, server]
+            state = {"cut": False}
+            threading.Thread(target=self._pump, args=(client, server, state, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, state, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, destination: socket.socket, state: dict[str, bool], upward: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if upward:
+                    with self._lock:
+                        if self._pattern is not None and self._pattern in data:
+                            self._pattern = None
+                            state["cut"] = True
+                elif state["cut"]:
+                    with self._lock:
+                        self.cuts += 1
+                    break  # the server answered: drop the answer, then the connection
+                destination.sendall(data)
+        except OSError:
+            pass
+        for end in (source, destination):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
+
+    def wait_for_cut(self, cuts: int = 1, attempts: int = 200) -> bool:
+        for _ in range(attempts):
+            if self.cuts >= cuts:
+                return True
+            time.sleep(0.01)
+        return self.cuts >= cuts
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+        for end in self._sockets:
+            try:
+                end.close()
+            except OSError:
+                pass

@@ -1,0 +1,147 @@
+"""Store combinations (metadata + artifacts) that a child process can open, and checks on what a store holds.
+
+A :class:`StoreSpec` is plain data: it is handed to forked children, which open their own client with
+:meth:`StoreSpec.open` (through ``Ebonite.custom_client``, the way users pick backends).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ebonite_core import ArtifactRepository, Ebonite, Model, Task
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """One backend combination, e.g. ``sqlite + local``."""
+
+    label: str
+    metadata: str
+    artifact: str
+    meta_kwargs: dict[str, Any] = field(default_factory=dict)
+    artifact_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def open(self, artifact_repository: ArtifactRepository | None = None, **artifact_overrides: Any) -> Ebonite:
+        """A new client on this store (``artifact_repository``: reuse that one instead of opening another)."""
+        if artifact_repository is not None:
+            return Ebonite.custom_client(self.metadata, artifact_repository, meta_kwargs=dict(self.meta_kwargs))
+        return Ebonite.custom_client(
+            self.metadata,
+            self.artifact,
+            meta_kwargs=dict(self.meta_kwargs),
+            artifact_kwargs={**self.artifact_kwargs, **artifact_overrides},
+        )
+
+
+MiB = 1024 * 1024
+
+
+def local_metadata(directory: Path) -> dict[str, Any]:
+    return {"path": str(directory / "metadata.json")}
+
+
+def sqlite_metadata(directory: Path) -> dict[str, Any]:
+    return {"db_uri": f"sqlite:///{directory / 'registry.db'}"}
+
+
+def local_artifacts(directory: Path) -> dict[str, Any]:
+    return {"path": str(directory / "artifacts")}
+
+
+def s3_artifacts(endpoint: str, bucket: str, prefix: str) -> dict[str, Any]:
+    # 5 MiB parts (S3's smallest), so that a model of a few MiB goes up as a multipart upload.
+    return {"bucket_name": bucket, "endpoint": endpoint, "prefix": prefix, "part_size": 5 * MiB, "max_concurrency": 4}
+
+
+def referenced_keys(ebnt: Ebonite) -> set[str]:
+    """Every artifact key a stored model references."""
+    return {
+        model.artifact_key
+        for project in ebnt.get_projects()
+        for task in ebnt.get_tasks(project)
+        for model in ebnt.get_models(task)
+        if model.artifact_key
+    }
+
+
+def models_by_name(ebnt: Ebonite, task: Task) -> dict[str, Model]:
+    models = ebnt.get_models(task)
+    names = [model.name for model in models]
+    assert len(names) == len(set(names)), f"two models share a name: {sorted(names)}"
+    return {model.name: model for model in models}
+
+
+def local_leftovers(root: Path) -> dict[str, list[str]]:
+    """What a local store holds besides its metadata file, lock and artifact keys, by kind.
+
+    Only kinds that ``ebonite gc`` knows to remove may appear after a crash: temporary metadata files,
+    unfinished pushes (``artifacts/.tmp``), staged files (``artifacts/.staging``) and unfinished deletes
+    (``artifacts/.trash``). Anything else is reported under ``"unknown"``.
+    """
+    found: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        parts = relative.split("/")
+        if relative in ("metadata.json", "metadata.json.lock", "registry.db", "artifacts"):
+            continue
+        if parts[0] == "artifacts" and len(parts) >= 2 and parts[1] in (".tmp", ".staging", ".trash"):
+            if len(parts) == 3:
+                found.setdefault(parts[1], []).append(relative)
+            continue
+        if parts[0] == "artifacts" and len(parts) <= 3 and not parts[1].startswith("."):
+            continue  # a key directory or one of its files
+        if len(parts) == 1 and path.name.startswith(".metadata.json.") and path.name.endswith(".tmp"):
+            found.setdefault("metadata temporary file", []).append(relative)
+            continue
+        if relative.startswith("registry.db-"):  # SQLite's journal, which the next connection rolls back
+            found.setdefault("sqlite journal", []).append(relative)
+            continue
+        found.setdefault("unknown", []).append(relative)
+    return found
+
+
+def tree_snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` with the content of files (``None`` for directories), to compare before and
+    after an operation that must change nothing."""
+    snapshot: dict[str, bytes | None] = {}
+    for directory, subdirectories, files in os.walk(root):
+        for name in subdirectories:
+            snapshot[os.path.relpath(os.path.join(directory, name), root)] = None
+        for name in files:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as file:
+                snapshot[os.path.relpath(path, root)] = file.read()
+    return snapshot
+
+
+def stored_file_sizes(spec: StoreSpec) -> dict[tuple[str, str], int]:
+    """``{(key, file name): size}`` of every stored artifact file, read with plain tools (``os``, boto3), not
+    through the repository under test. Unfinished uploads and private directories are left out."""
+    sizes: dict[tuple[str, str], int] = {}
+    if spec.artifact == "local":
+        root = Path(spec.artifact_kwargs["path"])
+        for key in os.listdir(root) if root.exists() else ():
+            if key.startswith("."):
+                continue
+            for entry in os.scandir(root / key):
+                sizes[(key, entry.name)] = entry.stat().st_size
+        return sizes
+    client = _listing_client(spec.artifact_kwargs["endpoint"])
+    prefix = spec.artifact_kwargs["prefix"].strip("/") + "/"
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=spec.artifact_kwargs["bucket_name"], Prefix=prefix)
+    for page in pages:
+        for item in page.get("Contents", ()):
+            key, _, name = item["Key"][len(prefix) :].partition("/")
+            sizes[(key, name)] = item["Size"]
+    return sizes
+
+
+@functools.cache
+def _listing_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client("s3", endpoint_url=endpoint)
