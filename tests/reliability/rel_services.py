@@ -50,10 +50,20 @@ service_unavailable = _root_conftest().service_unavailable
 
 
 class RestartablePostgres(sql_servers.PostgresServer):
-    """A PostgreSQL server that can be stopped and started again on the same port and data."""
+    """A PostgreSQL server that can be stopped and started again on the same port and data.
+
+    Unlike the other test servers it keeps ``synchronous_commit`` on: a commit it acknowledged survives
+    ``halt()`` (``fsync=off`` only matters when the operating system itself crashes).
+    """
 
     def _options(self) -> str:
         return f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+
+    def start(self) -> RestartablePostgres:
+        super().start()
+        self._pg_ctl("-m", "fast", "stop")  # started with synchronous_commit=off: start again without it
+        self.resume()
+        return self
 
     def halt(self) -> None:
         """Stop the server now (``immediate``: connections are cut, as in a crash or a network outage)."""
@@ -71,12 +81,22 @@ class RestartablePostgres(sql_servers.PostgresServer):
 
 
 class RestartableMariaDB(sql_servers.MariaDBServer):
-    """A MariaDB server that can be killed and started again on the same port and data."""
+    """A MariaDB server that can be killed and started again on the same port and data.
+
+    Unlike the other test servers it flushes its log at every commit: a commit it acknowledged survives
+    ``halt()``.
+    """
 
     def start(self) -> RestartableMariaDB:
         super().start()
         assert self.process is not None
-        self._command = list(self.process.args)  # type: ignore[arg-type]
+        durable = "--innodb-flush-log-at-trx-commit=1"
+        self._command = [
+            durable if argument.startswith("--innodb-flush-log-at-trx-commit") else argument
+            for argument in self.process.args  # type: ignore[union-attr]
+        ]
+        with self.admin().connect() as connection:
+            connection.exec_driver_sql("SET GLOBAL innodb_flush_log_at_trx_commit = 1")
         return self
 
     def halt(self) -> None:

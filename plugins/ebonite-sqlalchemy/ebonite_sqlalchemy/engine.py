@@ -84,6 +84,9 @@ def make_engine(db_uri: str | URL, engine_kwargs: dict[str, Any]) -> tuple[Engin
 
     Nothing connects yet. SQLite gets foreign keys on and a busy timeout; ``sqlite://`` (in memory) gets a
     single shared connection (``StaticPool``), since every new connection would be a new, empty database.
+    A database server gets ``pool_pre_ping=True`` unless the caller says otherwise: a pooled connection
+    that died with a server restart, a failover or an idle timeout is replaced before use, instead of
+    failing the first operation after the server came back.
     """
     try:
         url = make_url(db_uri)
@@ -99,6 +102,8 @@ def make_engine(db_uri: str | URL, engine_kwargs: dict[str, Any]) -> tuple[Engin
             kwargs.setdefault("poolclass", StaticPool)
             connect_args.setdefault("check_same_thread", False)
         kwargs["connect_args"] = connect_args
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
     try:
         engine = create_engine(url, **kwargs)
     except ImportError as err:
