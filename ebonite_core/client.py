@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ExistingModelError, NonExistingProjectError, NonExistingTaskError
+from .errors import ExistingModelError, MetadataCorruptError, NonExistingProjectError, NonExistingTaskError
 from .objects import Model, Project, Task, check_alias, check_name, check_tags
 from .plugins import resolve
 from .query import ModelPage, ModelQuery
@@ -221,7 +221,10 @@ class Ebonite:
         """Store ``model`` (from :func:`create_model`) in ``task``; return it, now bound to this client.
 
         Artifacts are written first under a fresh key, then the metadata in one atomic write; if anything
-        fails, the uploaded artifacts are removed and nothing becomes visible.
+        fails, the uploaded artifacts are removed and nothing becomes visible. A metadata write that fails
+        after it took effect (a database's answer lost with the connection) is recognised: the stored model
+        is returned. When the store cannot tell (still unreachable), the error is raised and the artifacts are
+        kept for ``ebonite gc``, never removed from under a model that may be visible.
         """
         if model.id is not None:
             home = self.meta_repo.get_task_by_id(model.task_id) if model.task_id else None
@@ -259,13 +262,61 @@ class Ebonite:
                     "artifacts": [artifact.to_dict() for artifact in manifest],
                 }
             )
-            stored = self.meta_repo.create_model(staged)
         except BaseException:
             self._discard_artifacts(key)
             raise
+        try:
+            stored = self.meta_repo.create_model(staged)
+        except BaseException as err:
+            outcome, found = self._outcome_of_failed_write(err, task, staged)
+            if outcome != "stored":
+                if outcome == "absent":
+                    self._discard_artifacts(key)
+                raise
+            assert found is not None
+            stored = found
         model.id, model.task_id = stored.id, stored.task_id
         model.artifact_key, model.artifacts = stored.artifact_key, stored.artifacts
         return _bind(model, self)
+
+    def _outcome_of_failed_write(self, err: BaseException, task: Task, staged: Model) -> tuple[str, Model | None]:
+        """Whether the metadata write of a push that raised ``err`` took effect: ``("stored", model)``,
+        ``("absent", None)`` or ``("unknown", None)``.
+
+        A refusal (the name is taken, the task is gone, invalid metadata) wrote nothing. Any other failure
+        may have come after the write took effect: a database that committed, but whose answer was lost
+        with the connection. Removing the artifacts then would leave a visible model without its files, so
+        the store is asked: the model stored under this push's key means the push succeeded. When the store
+        cannot answer either, the artifacts are kept: if the model was stored it loads, and if not they
+        are unreferenced files that ``ebonite gc`` removes.
+        """
+        import logging
+
+        logger = logging.getLogger(__name__)
+        refusal = isinstance(err, (ValueError, TypeError, LookupError, MetadataCorruptError))
+        if refusal and not isinstance(err, OSError):
+            return "absent", None
+        try:
+            found = self.meta_repo.get_model_by_name(task, staged.name)
+        except Exception:
+            logger.warning(
+                "The metadata write of model %r failed (%s: %s) and the store cannot say whether it took effect; "
+                "its artifacts under key %s are kept: `ebonite gc` removes them if no model references them.",
+                staged.name,
+                type(err).__name__,
+                err,
+                staged.artifact_key,
+            )
+            return "unknown", None
+        if found is not None and found.artifact_key == staged.artifact_key:
+            logger.warning(
+                "The metadata write of model %r reported %s: %s, but the model is stored: the push succeeded.",
+                staged.name,
+                type(err).__name__,
+                err,
+            )
+            return "stored", found
+        return "absent", None
 
     def _discard_artifacts(self, key: str) -> None:
         try:

@@ -7,10 +7,14 @@ import pytest
 from ebonite_core import (
     ArtifactNotFoundError,
     Ebonite,
+    ExistingModelError,
     ExistingProjectError,
     InMemoryArtifactRepository,
     InMemoryMetadataRepository,
+    Model,
     Project,
+    RepositoryError,
+    Task,
     create_model,
 )
 from ebonite_core.testing import ScaleModel
@@ -94,3 +98,58 @@ def test_create_project_twice() -> None:
     with pytest.raises(ExistingProjectError):
         ebnt.create_project("p")
     assert ebnt.get_or_create_project("p").name == "p"
+
+
+class _LostAnswerMetadata(InMemoryMetadataRepository):
+    """Stores the model, then fails as a database does when its answer to COMMIT is lost with the connection;
+    with ``unreachable``, every later read fails too."""
+
+    def __init__(self, unreachable: bool = False) -> None:
+        super().__init__()
+        self.unreachable = False
+        self._then_unreachable = unreachable
+
+    def create_model(self, model: Model) -> Model:
+        super().create_model(model)
+        self.unreachable = self._then_unreachable
+        raise RepositoryError("connection lost while committing")
+
+    def get_model_by_name(self, task: Task, name: str) -> Model | None:
+        if self.unreachable:
+            raise RepositoryError("still unreachable")
+        return super().get_model_by_name(task, name)
+
+
+def test_a_metadata_write_that_took_effect_despite_an_error_is_a_successful_push() -> None:
+    ebnt = Ebonite(_LostAnswerMetadata(), InMemoryArtifactRepository())
+    task = ebnt.get_or_create_task("project", "task")
+    pushed = task.create_and_push_model(ScaleModel(3.0), [1.0], "model")
+    assert pushed.id is not None
+    assert ebnt.get_model("model", task).predict([1.0]) == [3.0]
+
+
+def test_artifacts_are_kept_when_the_store_cannot_say_whether_the_write_took_effect() -> None:
+    metadata = _LostAnswerMetadata(unreachable=True)
+    ebnt = Ebonite(metadata, InMemoryArtifactRepository())
+    task = ebnt.get_or_create_task("project", "task")
+    with pytest.raises(RepositoryError, match="committing"):
+        task.create_and_push_model(ScaleModel(3.0), [1.0], "model")
+    metadata.unreachable = False
+    # The model was stored: removing its files would have lost it.
+    assert ebnt.get_model("model", task).predict([1.0]) == [3.0]
+
+
+class _BlindMetadata(InMemoryMetadataRepository):
+    """Finds no model by name: the client's early check passes, and the store itself refuses a taken name."""
+
+    def get_model_by_name(self, task: Task, name: str) -> Model | None:
+        return None
+
+
+def test_artifacts_of_a_refused_push_are_removed() -> None:
+    ebnt = Ebonite(_BlindMetadata(), InMemoryArtifactRepository())
+    task = ebnt.get_or_create_task("project", "task")
+    task.create_and_push_model(ScaleModel(1.0), [1.0], "model")
+    with pytest.raises(ExistingModelError):
+        task.create_and_push_model(ScaleModel(2.0), [1.0], "model")
+    assert len(ebnt.artifact_repo.keys()) == 1

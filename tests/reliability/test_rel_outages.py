@@ -20,7 +20,7 @@ from ebonite_s3.repository import S3ArtifactRepository
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
 from filelock import FileLock
 from rel_report import FaultRecord
-from rel_services import RestartableMariaDB, RestartablePostgres, s3_servers, sql_servers
+from rel_services import CuttingProxy, RestartableMariaDB, RestartablePostgres, s3_servers, sql_servers
 from rel_stores import MiB, referenced_keys
 from sqlalchemy import event
 
@@ -107,10 +107,46 @@ def test_a_database_stopped_during_a_push(
     server.resume()
     assert _names(ebnt) == ["before"], "the interrupted push is visible"
     # Its artifacts were removed, or left for gc when the outcome could not be checked: never referenced.
-    record.note(f"artifact keys left for gc: {len(_unreferenced(ebnt))}")
+    record.note("artifact keys left for gc", len(_unreferenced(ebnt)))
     task.create_and_push_model(ScaleModel(3.0), SAMPLE, "during")
     assert ebnt.get_model("during", task).predict(SAMPLE) == [3.0]
     assert ebnt.get_model("before", task).predict(SAMPLE) == [1.0]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_a_lost_commit_acknowledgement_loses_no_model(
+    kind: str, restartable_database: Callable[[str], Any], tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    """The database commits the model, but the answer never reaches the client (the network drops it).
+
+    Whatever the client reports, a model the store shows must load: its artifacts must not be removed.
+    """
+    record = fault("outage", "answer to the COMMIT of a push lost on the network", f"{kind} + local")
+    server = restartable_database(kind)
+    proxy = CuttingProxy(server.port)
+    try:
+        ebnt = _database_client(server, tmp_path, port=proxy.port)
+        task = ebnt.get_or_create_task("project", "task")
+        for run in range(3):
+            proxy.cut_answer_to(b"COMMIT")
+            try:
+                task.create_and_push_model(ScaleModel(float(run)), SAMPLE, f"model-{run}")
+            except RepositoryError as err:
+                assert "Cannot reach the metadata database" in str(err)
+                record.note("push reported an error")
+            else:
+                record.note("push reported success")
+            assert proxy.wait_for_cut(run + 1), "the proxy never saw the COMMIT"
+            record.runs += 1
+            found = ebnt.get_model(f"model-{run}", task)
+            if found is not None:
+                assert found.predict(SAMPLE) == [float(run)]
+                record.note("model stored and loads")
+            else:
+                record.note("model absent")
+        assert set(ebnt.artifact_repo.keys()) == referenced_keys(ebnt) | _unreferenced(ebnt)
+    finally:
+        proxy.close()
 
 
 # SQLite and local metadata: "unavailable" means locked by another process
@@ -132,7 +168,7 @@ def test_a_locked_sqlite_database(tmp_path: Path, fault: Callable[..., FaultReco
         other.execute("ROLLBACK")
         other.close()
     assert _names(ebnt) == ["before"]
-    record.note(f"artifact keys left for gc: {len(_unreferenced(ebnt))}")
+    record.note("artifact keys left for gc", len(_unreferenced(ebnt)))
     task.create_and_push_model(ScaleModel(3.0), SAMPLE, "during")
     assert ebnt.get_model("during", task).predict(SAMPLE) == [3.0]
     ebnt.close()
