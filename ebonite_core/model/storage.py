@@ -120,10 +120,17 @@ def read_object(serializer: ModelSerializer, repository: ArtifactRepository, mod
     with tempfile.TemporaryDirectory(prefix="ebonite-load-", dir=repository.staging_dir()) as temporary:
         paths: dict[str, Path] = {}
         for artifact in model.artifacts:
-            path = repository.local_path(model.artifact_key, artifact.name)
-            if path is None:
-                path = Path(temporary) / check_artifact_name(artifact.name)
-                repository.download(model.artifact_key, artifact.name, path)
+            try:
+                path = repository.local_path(model.artifact_key, artifact.name)
+                if path is None:
+                    path = Path(temporary) / check_artifact_name(artifact.name)
+                    repository.download(model.artifact_key, artifact.name, path)
+            except ArtifactNotFoundError as err:
+                # The repository names the file where it looked; say which model lost it.
+                raise ArtifactNotFoundError(
+                    f"Artifact file {artifact.name!r} of model {model.name!r} is missing: {err} It was deleted "
+                    "from the artifact repository: restore it from a backup, or delete the model and push it again."
+                ) from err
             verify_file(path, artifact, model.name)
             paths[artifact.name] = path
 

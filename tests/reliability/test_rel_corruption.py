@@ -1,0 +1,155 @@
+"""Corruption: a truncated or hand-edited metadata store, deleted or modified artifact files, missing S3 objects.
+
+Each gives a clear error that names what is wrong (the file or database, the model, the entry), and nothing
+is rewritten to "repair" it: the damaged metadata or file is left exactly as it was found, and every model
+the damage does not concern still loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rel_report import FaultRecord
+from rel_stores import tree_snapshot
+
+from ebonite_core import (
+    ArtifactIntegrityError,
+    ArtifactNotFoundError,
+    Ebonite,
+    MetadataCorruptError,
+)
+from ebonite_core.testing import ScaleModel
+
+SAMPLE = [1.0]
+Document = dict[str, Any]
+
+
+def _local_store(root: Path, names: tuple[str, ...] = ("first", "second", "third")) -> Ebonite:
+    ebnt = Ebonite.local(root)
+    task = ebnt.get_or_create_task("project", "task")
+    for number, name in enumerate(names):
+        task.create_and_push_model(ScaleModel(float(number)), SAMPLE, name, params={"n": number})
+    return ebnt
+
+
+def _every_operation(ebnt: Ebonite) -> list[tuple[str, Callable[[], object]]]:
+    return [
+        ("list projects", ebnt.get_projects),
+        ("get a model", lambda: ebnt.get_model("first", "task", "project")),
+        ("search", ebnt.search_models),
+        ("push", lambda: ebnt.create_model(ScaleModel(9.0), SAMPLE, "new", project_name="project", task_name="task")),
+        ("create a project", lambda: ebnt.create_project("other")),
+    ]
+
+
+def _assert_refused_untouched(root: Path, fragment: str, record: FaultRecord) -> None:
+    """Every operation of a fresh client raises MetadataCorruptError naming the file and ``fragment``; the
+    store (metadata file and artifacts) is byte for byte what it was."""
+    before = tree_snapshot(root)
+    ebnt = Ebonite.local(root)
+    for operation, call in _every_operation(ebnt):
+        with pytest.raises(MetadataCorruptError) as raised:
+            call()
+        message = str(raised.value)
+        assert str(root / "metadata.json") in message and fragment in message, f"{operation}: {message}"
+        record.runs += 1
+    assert tree_snapshot(root) == before, "the damaged store was changed"
+
+
+def test_a_truncated_metadata_file(tmp_path: Path, fault: Callable[..., FaultRecord]) -> None:
+    record = fault("corruption", "metadata.json truncated (8 lengths) x 5 operations", "local + local")
+    root = tmp_path / "store"
+    _local_store(root).close()
+    path = root / "metadata.json"
+    content = path.read_bytes()
+    for length in sorted({0, 1, 2, 17, len(content) // 3, len(content) // 2, len(content) - 3, len(content) - 2}):
+        path.write_bytes(content[:length])
+        _assert_refused_untouched(root, "not valid JSON", record)
+    path.write_bytes(content)  # restored from "backup": everything is back
+    ebnt = Ebonite.local(root)
+    assert [m.predict(SAMPLE) for m in ebnt.get_models("task", "project")] == [[0.0], [1.0], [2.0]]
+
+
+# Artifact files
+def _damage_local(root: Path, key: str, how: str) -> None:
+    path = root / "artifacts" / key / "model.pkl"
+    if how == "file deleted":
+        path.unlink()
+    elif how == "key directory deleted":
+        path.unlink()
+        path.parent.rmdir()
+    elif how == "file truncated":
+        path.write_bytes(path.read_bytes()[:-1])
+    elif how == "one byte changed":
+        content = bytearray(path.read_bytes())
+        content[len(content) // 2] ^= 0xFF
+        path.write_bytes(bytes(content))
+    elif how == "file replaced by another model's":
+        path.write_bytes(next(p for p in (root / "artifacts").glob("*/model.pkl") if p != path).read_bytes())
+
+
+LOCAL_DAMAGE = {
+    "file deleted": ArtifactNotFoundError,
+    "key directory deleted": ArtifactNotFoundError,
+    "file truncated": ArtifactIntegrityError,
+    "one byte changed": ArtifactIntegrityError,
+    "file replaced by another model's": ArtifactIntegrityError,
+}
+
+
+@pytest.mark.parametrize("how", list(LOCAL_DAMAGE))
+def test_a_damaged_local_artifact(how: str, tmp_path: Path, fault: Callable[..., FaultRecord]) -> None:
+    record = fault("corruption", f"artifact file {how}", "local + local")
+    root = tmp_path / "store"
+    ebnt = _local_store(root)
+    damaged = ebnt.get_model("second", "task", "project")
+    _damage_local(root, damaged.artifact_key, how)
+    before = tree_snapshot(root)
+    for _ in range(2):  # the same error every time: nothing was "repaired" in between
+        fresh = Ebonite.local(root).get_model("second", "task", "project")
+        with pytest.raises(LOCAL_DAMAGE[how]) as raised:
+            fresh.load()
+        message = str(raised.value)
+        assert "'second'" in message and "model.pkl" in message, message
+        record.runs += 1
+    assert tree_snapshot(root) == before
+    others = Ebonite.local(root)
+    assert [others.get_model(name, "task", "project").predict(SAMPLE) for name in ("first", "third")] == [[0.0], [2.0]]
+
+
+@pytest.mark.parametrize("how", ["object deleted", "object overwritten"])
+def test_a_damaged_s3_object(
+    how: str, seaweedfs: Any, s3_prefix: str, tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    record = fault("corruption", f"S3 {how}", "local + s3 (SeaweedFS)")
+    ebnt = Ebonite.custom_client(
+        "local",
+        "s3",
+        {"path": str(tmp_path / "metadata.json")},
+        {"bucket_name": "reliability", "endpoint": seaweedfs.endpoint, "prefix": s3_prefix},
+    )
+    task = ebnt.get_or_create_task("project", "task")
+    task.create_and_push_model(ScaleModel(1.0), SAMPLE, "kept")
+    damaged = task.create_and_push_model(ScaleModel(2.0), SAMPLE, "damaged")
+    client = seaweedfs.client()
+    object_key = f"{s3_prefix}/{damaged.artifact_key}/model.pkl"
+    if how == "object deleted":
+        client.delete_object(Bucket="reliability", Key=object_key)
+        expected: type[Exception] = ArtifactNotFoundError
+    else:
+        client.put_object(Bucket="reliability", Key=object_key, Body=b"not the pickled model")
+        expected = ArtifactIntegrityError
+    metadata_before = (tmp_path / "metadata.json").read_bytes()
+    for _ in range(2):
+        with pytest.raises(expected) as raised:
+            ebnt.get_model("damaged", task).load()
+        message = str(raised.value)
+        assert "'damaged'" in message and "model.pkl" in message, message
+        record.runs += 1
+    assert (tmp_path / "metadata.json").read_bytes() == metadata_before
+    remaining = client.list_objects_v2(Bucket="reliability", Prefix=object_key).get("Contents", [])
+    assert len(remaining) == (0 if how == "object deleted" else 1), "the damaged object was changed"
+    assert ebnt.get_model("kept", task).predict(SAMPLE) == [1.0]
