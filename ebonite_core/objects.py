@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidNameError
+from .errors import InvalidNameError, MetadataCorruptError
 
 if TYPE_CHECKING:
     from .client import Ebonite
@@ -107,8 +107,29 @@ def _timestamp(value: datetime) -> str:
 
 
 def _parse_timestamp(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
+    if not isinstance(value, str):
+        raise ValueError(f"creation_date must be an ISO date string, not {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"creation_date {value!r} is not an ISO date") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+_RECORD_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _malformed(kind: str, data: object, err: BaseException) -> MetadataCorruptError:
+    """The error for a stored record that cannot be read back: it names the record and what is wrong.
+
+    Backends add where the record is stored (a file, a database); the record itself is never "repaired".
+    """
+    if isinstance(data, dict):
+        what = f"{kind} {data.get('name')!r} (id {data.get('id')!r})"
+    else:
+        what = f"{kind} entry {data!r:.80}"
+    problem = f"{err.args[0]!r} is missing" if isinstance(err, KeyError) and err.args else str(err)
+    return MetadataCorruptError(f"The stored {what} is malformed: {problem.rstrip('.')}.")
 
 
 @dataclass
@@ -140,12 +161,16 @@ class Project:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Project:
-        return cls(
-            name=data["name"],
-            id=data["id"],
-            author=data.get("author"),
-            creation_date=_parse_timestamp(data["creation_date"]),
-        )
+        """Build a project from :meth:`to_dict`'s output; :class:`MetadataCorruptError` if it is malformed."""
+        try:
+            return cls(
+                name=data["name"],
+                id=data["id"],
+                author=data.get("author"),
+                creation_date=_parse_timestamp(data["creation_date"]),
+            )
+        except _RECORD_ERRORS as err:
+            raise _malformed("project", data, err) from err
 
 
 @dataclass
@@ -194,13 +219,17 @@ class Task:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
-        return cls(
-            name=data["name"],
-            project_id=data["project_id"],
-            id=data["id"],
-            author=data.get("author"),
-            creation_date=_parse_timestamp(data["creation_date"]),
-        )
+        """Build a task from :meth:`to_dict`'s output; :class:`MetadataCorruptError` if it is malformed."""
+        try:
+            return cls(
+                name=data["name"],
+                project_id=data["project_id"],
+                id=data["id"],
+                author=data.get("author"),
+                creation_date=_parse_timestamp(data["creation_date"]),
+            )
+        except _RECORD_ERRORS as err:
+            raise _malformed("task", data, err) from err
 
 
 @dataclass(frozen=True)
@@ -216,7 +245,16 @@ class ArtifactFile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArtifactFile:
-        return cls(name=data["name"], size=int(data["size"]), sha256=data["sha256"])
+        """Build a manifest entry; ``ValueError`` (or ``KeyError``, ``TypeError``) if it is malformed."""
+        from .repository.artifact import check_artifact_name  # objects is imported by the repository package
+
+        name, size, sha256 = data["name"], data["size"], data["sha256"]
+        check_artifact_name(name)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"the size of artifact file {name!r} must be a number of bytes, not {size!r}")
+        if not isinstance(sha256, str) or len(sha256) != 64 or not set(sha256) <= set("0123456789abcdef"):
+            raise ValueError(f"the sha256 of artifact file {name!r} must be 64 hexadecimal digits, not {sha256!r}")
+        return cls(name=name, size=size, sha256=sha256)
 
 
 @dataclass
@@ -334,20 +372,47 @@ class Model:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
-        """Build a model from :meth:`to_dict`'s output; nested values are copied."""
-        return cls(
-            name=data["name"],
-            serializer=data["serializer"],
-            methods=copy.deepcopy(data.get("methods") or {}),
-            requirements=dict(data.get("requirements") or {}),
-            python_version=data.get("python_version") or "",
-            params=copy.deepcopy(data.get("params") or {}),
-            description=data.get("description"),
-            author=data.get("author"),
-            creation_date=_parse_timestamp(data["creation_date"]),
-            id=data.get("id"),
-            task_id=data.get("task_id"),
-            artifact_key=data.get("artifact_key"),
-            artifacts=[ArtifactFile.from_dict(item) for item in data.get("artifacts") or []],
-            tags=dict(data.get("tags") or {}),
-        )
+        """Build a model from :meth:`to_dict`'s output; nested values are copied.
+
+        A malformed record (a field missing or of the wrong type, an artifact key or file name that is not
+        a safe path component) raises :class:`MetadataCorruptError` naming the model and the problem.
+        """
+        try:
+            artifacts = data.get("artifacts") or []
+            if not isinstance(artifacts, list):
+                raise TypeError(f"'artifacts' must be a list of files, not {artifacts!r:.80}")
+            key = data.get("artifact_key")
+            if key is not None:
+                from .repository.artifact import check_artifact_key
+
+                check_artifact_key(key)
+            for field_name in ("methods", "requirements", "params", "tags"):
+                if not isinstance(data.get(field_name) or {}, dict):
+                    raise TypeError(f"{field_name!r} must be an object, not {data[field_name]!r:.80}")
+            if not isinstance(data["serializer"], str):
+                raise TypeError(f"'serializer' must be a string, not {data['serializer']!r:.80}")
+            manifest = []
+            for number, item in enumerate(artifacts, 1):
+                try:
+                    manifest.append(ArtifactFile.from_dict(item))
+                except _RECORD_ERRORS as err:
+                    problem = f"{err.args[0]!r} is missing" if isinstance(err, KeyError) and err.args else str(err)
+                    raise ValueError(f"artifact entry {number}: {problem.rstrip('.')}") from err
+            return cls(
+                name=data["name"],
+                serializer=data["serializer"],
+                methods=copy.deepcopy(data.get("methods") or {}),
+                requirements=dict(data.get("requirements") or {}),
+                python_version=data.get("python_version") or "",
+                params=copy.deepcopy(data.get("params") or {}),
+                description=data.get("description"),
+                author=data.get("author"),
+                creation_date=_parse_timestamp(data["creation_date"]),
+                id=data.get("id"),
+                task_id=data.get("task_id"),
+                artifact_key=key,
+                artifacts=manifest,
+                tags=dict(data.get("tags") or {}),
+            )
+        except _RECORD_ERRORS as err:
+            raise _malformed("model", data, err) from err
