@@ -20,7 +20,7 @@ from ..objects import Model, Project, Task
 from ..query import ModelPage, ModelQuery
 from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
 from .metadata import MetadataRepository
-from .tables import State, Tables, empty_state
+from .tables import State, Tables, check_state, empty_state
 
 # Version 2 added model tags and task aliases. Older files are read and upgraded in memory; the next write
 # saves them at the current version.
@@ -187,9 +187,18 @@ class LocalMetadataRepository(MetadataRepository):
             )
         if version < 2:
             for task in state["tasks"].values():
-                task.setdefault("aliases", {})
+                if isinstance(task, dict):
+                    task.setdefault("aliases", {})
             for model in state["models"].values():
-                model.setdefault("tags", {})
+                if isinstance(model, dict):
+                    model.setdefault("tags", {})
+        problems = check_state(state)
+        if problems:
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise MetadataCorruptError(
+                f"The metadata file {self.path} is malformed: {problems[0]}{more}. It was left untouched: fix "
+                "the entry by hand or restore the file from a backup; nothing is written until it reads back."
+            )
         return state
 
     def _encode(self) -> list[bytes | bytearray]:

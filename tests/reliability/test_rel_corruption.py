@@ -7,6 +7,7 @@ the damage does not concern still loads.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,49 @@ def test_a_truncated_metadata_file(tmp_path: Path, fault: Callable[..., FaultRec
     path.write_bytes(content)  # restored from "backup": everything is back
     ebnt = Ebonite.local(root)
     assert [m.predict(SAMPLE) for m in ebnt.get_models("task", "project")] == [[0.0], [1.0], [2.0]]
+
+
+def _first_model(document: Document) -> Document:
+    return next(iter(document["models"].values()))
+
+
+# (what a person did to the file, the edit, a fragment the error must contain)
+HAND_EDITS: list[tuple[str, Callable[[Document], object], str]] = [
+    ("next_id lowered below the ids in use", lambda d: d.update(next_id=1), "next_id"),
+    ("a model without its serializer", lambda d: _first_model(d).pop("serializer"), "serializer"),
+    ("an artifact entry without its sha256", lambda d: _first_model(d)["artifacts"][0].pop("sha256"), "sha256"),
+    (
+        "an artifact entry with a negative size",
+        lambda d: _first_model(d)["artifacts"][0].update(size=-1),
+        "size",
+    ),
+    ("artifacts that are not a list", lambda d: _first_model(d).update(artifacts="model.pkl"), "artifacts"),
+    ("a model that is not an object", lambda d: d["models"].update({"3": "junk"}), "'3'"),
+    ("a creation date that is not a date", lambda d: _first_model(d).update(creation_date="yesterday"), "date"),
+    ("a model in a task that does not exist", lambda d: _first_model(d).update(task_id="404"), "404"),
+    ("a task in a project that does not exist", lambda d: d["tasks"]["2"].update(project_id="404"), "404"),
+    ("two models with one name", lambda d: d["models"]["4"].update(name="first"), "first"),
+    ("a row whose id differs from its key", lambda d: _first_model(d).update(id="77"), "77"),
+    (
+        "an alias to a model that does not exist",
+        lambda d: d["tasks"]["2"].update(aliases={"best": "404"}),
+        "best",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "change", "fragment"), HAND_EDITS, ids=[edit for edit, _, _ in HAND_EDITS])
+def test_a_hand_edited_metadata_file(
+    edit: str, change: Callable[[Document], object], fragment: str, tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    record = fault("corruption", f"metadata.json edited by hand: {edit} (x 5 operations)", "local + local")
+    root = tmp_path / "store"
+    _local_store(root).close()
+    path = root / "metadata.json"
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document, indent=2))
+    _assert_refused_untouched(root, fragment, record)
 
 
 # Artifact files
