@@ -8,6 +8,7 @@ the damage does not concern still loads.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,60 @@ def test_a_hand_edited_metadata_file(
     change(document)
     path.write_text(json.dumps(document, indent=2))
     _assert_refused_untouched(root, fragment, record)
+
+
+# SQL rows edited by hand (SQLite, where a person can open the file with the sqlite3 shell)
+SQL_EDITS = [
+    ("model document emptied", "UPDATE ebonite_models SET data = '{}'", "serializer"),
+    ("model document not JSON", "UPDATE ebonite_models SET data = 'not json'", "JSON"),
+    ("params not JSON", "UPDATE ebonite_models SET params = 'nope'", "JSON"),
+    (
+        "artifact entry without sha256",
+        "UPDATE ebonite_models SET data = json_remove(data, '$.artifacts[0].sha256')",
+        "sha256",
+    ),
+    ("artifacts not a list", "UPDATE ebonite_models SET data = json_set(data, '$.artifacts', 'x')", "artifacts"),
+    ("creation date not a date", "UPDATE ebonite_models SET creation_date = 'yesterday'", "yesterday"),
+]
+
+
+@pytest.mark.parametrize(("edit", "statement", "fragment"), SQL_EDITS, ids=[edit for edit, _, _ in SQL_EDITS])
+def test_hand_edited_sqlite_rows(
+    edit: str, statement: str, fragment: str, tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    record = fault("corruption", f"SQL row edited by hand: {edit} (x 3 reads)", "sqlite + local")
+    database = tmp_path / "registry.db"
+
+    def client() -> Ebonite:
+        return Ebonite.custom_client(
+            "sqlalchemy", "local", {"db_uri": f"sqlite:///{database}"}, {"path": str(tmp_path / "artifacts")}
+        )
+
+    ebnt = client()
+    ebnt.get_or_create_task("project", "task").create_and_push_model(ScaleModel(1.0), SAMPLE, "model")
+    ebnt.close()
+    with sqlite3.connect(database) as connection:
+        connection.execute(statement)
+    rows_before = _rows(database)
+    ebnt = client()
+    for call in (
+        lambda: ebnt.get_models("task", "project"),
+        lambda: ebnt.get_model("model", "task", "project"),
+        ebnt.search_models,
+    ):
+        with pytest.raises(MetadataCorruptError) as raised:
+            call()
+        message = str(raised.value)
+        assert str(database) in message and fragment in message, message
+        assert "'model'" in message or "id 1" in message, message
+        record.runs += 1
+    ebnt.close()
+    assert _rows(database) == rows_before
+
+
+def _rows(database: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT * FROM ebonite_models").fetchall()
 
 
 # Artifact files

@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import URL, Connection, Row, Table, delete, exc, insert, literal, select
+from sqlalchemy import URL, Connection, Row, Table, Text, delete, exc, insert, literal, select
 
 from ebonite_core.errors import (
     ExistingModelError,
     ExistingProjectError,
     ExistingTaskError,
+    MetadataCorruptError,
     NonExistingModelError,
     NonExistingProjectError,
     NonExistingTaskError,
@@ -200,12 +201,55 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         raise AssertionError("not reached")
 
     def _one(self, query: Any) -> Row[Any] | None:
-        with self._connection() as connection:
+        with self._connection() as connection, self._readable_rows():
             return connection.execute(query).first()
 
     def _all(self, query: Any) -> list[Row[Any]]:
-        with self._connection() as connection:
+        with self._connection() as connection, self._readable_rows():
             return list(connection.execute(query))
+
+    @contextmanager
+    def _readable_rows(self) -> Iterator[None]:
+        """Around fetching rows: a stored value the column type cannot read back (text that is not JSON or
+        not a date, which only SQLite lets a person write) is a :class:`MetadataCorruptError` naming the row."""
+        try:
+            yield
+        except ValueError as err:  # json.JSONDecodeError included
+            problem = "text that is not valid JSON" if isinstance(err, json.JSONDecodeError) else "a value"
+            raise MetadataCorruptError(
+                f"The metadata database {self.url} holds {problem} that cannot be read back ({err})"
+                f"{self._bad_row()}: it was edited by hand or damaged. It was left untouched: fix or delete that row."
+            ) from err
+
+    def _bad_row(self) -> str:
+        """Where the unreadable value is, found by reading every row as raw text (only after such an error)."""
+        from datetime import datetime
+
+        checks = {"creation_date": datetime.fromisoformat, "data": json.loads, "params": json.loads}
+        for table in (projects, tasks, models):
+            columns = [column for column in checks if column in table.c]
+            query = select(table.c.id, table.c.name, *[table.c[column].cast(Text) for column in columns])
+            try:
+                with self._connection() as connection:
+                    rows = connection.execute(query).all()
+            except Exception:  # the hint is a courtesy: never hide the error it explains
+                return ""
+            for row in rows:
+                for column, value in zip(columns, row[2:], strict=True):
+                    try:
+                        if value is not None:
+                            checks[column](value)
+                    except ValueError:
+                        return f" in column {column!r} of {table.name} row {row.id} ({row.name!r})"
+        return ""
+
+    def _to_model(self, row: Row[Any]) -> Model:
+        try:
+            return _model(row)
+        except MetadataCorruptError as err:
+            raise MetadataCorruptError(
+                f"The metadata database {self.url}: {err} It was left untouched: fix or delete that row."
+            ) from err
 
     def _violation(self, err: exc.IntegrityError) -> _Violation:
         """The unique or foreign-key constraint ``err`` broke; any other constraint raises RepositoryError."""
@@ -339,19 +383,21 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         row_id = _row_id(task.id)
         if row_id is None:
             return []
-        return [_model(row) for row in self._all(_MODEL.where(models.c.task_id == row_id).order_by(models.c.id))]
+        return [
+            self._to_model(row) for row in self._all(_MODEL.where(models.c.task_id == row_id).order_by(models.c.id))
+        ]
 
     def get_model_by_name(self, task: Task, name: str) -> Model | None:
         row_id = _row_id(task.id)
         if row_id is None:
             return None
         row = self._one(_MODEL.where(models.c.task_id == row_id, models.c.name == name))
-        return _model(row) if row is not None else None
+        return self._to_model(row) if row is not None else None
 
     def get_model_by_id(self, model_id: str) -> Model | None:
         row_id = _row_id(model_id)
         row = self._one(_MODEL.where(models.c.id == row_id)) if row_id is not None else None
-        return _model(row) if row is not None else None
+        return self._to_model(row) if row is not None else None
 
     def create_model(self, model: Model) -> Model:
         task_id = _row_id(model.task_id)
@@ -411,7 +457,8 @@ class SQLAlchemyMetaRepository(MetadataRepository):
             if model_id is None:
                 return None
             change(connection, model_id)
-            return connection.execute(_MODEL.where(models.c.id == model_id)).first()
+            with self._readable_rows():
+                return connection.execute(_MODEL.where(models.c.id == model_id)).first()
 
         try:
             row = self._write(run)
@@ -420,7 +467,7 @@ class SQLAlchemyMetaRepository(MetadataRepository):
             raise NonExistingModelError(f"Model {model.name!r} does not exist.") from err
         if row is None:
             raise NonExistingModelError(f"Model {model.name!r} does not exist.")
-        return _model(row)
+        return self._to_model(row)
 
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
         tags = check_tags(tags)
@@ -504,7 +551,7 @@ class SQLAlchemyMetaRepository(MetadataRepository):
             task_aliases.c.task_id == task_id, exact_equals(self._family, task_aliases.c.alias, alias)
         )
         row = self._one(query)
-        return _model(row) if row is not None else None
+        return self._to_model(row) if row is not None else None
 
     # Search
     def search_models(self, query: ModelQuery) -> ModelPage:
@@ -513,7 +560,7 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         if statement is None:
             return ModelPage()
         rows = self._all(statement)
-        page = ModelPage(_model(row) for row in rows[: query.limit])
+        page = ModelPage(self._to_model(row) for row in rows[: query.limit])
         if len(rows) > query.limit:
             last = page[-1]
             page.next_page_token = query.encode_token(query.sort_value(last.to_dict()), str(last.id))
