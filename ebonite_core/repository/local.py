@@ -12,7 +12,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +35,39 @@ def _fsync_directory(path: Path) -> None:
         os.close(descriptor)
 
 
+def _last_written(path: Path) -> float:
+    """The newest modification time of ``path`` and, for a directory, of everything inside it."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for directory, subdirectories, files in os.walk(path):
+            for name in subdirectories + files:
+                try:
+                    newest = max(newest, os.lstat(os.path.join(directory, name)).st_mtime)
+                except FileNotFoundError:
+                    continue
+    return newest
+
+
+def _remove_old(entries: Iterable[Path], older_than: datetime, dry_run: bool, base: Path) -> list[str]:
+    removed = []
+    limit = older_than.timestamp()
+    for entry in sorted(entries):
+        try:
+            if _last_written(entry) >= limit:
+                continue
+            if not dry_run:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        except FileNotFoundError:  # removed by its owner meanwhile
+            continue
+        except OSError as err:
+            raise RepositoryError(f"Cannot remove the leftover {entry}: {err}") from err
+        removed.append(entry.relative_to(base).as_posix())
+    return removed
+
+
 class LocalMetadataRepository(MetadataRepository):
     """Metadata in one human-readable JSON file (default ``.ebonite/metadata.json`` under the working
     directory at construction).
@@ -46,6 +79,7 @@ class LocalMetadataRepository(MetadataRepository):
     """
 
     type = "local"
+    path_options = ("path",)
 
     def __init__(self, path: str | os.PathLike[str] = ".ebonite/metadata.json", lock_timeout: float = 60.0):
         self.path = Path(path).absolute()
@@ -57,6 +91,16 @@ class LocalMetadataRepository(MetadataRepository):
 
     def __repr__(self) -> str:
         return f"LocalMetadataRepository({str(self.path)!r})"
+
+    def config(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"path": str(self.path)}
+        if self.lock_timeout != 60.0:
+            options["lock_timeout"] = self.lock_timeout
+        return options
+
+    def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
+        """Temporary files of metadata writes that a killed process never renamed into place."""
+        return _remove_old(self.path.parent.glob(f".{self.path.name}.*.tmp"), older_than, dry_run, self.path.parent)
 
     # Reading and writing the file
     def _refresh(self) -> None:
@@ -209,12 +253,29 @@ class LocalArtifactRepository(ArtifactRepository):
     """
 
     type = "local"
+    path_options = ("path",)
+    PRIVATE_DIRS = ("tmp", "staging", "trash")
 
     def __init__(self, path: str | os.PathLike[str] = ".ebonite/artifacts") -> None:
         self.root = Path(path).absolute()
 
     def __repr__(self) -> str:
         return f"LocalArtifactRepository({str(self.root)!r})"
+
+    def config(self) -> dict[str, Any]:
+        return {"path": str(self.root)}
+
+    def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
+        """What killed processes left in ``.tmp/`` (unfinished pushes), ``.staging/`` (files the client
+        staged) and ``.trash/`` (unfinished deletes), judged by the newest write anywhere inside each entry,
+        so that an operation still writing is never touched."""
+        entries: list[Path] = []
+        for purpose in self.PRIVATE_DIRS:
+            try:
+                entries.extend((self.root / f".{purpose}").iterdir())
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return _remove_old(entries, older_than, dry_run, self.root)
 
     def _private_dir(self, purpose: str) -> Path:
         directory = self.root / f".{purpose}"
