@@ -1,4 +1,4 @@
-"""The plugin module named by the entry point: hook implementations only, backend imported on demand."""
+"""The plugin module named by the entry point: hook implementations only, classes imported on demand."""
 
 from __future__ import annotations
 
@@ -10,3 +10,10 @@ def ebonite_artifact_repositories():
     from .backend import DummyArtifactRepository
 
     return [DummyArtifactRepository]
+
+
+@hookimpl
+def ebonite_commands():
+    from .command import DummyCommand
+
+    return [DummyCommand]
