@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# First-party plugins install editable with their test extras; test-only plugins (tests/plugins/*) install
-# as real distributions, so that their entry points are found exactly as a user's would be.
+# First-party plugins install editable with their test extras; test-only plugins (tests/plugins/*) and the
+# example third-party backend (examples/ebonite-*) install as real distributions, so that their entry points
+# are found exactly as a user's would be.
 PLUGINS := $(wildcard plugins/*)
-TEST_PLUGINS := $(wildcard tests/plugins/*)
+TEST_PLUGINS := $(wildcard tests/plugins/*) $(foreach example,$(wildcard examples/ebonite-*),'$(example)[test]')
 PACKAGE_FILES := pyproject.toml $(wildcard plugins/*/pyproject.toml) \
-	$(shell find tests/plugins -type f -not -path '*/__pycache__/*' 2>/dev/null)
+	$(shell find tests/plugins examples/ebonite-* -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
 .PHONY: demo test install lint services bench clean
 

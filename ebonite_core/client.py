@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from .model.create import create_model
 from .model.requirements import check_requirements
 from .model.serializer import ModelSerializer
 from .model.storage import new_artifact_key, read_object, write_files
-from .objects import Model, Project, Task, check_name
+from .objects import Model, Project, Task, check_alias, check_name, check_tags
 from .plugins import resolve
+from .query import ModelPage, ModelQuery
 from .repository import ArtifactRepository, MetadataRepository
 
 ProjectRef = Project | str
@@ -344,6 +346,86 @@ class Ebonite:
         if model.artifact_key:
             self._discard_artifacts(model.artifact_key)
         model.id = None
+
+    # Tags, aliases and search
+    def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
+        """Add or overwrite tags on a stored model; ``model.tags`` shows the stored tags afterwards."""
+        stored = self.meta_repo.set_model_tags(model, check_tags(tags))
+        model.tags = stored.tags
+        return model
+
+    def delete_model_tag(self, model: Model, key: str) -> Model:
+        """Remove one tag from a stored model (nothing happens if it has no such tag)."""
+        model.tags = self.meta_repo.delete_model_tag(model, key).tags
+        return model
+
+    def set_alias(self, task: Task, alias: str, model: Model) -> None:
+        """Point ``alias`` (such as ``"champion"``) of ``task`` at one of its models; moving it is atomic.
+
+        Deleting the model removes the aliases that point at it.
+        """
+        self.meta_repo.set_alias(task, check_alias(alias), model)
+
+    def get_model_by_alias(self, task: Task, alias: str) -> Model | None:
+        """The model ``alias`` of ``task`` points at, or ``None`` (metadata only)."""
+        return _bind(self.meta_repo.get_model_by_alias(task, alias), self)
+
+    def get_aliases(self, task: Task) -> dict[str, Model]:
+        """Every alias of ``task`` with the model it points at."""
+        found = {
+            alias: self.meta_repo.get_model_by_id(model_id)
+            for alias, model_id in self.meta_repo.get_aliases(task).items()
+        }
+        return {alias: _bind(model, self) for alias, model in found.items() if model is not None}
+
+    def delete_alias(self, task: Task, alias: str) -> None:
+        """Remove an alias of ``task`` (nothing happens if there is none)."""
+        self.meta_repo.delete_alias(task, alias)
+
+    def search_models(
+        self,
+        project: ProjectRef | None = None,
+        task: TaskRef | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        order_by: str = "-creation_date",
+        limit: int = 100,
+        page_token: str | None = None,
+    ) -> ModelPage:
+        """One page of models (metadata only) matching every filter given; ``page.next_page_token`` gets the next.
+
+        ``params`` compares numbers with ``{"accuracy": (">=", 0.9)}`` (``==``, ``!=``, ``<``, ``<=``, ``>``,
+        ``>=``) and strings or numbers for equality with ``{"kernel": "rbf"}``. ``order_by`` is
+        ``creation_date``, ``name`` or ``params.<key>``, ``-`` first for descending. See
+        :mod:`ebonite_core.query` for the details.
+        """
+        project_id = task_id = None
+        if task is not None:
+            task_id = self._task(task, project).id
+        elif project is not None:
+            project_id = self._project(project).id
+        query = ModelQuery.create(
+            project_id=project_id,
+            task_id=task_id,
+            tags=tags,
+            params=params,
+            created_after=created_after,
+            created_before=created_before,
+            order_by=order_by,
+            limit=limit,
+            page_token=page_token,
+        )
+        page = self.meta_repo.search_models(query)
+        for model in page:
+            _bind(model, self)
+        return page
+
+    def latest_model(self, task: TaskRef, project: ProjectRef | None = None) -> Model | None:
+        """The newest model of a task, or ``None`` if it has none."""
+        page = self.search_models(task=task, project=project, limit=1)
+        return page[0] if page else None
 
     def load_object(self, model: Model) -> Any:
         """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this)."""

@@ -6,6 +6,7 @@ and ``except ValueError`` keep working::
     EboniteError
     ├── UnknownBackendError (LookupError)         no backend class provides the type asked for
     ├── DuplicateBackendError (ValueError)        two backend classes claim the same type
+    ├── IncompatiblePluginError (ImportError)     a plugin written for another plugin API version
     ├── NonExistingError (LookupError)
     │   ├── NonExistingProjectError
     │   ├── NonExistingTaskError
@@ -40,6 +41,10 @@ class UnknownBackendError(EboniteError, LookupError):
 
 class DuplicateBackendError(EboniteError, ValueError):
     """Two backend classes claim the same type name."""
+
+
+class IncompatiblePluginError(EboniteError, ImportError):
+    """A plugin declares a plugin API version (``EBONITE_PLUGIN_API``) this ebonite-core does not provide."""
 
 
 class NonExistingError(EboniteError, LookupError):

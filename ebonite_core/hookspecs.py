@@ -6,6 +6,9 @@ A plugin is a module with ``@hookimpl`` functions, declared in its distribution'
     myplugin = "ebonite_myplugin.plugin"
 
 Import backend classes inside the hook's body, so that listing plugins never imports a driver.
+
+A plugin module may declare the plugin API version it was written for, ``EBONITE_PLUGIN_API = 1``; a plugin
+declaring another version is refused with :class:`~ebonite_core.errors.IncompatiblePluginError`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ if TYPE_CHECKING:
     from .repository import ArtifactRepository, MetadataRepository
 
 PROJECT_NAME = "ebonite"
+PLUGIN_API_VERSION = 1
+"""The version of the plugin API: these hooks, the repository and serializer interfaces, their contracts."""
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)

@@ -62,6 +62,36 @@ def check_name(name: object, kind: str = "name") -> str:
     return name
 
 
+MAX_TAG_KEY_LENGTH = 128
+MAX_TAG_VALUE_LENGTH = 500
+
+
+def check_tags(tags: object) -> dict[str, str]:
+    """Return ``tags`` as a dict if every key is a valid name of at most 128 characters and every value a
+    string of at most 500 characters without control characters; raise :class:`InvalidNameError` otherwise."""
+    if not isinstance(tags, dict):
+        raise InvalidNameError(f"Tags must be a dict of strings, not {type(tags).__name__}.")
+    for key, value in tags.items():
+        check_name(key, "tag")
+        if len(key) > MAX_TAG_KEY_LENGTH:
+            raise InvalidNameError(f"Invalid tag name {key!r}: it is longer than {MAX_TAG_KEY_LENGTH} characters.")
+        if not isinstance(value, str):
+            raise InvalidNameError(f"Tag {key!r}: the value must be a string, not {type(value).__name__}.")
+        if len(value) > MAX_TAG_VALUE_LENGTH or any(unicodedata.category(char) == "Cc" for char in value):
+            raise InvalidNameError(
+                f"Tag {key!r}: the value must be at most {MAX_TAG_VALUE_LENGTH} characters, without control characters."
+            )
+    return dict(tags)
+
+
+def check_alias(alias: object) -> str:
+    """Return ``alias`` if it may name an alias: a valid name without ``@`` (which separates it in paths)."""
+    check_name(alias, "alias")
+    if "@" in alias:  # type: ignore[operator]
+        raise InvalidNameError(f"Invalid alias {alias!r}: it contains '@'.")
+    return alias  # type: ignore[return-value]
+
+
 def _client_of(obj: Project | Task | Model) -> Ebonite:
     if obj._client is None:
         raise ValueError(
@@ -195,6 +225,7 @@ class Model:
     ``methods`` maps each exposed method (``predict``, ``predict_proba``, ... or ``__call__``) to its input
     and output signature; ``requirements`` maps distribution names to the versions installed when the model
     was created. ``artifact_key`` and ``artifacts`` (the manifest) are set when the model is pushed.
+    ``tags`` are short strings to find models by (see :meth:`Ebonite.search_models`).
     Create one with :func:`ebonite_core.create_model` (or :meth:`Model.create`).
     """
 
@@ -211,6 +242,7 @@ class Model:
     task_id: str | None = None
     artifact_key: str | None = None
     artifacts: list[ArtifactFile] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
     _client: Ebonite | None = field(default=None, init=False, repr=False, compare=False)
     _object: Any = field(default=None, init=False, repr=False, compare=False)
     _loaded: bool = field(default=False, init=False, repr=False, compare=False)
@@ -223,12 +255,13 @@ class Model:
         name: str | None = None,
         params: dict[str, Any] | None = None,
         description: str | None = None,
+        tags: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> Model:
         """Analyse ``obj`` on ``input_data``; see :func:`ebonite_core.create_model`. Nothing is stored."""
         from .model import create_model
 
-        return create_model(obj, input_data, name, params=params, description=description, **kwargs)
+        return create_model(obj, input_data, name, params=params, description=description, tags=tags, **kwargs)
 
     @property
     def task(self) -> Task:
@@ -295,6 +328,7 @@ class Model:
             "creation_date": _timestamp(self.creation_date),
             "artifact_key": self.artifact_key,
             "artifacts": [artifact.to_dict() for artifact in self.artifacts],
+            "tags": dict(self.tags),
         }
 
     @classmethod
@@ -314,4 +348,5 @@ class Model:
             task_id=data.get("task_id"),
             artifact_key=data.get("artifact_key"),
             artifacts=[ArtifactFile.from_dict(item) for item in data.get("artifacts") or []],
+            tags=dict(data.get("tags") or {}),
         )

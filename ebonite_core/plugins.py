@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pluggy
 
 from . import hookspecs
-from .errors import DuplicateBackendError, UnknownBackendError
+from .errors import DuplicateBackendError, IncompatiblePluginError, UnknownBackendError
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -88,7 +88,7 @@ class PluginInfo:
             return "built in"
         if self.distribution:
             return f"distribution {self.distribution} {self.version or ''}".rstrip()
-        return "unknown distribution"
+        return "no installed distribution"
 
     def describe_error(self) -> str:
         return f"plugin {self.name!r} ({self.origin}) failed to load: {type(self.error).__name__}: {self.error}"
@@ -160,13 +160,35 @@ class PluginRegistry:
             info.disabled = True
             return
         try:
-            module = entry_point.load()
-            self._manager.register(module, name=entry_point.name)
-            self._manager.check_pending()
+            self._register(entry_point.load(), entry_point.name)
         except Exception as err:  # a broken plugin must never break the others
             info.error = err
-            if self._manager.get_plugin(entry_point.name) is not None:
-                self._manager.unregister(name=entry_point.name)
+
+    def _register(self, plugin: object, name: str) -> None:
+        declared = getattr(plugin, "EBONITE_PLUGIN_API", hookspecs.PLUGIN_API_VERSION)
+        if declared != hookspecs.PLUGIN_API_VERSION:
+            raise IncompatiblePluginError(
+                f"plugin {name!r} was written for plugin API {declared!r}; this ebonite-core provides "
+                f"{hookspecs.PLUGIN_API_VERSION}. Install a version of the plugin that matches your ebonite-core."
+            )
+        self._manager.register(plugin, name=name)
+        try:
+            self._manager.check_pending()
+        except Exception:
+            self._manager.unregister(name=name)
+            raise
+
+    def register(self, plugin: object, name: str) -> None:
+        """Register a plugin object (a module or any object with ``@hookimpl`` functions) by hand.
+
+        For notebooks and tests: it works like an installed plugin without packaging one. Errors raise here.
+        """
+        with self._lock:
+            if name in self.plugins:
+                raise DuplicateBackendError(f"plugin name {name!r} is already taken by {self.plugins[name].origin}")
+            self._register(plugin, name)
+            self.plugins[name] = PluginInfo(name, distribution=None)
+            self._tables.clear()
 
     def _table(self, kind: str) -> dict[str, list[_Provider]]:
         """``{type name: [providers]}`` for one kind, built from every registered plugin's hook."""

@@ -7,7 +7,7 @@ import platform
 from collections.abc import Iterable
 from typing import Any
 
-from ..objects import Model, check_name, utc_now
+from ..objects import Model, check_name, check_tags, utc_now
 from ..plugins import PluginRegistry, get_registry
 from .requirements import requirements_of
 from .serializer import ModelSerializer
@@ -84,6 +84,7 @@ def create_model(
     *,
     methods: Iterable[str] | None = None,
     serializer: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Model:
     """Analyse a trained object on a data sample and return an unsaved :class:`Model`.
 
@@ -94,6 +95,7 @@ def create_model(
       accepts the object (the built-in ``pickle`` accepts everything).
     - ``name``: defaults to ``<serializer>_model_<UTC timestamp>``.
     - ``params``: JSON data (hyper-parameters, metrics) stored with the metadata.
+    - ``tags``: short strings to find the model by, e.g. ``{"dataset": "2026-11", "stage": "candidate"}``.
 
     Requirements (distribution -> version) come from the modules the serialized object refers to.
     Push the result with :meth:`Ebonite.push_model`.
@@ -106,6 +108,7 @@ def create_model(
     if description is not None and not isinstance(description, str):
         raise ValueError("description must be a string.")
     json_params = _json_params(params)
+    checked_tags = check_tags(tags if tags is not None else {})
     signatures = analyse_methods(obj, input_data, methods)
     try:
         modules = serializer_class().modules(obj)
@@ -122,6 +125,7 @@ def create_model(
         python_version=platform.python_version(),
         params=json_params,
         description=description,
+        tags=checked_tags,
     )
     model._object = obj
     model._loaded = True

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import ArtifactNotFoundError
 from ..objects import Model, Project, Task, utc_now
+from ..query import ModelPage, ModelQuery
 from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
 from .metadata import MetadataRepository
 from .tables import Tables
@@ -86,6 +87,30 @@ class InMemoryMetadataRepository(MetadataRepository):
     def delete_model(self, model: Model) -> None:
         with self._lock:
             self._tables.delete_model(model)
+
+    def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
+        with self._lock:
+            return self._tables.set_model_tags(model, tags)
+
+    def delete_model_tag(self, model: Model, key: str) -> Model:
+        with self._lock:
+            return self._tables.delete_model_tag(model, key)
+
+    def set_alias(self, task: Task, alias: str, model: Model) -> None:
+        with self._lock:
+            self._tables.set_alias(task, alias, model)
+
+    def delete_alias(self, task: Task, alias: str) -> None:
+        with self._lock:
+            self._tables.delete_alias(task, alias)
+
+    def get_aliases(self, task: Task) -> dict[str, str]:
+        with self._lock:
+            return self._tables.aliases(task)
+
+    def search_models(self, query: ModelQuery) -> ModelPage:
+        with self._lock:
+            return self._tables.search_models(query)
 
 
 class InMemoryArtifactRepository(ArtifactRepository):

@@ -19,11 +19,14 @@ from typing import Any, TypeVar
 
 from ..errors import ArtifactNotFoundError, MetadataCorruptError, RepositoryError
 from ..objects import Model, Project, Task
+from ..query import ModelPage, ModelQuery
 from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
 from .metadata import MetadataRepository
 from .tables import State, Tables, empty_state
 
-SCHEMA_VERSION = 1
+# Version 2 added model tags and task aliases. Older files are read and upgraded in memory; the next write
+# saves them at the current version.
+SCHEMA_VERSION = 2
 T = TypeVar("T")
 
 
@@ -136,10 +139,10 @@ class LocalMetadataRepository(MetadataRepository):
                 "written by ebonite-core. It was left untouched."
             )
         version = document["schema_version"]
-        if version != SCHEMA_VERSION:
+        if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
             raise MetadataCorruptError(
                 f"The metadata file {self.path} has schema version {version!r}; this ebonite-core reads "
-                f"version {SCHEMA_VERSION}. Upgrade ebonite-core if the file is newer. It was left untouched."
+                f"versions 1 to {SCHEMA_VERSION}. Upgrade ebonite-core if the file is newer. It was left untouched."
             )
         state = {key: document.get(key) for key in empty_state()}
         if not isinstance(state["next_id"], int) or not all(
@@ -149,6 +152,11 @@ class LocalMetadataRepository(MetadataRepository):
                 f"The metadata file {self.path} is malformed: 'next_id' must be a "
                 "number and 'projects', 'tasks', 'models' objects. It was left untouched."
             )
+        if version < 2:
+            for task in state["tasks"].values():
+                task.setdefault("aliases", {})
+            for model in state["models"].values():
+                model.setdefault("tags", {})
         return state
 
     def _write(self) -> None:
@@ -241,6 +249,24 @@ class LocalMetadataRepository(MetadataRepository):
 
     def delete_model(self, model: Model) -> None:
         self._change(lambda: self._tables.delete_model(model))
+
+    def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
+        return self._change(lambda: self._tables.set_model_tags(model, tags))
+
+    def delete_model_tag(self, model: Model, key: str) -> Model:
+        return self._change(lambda: self._tables.delete_model_tag(model, key))
+
+    def set_alias(self, task: Task, alias: str, model: Model) -> None:
+        self._change(lambda: self._tables.set_alias(task, alias, model))
+
+    def delete_alias(self, task: Task, alias: str) -> None:
+        self._change(lambda: self._tables.delete_alias(task, alias))
+
+    def get_aliases(self, task: Task) -> dict[str, str]:
+        return self._read(lambda: self._tables.aliases(task))
+
+    def search_models(self, query: ModelQuery) -> ModelPage:
+        return self._read(lambda: self._tables.search_models(query))
 
 
 class LocalArtifactRepository(ArtifactRepository):

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from ..errors import ExistingProjectError, ExistingTaskError
 from ..objects import Model, Project, Task
+from ..query import ModelPage, ModelQuery
 
 
 class MetadataRepository(ABC):
@@ -113,7 +114,58 @@ class MetadataRepository(ABC):
     def delete_model(self, model: Model) -> None:
         """Delete a model's metadata (its artifacts are the client's business)."""
 
-    # Shared logic, built on the methods above.
+    # Tags and aliases
+    @abstractmethod
+    def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
+        """Add or overwrite ``tags`` (already validated) on a stored model, atomically; return the stored model.
+
+        ``NonExistingModelError`` if the model is gone.
+        """
+
+    @abstractmethod
+    def delete_model_tag(self, model: Model, key: str) -> Model:
+        """Remove the tag ``key`` (nothing happens if there is none); return the stored model."""
+
+    @abstractmethod
+    def set_alias(self, task: Task, alias: str, model: Model) -> None:
+        """Point the alias (already validated) of ``task`` at ``model``, replacing its target atomically.
+
+        The model must belong to the task (``ValueError`` otherwise); ``NonExistingModelError`` if it is gone.
+        Deleting a model removes the aliases pointing at it, in the same atomic change.
+        """
+
+    @abstractmethod
+    def delete_alias(self, task: Task, alias: str) -> None:
+        """Remove an alias of ``task`` (nothing happens if there is none)."""
+
+    @abstractmethod
+    def get_aliases(self, task: Task) -> dict[str, str]:
+        """``{alias: model id}`` for every alias of ``task``."""
+
+    # Shared logic, built on the methods above; backends may override it with something faster.
+    def get_model_by_alias(self, task: Task, alias: str) -> Model | None:
+        """The model the alias of ``task`` points at, or ``None``."""
+        model_id = self.get_aliases(task).get(alias)
+        return self.get_model_by_id(model_id) if model_id is not None else None
+
+    def search_models(self, query: ModelQuery) -> ModelPage:
+        """One page of the models that match ``query`` (see :mod:`ebonite_core.query` for the semantics).
+
+        This default walks every project, task and model; a backend that can filter and sort in its store
+        (SQL) should override it.
+        """
+        projects = [self.get_project_by_id(query.project_id)] if query.project_id else self.get_projects()
+        rows = []
+        for project in projects:
+            if project is None:
+                continue
+            tasks = [self.get_task_by_id(query.task_id)] if query.task_id else self.get_tasks(project)
+            for task in tasks:
+                if task is None or task.project_id != project.id:
+                    continue
+                rows.extend(row for row in map(Model.to_dict, self.get_models(task)) if query.matches(row))
+        return query.page(rows)
+
     def get_or_create_project(self, name: str) -> Project:
         """The project called ``name``, created if missing; safe when several processes race to create it."""
         project = self.get_project_by_name(name)

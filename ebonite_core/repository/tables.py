@@ -1,7 +1,8 @@
 """Projects, tasks and models as plain dictionaries: the state shared by the in-memory and local backends.
 
 The state is JSON-ready data (``{"projects": {id: {...}}, "tasks": ..., "models": ..., "next_id": n}``) so
-that the local backend can write it as it is. Every method works on the state it is given and raises the
+that the local backend can write it as it is. Rows are ``to_dict()`` output; a task row also holds its
+``aliases`` (``{alias: model id}``). Every method works on the state it is given and raises the
 errors of the :class:`~ebonite_core.repository.MetadataRepository` contract; callers provide the locking.
 """
 
@@ -20,6 +21,7 @@ from ..errors import (
     TaskWithModelsError,
 )
 from ..objects import Model, Project, Task
+from ..query import ModelPage, ModelQuery
 
 State = dict[str, Any]
 
@@ -92,7 +94,7 @@ class Tables:
             raise NonExistingProjectError(f"Project with id {task.project_id!r} does not exist.")
         if (task.project_id, task.name) in self._task_names:
             raise ExistingTaskError(f"Task {task.name!r} already exists in project {project['name']!r}.")
-        row = {**task.to_dict(), "id": self._new_id()}
+        row = {**task.to_dict(), "id": self._new_id(), "aliases": {}}
         self.state["tasks"][row["id"]] = row
         self._task_names[(row["project_id"], row["name"])] = row["id"]
         return Task.from_dict(row)
@@ -129,8 +131,55 @@ class Tables:
         return Model.from_dict(row)
 
     def delete_model(self, model: Model) -> None:
+        row = self._model_row(model)
+        aliases = self.state["tasks"][row["task_id"]]["aliases"]
+        for alias in [alias for alias, target in aliases.items() if target == model.id]:
+            del aliases[alias]
+        del self.state["models"][model.id]
+        del self._model_names[(row["task_id"], row["name"])]
+
+    def _model_row(self, model: Model) -> dict[str, Any]:
         row = self.state["models"].get(model.id)
         if row is None:
             raise NonExistingModelError(f"Model {model.name!r} does not exist.")
-        del self.state["models"][model.id]
-        del self._model_names[(row["task_id"], row["name"])]
+        return row
+
+    # Tags and aliases
+    def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
+        row = self._model_row(model)
+        row["tags"] = {**row.get("tags", {}), **tags}
+        return Model.from_dict(row)
+
+    def delete_model_tag(self, model: Model, key: str) -> Model:
+        row = self._model_row(model)
+        row.get("tags", {}).pop(key, None)
+        return Model.from_dict(row)
+
+    def _task_row(self, task: Task) -> dict[str, Any]:
+        row = self.state["tasks"].get(task.id)
+        if row is None:
+            raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
+        return row
+
+    def set_alias(self, task: Task, alias: str, model: Model) -> None:
+        task_row, model_row = self._task_row(task), self._model_row(model)
+        if model_row["task_id"] != task.id:
+            raise ValueError(f"Model {model.name!r} is not in task {task.name!r}: an alias points within its task.")
+        task_row["aliases"][alias] = model.id
+
+    def delete_alias(self, task: Task, alias: str) -> None:
+        self._task_row(task)["aliases"].pop(alias, None)
+
+    def aliases(self, task: Task) -> dict[str, str]:
+        row = self.state["tasks"].get(task.id)
+        return dict(row["aliases"]) if row else {}
+
+    def search_models(self, query: ModelQuery) -> ModelPage:
+        tasks = self.state["tasks"]
+        rows = (
+            row
+            for row in self.state["models"].values()
+            if (query.project_id is None or tasks[row["task_id"]]["project_id"] == query.project_id)
+            and query.matches(row)
+        )
+        return query.page(rows)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from ..errors import ArtifactNotFoundError, EboniteError
 from ..repository import ArtifactRepository
+from .capabilities import missing_factory, requires
+
+Factory = Callable[[], ArtifactRepository]
 
 
 def _write(directory: Path, name: str, data: bytes) -> Path:
@@ -17,18 +24,47 @@ def _write(directory: Path, name: str, data: bytes) -> Path:
     return path
 
 
-class ArtifactRepositoryContract:
-    """Override the ``artifact_repository`` fixture to return a new, empty repository for each test.
+def _push_keys(factory: Factory, barrier: Any, results: Any, worker: int) -> None:
+    """One process of the concurrency test: push its own keys while the others push and delete theirs."""
+    try:
+        repo = factory()
+        with tempfile.TemporaryDirectory() as directory:
+            barrier.wait()
+            for index in range(8):
+                key = f"w{worker}k{index}"
+                repo.push(key, {"model.pkl": _write(Path(directory), f"f{index}", key.encode() * 1000)})
+                if index % 2:
+                    repo.delete(key)
+        repo.close()
+        results.put({"worker": worker})
+    except BaseException as err:
+        results.put({"worker": worker, "error": f"{type(err).__name__}: {err}"})
 
-    ``large_file_size`` sets the size of the file used to check streaming transfers; raise it above your
-    backend's multipart threshold.
+
+class ArtifactRepositoryContract:
+    """The ArtifactRepository contract.
+
+    Override ``artifact_repository_factory`` to return a picklable callable that opens the store under test:
+    each call returns a new repository object on one shared store, empty at the start of each test. Backends
+    that cannot be reopened or shared between processes override ``artifact_repository`` instead and switch
+    the capabilities off. ``large_file_size`` sets the size of the file used to check streaming transfers;
+    raise it above your backend's multipart threshold.
     """
 
-    large_file_size = 12 * 1024 * 1024
+    supports_reopen: ClassVar[bool] = True
+    """A second repository object on the same store sees the first one's files."""
+    supports_concurrent_processes: ClassVar[bool] = True
+    """Several processes can push and delete in one store at once."""
+    concurrent_processes: ClassVar[int] = 4
+    large_file_size: ClassVar[int] = 12 * 1024 * 1024
 
     @pytest.fixture
-    def artifact_repository(self) -> ArtifactRepository:
-        raise NotImplementedError("Override the artifact_repository fixture in your test class.")
+    def artifact_repository_factory(self) -> Factory:
+        raise missing_factory("artifact_repository", "supports_reopen = supports_concurrent_processes")
+
+    @pytest.fixture
+    def artifact_repository(self, artifact_repository_factory: Factory) -> ArtifactRepository:
+        return artifact_repository_factory()
 
     @pytest.fixture
     def repo(self, artifact_repository: ArtifactRepository) -> ArtifactRepository:
@@ -125,3 +161,38 @@ class ArtifactRepositoryContract:
         path = repo.local_path("key1", "model.pkl")
         if path is not None:
             assert Path(path).read_bytes() == b"stored"
+
+    # Capabilities
+    @requires("supports_reopen")
+    def test_a_reopened_store_sees_every_file(
+        self, repo: ArtifactRepository, source: Path, tmp_path: Path, request: pytest.FixtureRequest
+    ) -> None:
+        artifact_repository_factory = request.getfixturevalue("artifact_repository_factory")
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
+        other = artifact_repository_factory()
+        assert self._download(other, "key1", "model.pkl", tmp_path) == b"stored"
+        other.delete("key1")
+        assert set(repo.keys()) == set()
+
+    @requires("supports_concurrent_processes")
+    def test_concurrent_processes_push_and_delete_without_interference(
+        self, repo: ArtifactRepository, tmp_path: Path, request: pytest.FixtureRequest
+    ) -> None:
+        artifact_repository_factory = request.getfixturevalue("artifact_repository_factory")
+        context = multiprocessing.get_context("spawn")
+        count = self.concurrent_processes
+        barrier, results = context.Barrier(count), context.Queue()
+        workers = [
+            context.Process(target=_push_keys, args=(artifact_repository_factory, barrier, results, worker))
+            for worker in range(count)
+        ]
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=300) for _ in workers]
+        for worker in workers:
+            worker.join()
+        assert [outcome.get("error") for outcome in outcomes] == [None] * count
+        expected = {f"w{worker}k{index}" for worker in range(count) for index in range(0, 8, 2)}
+        assert set(repo.keys()) == expected
+        for key in expected:
+            assert self._download(repo, key, "model.pkl", tmp_path) == key.encode() * 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -26,7 +27,14 @@ SAMPLE = [1.0, 2.0, 3.5]
 
 
 class ClientContract:
-    """Override the ``ebnt`` fixture to return a client on new, empty repositories for each test."""
+    """Override the ``ebnt`` fixture to return a client on new, empty repositories for each test.
+
+    ``state_machine_examples`` and ``state_machine_steps`` size the stateful property-based test; lower them
+    for a slow backend rather than switching the test off.
+    """
+
+    state_machine_examples: ClassVar[int] = 20
+    state_machine_steps: ClassVar[int] = 30
 
     @pytest.fixture
     def ebnt(self) -> Ebonite:
@@ -172,3 +180,69 @@ class ClientContract:
         task.create_and_push_model(ScaleModel(2.0, payload), SAMPLE, "big")
         loaded = ebnt.get_model("big", task).object
         assert loaded.payload == payload
+
+    def test_random_operations_match_a_simple_model(self, ebnt: Ebonite) -> None:
+        from .stateful import run_registry_machine  # needs hypothesis: pip install ebonite-core[testing]
+
+        run_registry_machine(ebnt, self.state_machine_examples, self.state_machine_steps)
+
+    # Tags, aliases and search through the client
+    def test_tags_through_the_client(self, ebnt: Ebonite, task: Task) -> None:
+        model = task.create_and_push_model(ScaleModel(), SAMPLE, "scale", tags={"stage": "candidate"})
+        assert ebnt.get_model("scale", task).tags == {"stage": "candidate"}
+        ebnt.set_model_tags(model, {"stage": "production", "data": "2026-11"})
+        assert model.tags == {"stage": "production", "data": "2026-11"}
+        ebnt.delete_model_tag(model, "data")
+        assert ebnt.get_model("scale", task).tags == {"stage": "production"}
+        for bad in ({"": "x"}, {"a/b": "x"}, {"k": 1}, {"k": "\x00"}, {"k" * 200: "x"}):
+            with pytest.raises(InvalidNameError):
+                ebnt.set_model_tags(model, bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidNameError):
+            create_model(ScaleModel(), SAMPLE, "other", tags={"bad\n": "x"})
+        assert ebnt.get_model("scale", task).tags == {"stage": "production"}
+
+    def test_aliases_through_the_client(self, ebnt: Ebonite, task: Task) -> None:
+        first = task.create_and_push_model(ScaleModel(1.0), SAMPLE, "first")
+        second = task.create_and_push_model(ScaleModel(2.0), SAMPLE, "second")
+        ebnt.set_alias(task, "champion", first)
+        assert ebnt.get_model_by_alias(task, "champion").predict([1.0]) == [1.0]
+        ebnt.set_alias(task, "champion", second)
+        assert ebnt.get_model_by_alias(task, "champion").predict([1.0]) == [2.0]
+        assert {alias: model.name for alias, model in ebnt.get_aliases(task).items()} == {"champion": "second"}
+        with pytest.raises(InvalidNameError):
+            ebnt.set_alias(task, "a@b", first)
+        ebnt.delete_model(second)
+        assert ebnt.get_model_by_alias(task, "champion") is None
+        ebnt.set_alias(task, "champion", first)
+        ebnt.delete_alias(task, "champion")
+        assert ebnt.get_aliases(task) == {}
+
+    def test_search_and_latest_through_the_client(self, ebnt: Ebonite, task: Task) -> None:
+        other = ebnt.get_or_create_task("project", "other")
+        assert ebnt.latest_model(task) is None
+        for index, accuracy in enumerate([0.8, 0.95, 0.9]):
+            task.create_and_push_model(
+                ScaleModel(),
+                SAMPLE,
+                f"m{index}",
+                params={"accuracy": accuracy},
+                tags={"stage": "candidate" if index else "production"},
+            )
+        other.create_and_push_model(ScaleModel(), SAMPLE, "elsewhere", params={"accuracy": 0.99})
+        latest = ebnt.latest_model("task", "project")
+        assert latest is not None and latest.name == "m2" and not latest._loaded
+        assert latest.predict([1.0]) == [2.0]
+        best = ebnt.search_models(task=task, order_by="-params.accuracy", limit=1)
+        assert [model.name for model in best] == ["m1"] and best.next_page_token is not None
+        assert [m.name for m in ebnt.search_models(project="project", params={"accuracy": (">=", 0.9)})] == [
+            "elsewhere",
+            "m2",
+            "m1",
+        ]
+        assert [m.name for m in ebnt.search_models(tags={"stage": "production"})] == ["m0"]
+        with pytest.raises(ValueError, match="order by"):
+            ebnt.search_models(order_by="size")
+        with pytest.raises(ValueError, match="page token"):
+            ebnt.search_models(page_token="garbage!")
+        with pytest.raises(NonExistingProjectError):
+            ebnt.search_models(project="missing")

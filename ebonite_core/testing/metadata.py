@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
 
 import pytest
 
@@ -18,15 +21,61 @@ from ..errors import (
 )
 from ..objects import ArtifactFile, Project, Task
 from ..repository import MetadataRepository
+from .capabilities import missing_factory, requires
 from .models import make_model
+from .registry import RegistryFeaturesContract
+
+Factory = Callable[[], MetadataRepository]
 
 
-class MetadataRepositoryContract:
-    """Override the ``metadata_repository`` fixture to return a new, empty repository for each test."""
+def _race(factory: Factory, barrier: Any, results: Any, worker: int) -> None:
+    """One process of the concurrency test: create shared and own names as soon as every process is ready."""
+    try:
+        repo = factory()
+        barrier.wait()
+        outcome: dict[str, Any] = {"worker": worker}
+        try:
+            repo.create_project(Project("race"))
+            outcome["project"] = "created"
+        except ExistingProjectError:
+            outcome["project"] = "existing"
+        project = repo.get_project_by_name("race")
+        task = repo.get_or_create_task(project, "task")
+        outcome["task_id"] = task.id
+        try:
+            repo.create_model(make_model("contested", task.id))
+            outcome["model"] = "created"
+        except ExistingModelError:
+            outcome["model"] = "existing"
+        outcome["own"] = [repo.create_model(make_model(f"w{worker}-{index}", task.id)).id for index in range(10)]
+        repo.close()
+        results.put(outcome)
+    except BaseException as err:  # report, do not hang the parent
+        results.put({"worker": worker, "error": f"{type(err).__name__}: {err}"})
+
+
+class MetadataRepositoryContract(RegistryFeaturesContract):
+    """The MetadataRepository contract.
+
+    Override ``metadata_repository_factory`` to return a picklable callable that opens the store under test:
+    each call returns a new repository object on one shared store, empty at the start of each test (for
+    example ``functools.partial(MyRepository, tmp_path / "db")``). Backends that cannot be reopened or
+    shared between processes override ``metadata_repository`` instead and switch the capabilities off.
+    """
+
+    supports_reopen: ClassVar[bool] = True
+    """A second repository object on the same store sees the first one's changes."""
+    supports_concurrent_processes: ClassVar[bool] = True
+    """Several processes can use one store at once without losing or duplicating anything."""
+    concurrent_processes: ClassVar[int] = 4
 
     @pytest.fixture
-    def metadata_repository(self) -> MetadataRepository:
-        raise NotImplementedError("Override the metadata_repository fixture in your test class.")
+    def metadata_repository_factory(self) -> Factory:
+        raise missing_factory("metadata_repository", "supports_reopen = supports_concurrent_processes")
+
+    @pytest.fixture
+    def metadata_repository(self, metadata_repository_factory: Factory) -> MetadataRepository:
+        return metadata_repository_factory()
 
     @pytest.fixture
     def repo(self, metadata_repository: MetadataRepository) -> MetadataRepository:
@@ -236,3 +285,48 @@ class MetadataRepositoryContract:
         assert len(models) == 60
         assert len({model.id for model in models}) == 60
         assert repo.get_model_by_name(task, "m59").artifact_key == "k59"
+
+    # Capabilities
+    @requires("supports_reopen")
+    def test_a_reopened_store_sees_every_change(
+        self, repo: MetadataRepository, task: Task, request: pytest.FixtureRequest
+    ) -> None:
+        metadata_repository_factory = request.getfixturevalue("metadata_repository_factory")
+        model = repo.create_model(make_model("model", task.id))
+        other = metadata_repository_factory()
+        assert other.get_model_by_name(task, "model") == model
+        assert other.get_task_by_id(task.id) == task
+        other.delete_model(model)
+        other.close()
+        assert repo.get_model_by_id(model.id) is None
+        again = metadata_repository_factory().create_model(make_model("model", task.id))
+        assert again.id != model.id
+
+    @requires("supports_concurrent_processes")
+    def test_concurrent_processes_agree_on_names_and_lose_nothing(
+        self, repo: MetadataRepository, request: pytest.FixtureRequest
+    ) -> None:
+        metadata_repository_factory = request.getfixturevalue("metadata_repository_factory")
+        context = multiprocessing.get_context("spawn")
+        count = self.concurrent_processes
+        barrier, results = context.Barrier(count), context.Queue()
+        workers = [
+            context.Process(target=_race, args=(metadata_repository_factory, barrier, results, worker))
+            for worker in range(count)
+        ]
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=300) for _ in workers]
+        for worker in workers:
+            worker.join()
+        assert [outcome.get("error") for outcome in outcomes] == [None] * count
+        assert sorted(outcome["project"] for outcome in outcomes) == ["created"] + ["existing"] * (count - 1)
+        assert sorted(outcome["model"] for outcome in outcomes) == ["created"] + ["existing"] * (count - 1)
+        assert len({outcome["task_id"] for outcome in outcomes}) == 1
+        project = repo.get_project_by_name("race")
+        assert project is not None
+        [task] = repo.get_tasks(project)
+        models = repo.get_models(task)
+        own_ids = [model_id for outcome in outcomes for model_id in outcome["own"]]
+        assert len(models) == 1 + 10 * count == len({model.id for model in models})
+        assert set(own_ids) <= {model.id for model in models}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,23 +14,45 @@ from ebonite_core import (
     InMemoryMetadataRepository,
     LocalArtifactRepository,
     LocalMetadataRepository,
+    MetadataRepository,
 )
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract
 
 
 class TestInMemoryMetadata(MetadataRepositoryContract):
+    supports_reopen = False  # state lives in one object
+    supports_concurrent_processes = False
+
     @pytest.fixture
     def metadata_repository(self) -> InMemoryMetadataRepository:
         return InMemoryMetadataRepository()
 
 
+class ScanningMetadataRepository(InMemoryMetadataRepository):
+    """Searches with the base class's default, as a third-party backend that does not override it would."""
+
+    search_models = MetadataRepository.search_models
+
+
+class TestDefaultSearch(MetadataRepositoryContract):
+    supports_reopen = False
+    supports_concurrent_processes = False
+
+    @pytest.fixture
+    def metadata_repository(self) -> MetadataRepository:
+        return ScanningMetadataRepository()
+
+
 class TestLocalMetadata(MetadataRepositoryContract):
     @pytest.fixture
-    def metadata_repository(self, tmp_path: Path) -> LocalMetadataRepository:
-        return LocalMetadataRepository(tmp_path / "metadata.json")
+    def metadata_repository_factory(self, tmp_path: Path) -> Callable[[], LocalMetadataRepository]:
+        return functools.partial(LocalMetadataRepository, tmp_path / "metadata.json")
 
 
 class TestInMemoryArtifacts(ArtifactRepositoryContract):
+    supports_reopen = False
+    supports_concurrent_processes = False
+
     @pytest.fixture
     def artifact_repository(self) -> InMemoryArtifactRepository:
         return InMemoryArtifactRepository()
@@ -36,8 +60,8 @@ class TestInMemoryArtifacts(ArtifactRepositoryContract):
 
 class TestLocalArtifacts(ArtifactRepositoryContract):
     @pytest.fixture
-    def artifact_repository(self, tmp_path: Path) -> LocalArtifactRepository:
-        return LocalArtifactRepository(tmp_path / "artifacts")
+    def artifact_repository_factory(self, tmp_path: Path) -> Callable[[], LocalArtifactRepository]:
+        return functools.partial(LocalArtifactRepository, tmp_path / "artifacts")
 
 
 class TestInMemoryClient(ClientContract):

@@ -39,7 +39,7 @@ def push_some(store: Path, names: list[str]) -> Ebonite:
 def test_metadata_is_one_human_readable_json_file(store: Path) -> None:
     push_some(store, ["first"])
     text = (store / "metadata.json").read_text()
-    assert text.startswith('{\n  "schema_version": 1')
+    assert text.startswith('{\n  "schema_version": 2')
     document = json.loads(text)
     assert [p["name"] for p in document["projects"].values()] == ["project"]
     assert [t["name"] for t in document["tasks"].values()] == ["task"]
@@ -84,6 +84,27 @@ def test_an_unreadable_file_is_reported_and_never_overwritten(store: Path, conte
     with pytest.raises(MetadataCorruptError):
         ebnt.get_or_create_task("other", "task")
     assert path.read_bytes() == content
+
+
+def test_a_version_1_file_is_read_and_upgraded_on_the_next_write(store: Path) -> None:
+    push_some(store, ["first"])
+    path = store / "metadata.json"
+    document = json.loads(path.read_text())
+    document["schema_version"] = 1
+    for task in document["tasks"].values():
+        del task["aliases"]
+    for model in document["models"].values():
+        del model["tags"]
+    path.write_text(json.dumps(document))
+    ebnt = Ebonite.local(store)
+    model = ebnt.get_model("first", "task", "project")
+    assert model.tags == {} and model.predict([1.0]) == [0.0]
+    assert json.loads(path.read_text())["schema_version"] == 1, "reading does not rewrite the file"
+    ebnt.set_alias(model.task, "champion", model)
+    ebnt.set_model_tags(model, {"stage": "production"})
+    upgraded = json.loads(path.read_text())
+    assert upgraded["schema_version"] == 2
+    assert ebnt.get_model_by_alias(model.task, "champion").tags == {"stage": "production"}
 
 
 def test_changes_by_another_writer_are_seen(store: Path) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import ebonite_core
-from ebonite_core import DuplicateBackendError, Ebonite, UnknownBackendError
+from ebonite_core import DuplicateBackendError, Ebonite, UnknownBackendError, hookimpl
+from ebonite_core.errors import IncompatiblePluginError
 from ebonite_core.plugins import PluginRegistry
 from ebonite_core.repository.inmemory import InMemoryArtifactRepository
 from ebonite_core.repository.local import LocalMetadataRepository
@@ -42,6 +43,19 @@ def ebonite_metadata_repositories():
 
 BROKEN_PLUGIN = """
 import a_module_that_is_not_installed
+"""
+
+FUTURE_API_PLUGIN = """
+from ebonite_core import hookimpl, InMemoryArtifactRepository
+
+EBONITE_PLUGIN_API = 99
+
+class FutureArtifactRepository(InMemoryArtifactRepository):
+    type = "future"
+
+@hookimpl
+def ebonite_artifact_repositories():
+    return [FutureArtifactRepository]
 """
 
 BAD_HOOK_PLUGIN = """
@@ -156,6 +170,31 @@ def test_disabled_plugins_do_not_load(plugin_modules) -> None:
         registry.resolve("metadata", "impostor-type")
 
 
+def test_a_plugin_for_another_plugin_api_is_refused_with_a_clear_error(plugin_modules) -> None:
+    registry, _ = registry_with(plugin_modules("future", FUTURE_API_PLUGIN), plugin_modules("good", GOOD_PLUGIN))
+    with pytest.raises(UnknownBackendError, match="written for plugin API 99; this ebonite-core provides 1") as raised:
+        registry.resolve("artifact", "future")
+    assert isinstance(raised.value.__cause__, IncompatiblePluginError)
+    assert registry.resolve("artifact", "fake").type == "fake"
+
+
+def test_plugins_can_be_registered_by_hand() -> None:
+    class Plugin:
+        class HandMadeRepository(InMemoryArtifactRepository):
+            type = "handmade"
+
+        @hookimpl
+        def ebonite_artifact_repositories(self):
+            return [self.HandMadeRepository]
+
+    registry, scans = registry_with()
+    registry.register(Plugin(), "handmade")
+    assert registry.resolve("artifact", "handmade") is Plugin.HandMadeRepository
+    assert scans == []
+    with pytest.raises(DuplicateBackendError, match="already taken"):
+        registry.register(Plugin(), "handmade")
+
+
 def test_the_installed_dummy_plugin_resolves_through_its_real_entry_point() -> None:
     """tests/plugins/ebonite-dummy is pip-installed by `make test`; nothing here imports it."""
     ebnt = Ebonite.custom_client("inmemory", "dummy", artifact_kwargs={"label": "from-entry-point"})
@@ -166,10 +205,24 @@ def test_the_installed_dummy_plugin_resolves_through_its_real_entry_point() -> N
     assert ebnt.get_model("scale", task).predict([1.0]) == [3.0]
 
 
+def test_an_installed_serializer_is_chosen_by_priority_and_used_to_load() -> None:
+    from ebonite_dummy.backend import Echo  # the model class; its serializer is found through the entry point
+
+    ebnt = Ebonite.inmemory()
+    model = ebnt.create_model(Echo("hello"), [1, 2], "echo")
+    assert model.serializer == "echo"
+    assert [artifact.name for artifact in model.artifacts] == ["echo.txt"]
+    assert model.requirements == {"ebonite-dummy": "0.0.1"}
+    assert ebnt.get_model("echo", "default_task", "default_project").predict([0]) == ["hello"]
+    assert ebnt.create_model(ScaleModel(), [1.0], "scale").serializer == "pickle"
+
+
 class TestDummyPluginArtifacts(ArtifactRepositoryContract):
     """The contract suite, run against a backend found only through its entry point."""
 
     large_file_size = 2 * 1024 * 1024
+    supports_reopen = False  # in-memory files
+    supports_concurrent_processes = False
 
     @pytest.fixture
     def artifact_repository(self):

@@ -13,6 +13,13 @@ def ebonite_artifact_repositories():
 
 
 @hookimpl
+def ebonite_model_serializers():
+    from .backend import EchoSerializer
+
+    return [EchoSerializer]
+
+
+@hookimpl
 def ebonite_commands():
     from .command import DummyCommand
 

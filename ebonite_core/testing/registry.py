@@ -1,0 +1,241 @@
+"""The registry part of the MetadataRepository contract: tags, aliases and search.
+
+Mixed into :class:`~ebonite_core.testing.MetadataRepositoryContract`; it uses that class's fixtures.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from ..errors import NonExistingModelError
+from ..objects import Model, Project, Task
+from ..query import ModelQuery
+from ..repository import MetadataRepository
+from .capabilities import requires
+from .models import make_model
+
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def _search(repo: MetadataRepository, **arguments: Any) -> list[str]:
+    return [model.name for model in repo.search_models(ModelQuery.create(**arguments))]
+
+
+def _move_alias(factory: Any, barrier: Any, results: Any, worker: int, task_id: str, model_ids: list[str]) -> None:
+    """One process of the alias test: point the alias at each model in turn, and read it between moves."""
+    try:
+        repo = factory()
+        task = repo.get_task_by_id(task_id)
+        models = [repo.get_model_by_id(model_id) for model_id in model_ids]
+        barrier.wait()
+        dangling = 0
+        for round_ in range(15):
+            repo.set_alias(task, "champion", models[(worker + round_) % len(models)])
+            if repo.get_model_by_alias(task, "champion") is None:
+                dangling += 1
+        repo.close()
+        results.put({"worker": worker, "dangling": dangling})
+    except BaseException as err:
+        results.put({"worker": worker, "error": f"{type(err).__name__}: {err}"})
+
+
+class RegistryFeaturesContract:
+    """Tags, aliases and search, as every metadata repository provides them."""
+
+    @pytest.fixture
+    def dated_models(self, repo: MetadataRepository, task: Task) -> dict[str, Model]:
+        """Six models a minute apart: m0 the oldest; tags, params and names to filter and sort on."""
+        specs = [
+            ("m0", {"stage": "candidate", "data": "2026-10"}, {"accuracy": 0.70, "kernel": "rbf"}),
+            ("m1", {"stage": "candidate", "data": "2026-11"}, {"accuracy": 0.91, "kernel": "linear"}),
+            ("m2", {"stage": "production", "data": "2026-11"}, {"accuracy": 0.95, "kernel": "rbf"}),
+            ("m3", {"data": "2026-11"}, {"accuracy": "n/a"}),
+            ("m4", {}, {"accuracy": 0.85, "flag": True}),
+            ("m5", {"stage": "candidate"}, {"accuracy": 0.91, "layers": 3}),
+        ]
+        return {
+            name: repo.create_model(
+                make_model(name, task.id, tags=tags, params=params, creation_date=START + timedelta(minutes=index))
+            )
+            for index, (name, tags, params) in enumerate(specs)
+        }
+
+    # Tags
+    def test_tags_round_trip(self, repo: MetadataRepository, task: Task) -> None:
+        stored = repo.create_model(make_model("model", task.id, tags={"stage": "candidate", "clé": "välue"}))
+        assert stored.tags == {"stage": "candidate", "clé": "välue"}
+        fetched = repo.get_model_by_name(task, "model")
+        assert fetched is not None and fetched.tags == stored.tags
+
+    def test_set_model_tags_adds_and_overwrites(self, repo: MetadataRepository, task: Task) -> None:
+        model = repo.create_model(make_model("model", task.id, tags={"a": "1", "b": "2"}))
+        other = repo.create_model(make_model("other", task.id, tags={"a": "1"}))
+        updated = repo.set_model_tags(model, {"b": "two", "c": "3"})
+        assert updated.tags == {"a": "1", "b": "two", "c": "3"}
+        assert repo.get_model_by_id(model.id).tags == {"a": "1", "b": "two", "c": "3"}
+        assert repo.get_model_by_id(other.id).tags == {"a": "1"}
+
+    def test_delete_model_tag(self, repo: MetadataRepository, task: Task) -> None:
+        model = repo.create_model(make_model("model", task.id, tags={"a": "1", "b": "2"}))
+        assert repo.delete_model_tag(model, "a").tags == {"b": "2"}
+        assert repo.delete_model_tag(model, "missing").tags == {"b": "2"}
+        assert repo.get_model_by_id(model.id).tags == {"b": "2"}
+
+    def test_tags_of_a_missing_model(self, repo: MetadataRepository, task: Task) -> None:
+        model = repo.create_model(make_model("model", task.id))
+        repo.delete_model(model)
+        with pytest.raises(NonExistingModelError):
+            repo.set_model_tags(model, {"a": "1"})
+        with pytest.raises(NonExistingModelError):
+            repo.delete_model_tag(model, "a")
+
+    # Aliases
+    def test_aliases_point_at_one_model_and_move(self, repo: MetadataRepository, task: Task) -> None:
+        first = repo.create_model(make_model("first", task.id))
+        second = repo.create_model(make_model("second", task.id))
+        assert repo.get_model_by_alias(task, "champion") is None and repo.get_aliases(task) == {}
+        repo.set_alias(task, "champion", first)
+        repo.set_alias(task, "challenger", second)
+        assert repo.get_model_by_alias(task, "champion") == first
+        repo.set_alias(task, "champion", second)
+        assert repo.get_model_by_alias(task, "champion") == second
+        assert repo.get_aliases(task) == {"champion": second.id, "challenger": second.id}
+        repo.delete_alias(task, "challenger")
+        repo.delete_alias(task, "never-set")
+        assert repo.get_aliases(task) == {"champion": second.id}
+
+    def test_aliases_are_scoped_by_task(self, repo: MetadataRepository, task: Task) -> None:
+        other = repo.create_task(Task("other", project_id=task.project_id))
+        mine = repo.create_model(make_model("model", task.id))
+        theirs = repo.create_model(make_model("model", other.id))
+        repo.set_alias(task, "champion", mine)
+        repo.set_alias(other, "champion", theirs)
+        assert repo.get_model_by_alias(task, "champion") == mine
+        assert repo.get_model_by_alias(other, "champion") == theirs
+        with pytest.raises(ValueError):
+            repo.set_alias(task, "champion", theirs)
+        assert repo.get_model_by_alias(task, "champion") == mine
+
+    def test_deleting_a_model_removes_its_aliases(self, repo: MetadataRepository, task: Task) -> None:
+        model = repo.create_model(make_model("model", task.id))
+        kept = repo.create_model(make_model("kept", task.id))
+        repo.set_alias(task, "champion", model)
+        repo.set_alias(task, "stable", kept)
+        repo.delete_model(model)
+        assert repo.get_model_by_alias(task, "champion") is None
+        assert repo.get_aliases(task) == {"stable": kept.id}
+        with pytest.raises(NonExistingModelError):
+            repo.set_alias(task, "champion", model)
+
+    # Search
+    def test_search_orders_newest_first_by_default(self, repo: MetadataRepository, dated_models: dict) -> None:
+        assert _search(repo) == ["m5", "m4", "m3", "m2", "m1", "m0"]
+        assert _search(repo, order_by="creation_date", limit=2) == ["m0", "m1"]
+
+    def test_search_by_task_and_project(self, repo: MetadataRepository, task: Task, dated_models: dict) -> None:
+        other_project = repo.create_project(Project("other project"))
+        elsewhere = repo.create_task(Task("task", project_id=other_project.id))
+        repo.create_model(make_model("m0", elsewhere.id, creation_date=START + timedelta(hours=1)))
+        assert _search(repo, task_id=task.id) == ["m5", "m4", "m3", "m2", "m1", "m0"]
+        assert _search(repo, task_id=elsewhere.id) == ["m0"]
+        assert _search(repo, project_id=other_project.id) == ["m0"]
+        assert len(_search(repo, project_id=task.project_id)) == 6
+        assert len(_search(repo)) == 7
+
+    def test_search_by_tags(self, repo: MetadataRepository, dated_models: dict) -> None:
+        assert _search(repo, tags={"stage": "candidate"}) == ["m5", "m1", "m0"]
+        assert _search(repo, tags={"stage": "candidate", "data": "2026-11"}) == ["m1"]
+        assert _search(repo, tags={"stage": "retired"}) == []
+
+    def test_search_by_params(self, repo: MetadataRepository, dated_models: dict) -> None:
+        assert _search(repo, params={"accuracy": (">=", 0.9)}) == ["m5", "m2", "m1"]
+        assert _search(repo, params={"accuracy": (">", 0.91)}) == ["m2"]
+        assert _search(repo, params={"accuracy": ("<", 0.9)}) == ["m4", "m0"]
+        assert _search(repo, params={"accuracy": ("==", 0.91)}) == ["m5", "m1"]
+        assert _search(repo, params={"accuracy": ("!=", 0.91)}) == ["m4", "m2", "m0"], "numbers match numbers only"
+        assert _search(repo, params={"kernel": "rbf"}) == ["m2", "m0"]
+        assert _search(repo, params={"kernel": "rbf", "accuracy": ("<=", 0.9)}) == ["m0"]
+        assert _search(repo, params={"accuracy": "n/a"}) == ["m3"]
+        assert _search(repo, params={"layers": 3}) == ["m5"]
+        assert _search(repo, params={"layers": 3.0}) == ["m5"]
+        assert _search(repo, params={"flag": ("==", 1)}) == [], "a boolean is not the number 1"
+        assert _search(repo, params={"missing": (">", 0)}) == []
+
+    def test_search_by_creation_date(self, repo: MetadataRepository, dated_models: dict) -> None:
+        after, before = START + timedelta(minutes=1), START + timedelta(minutes=4)
+        assert _search(repo, created_after=after) == ["m5", "m4", "m3", "m2"]
+        assert _search(repo, created_before=before) == ["m3", "m2", "m1", "m0"]
+        assert _search(repo, created_after=after, created_before=before) == ["m3", "m2"]
+
+    def test_search_orders_by_name_and_by_a_numeric_param(self, repo: MetadataRepository, dated_models: dict) -> None:
+        assert _search(repo, order_by="name") == ["m0", "m1", "m2", "m3", "m4", "m5"]
+        assert _search(repo, order_by="-name", limit=1) == ["m5"]
+        by_accuracy = _search(repo, order_by="-params.accuracy")
+        assert by_accuracy[0] == "m2" and sorted(by_accuracy[1:3]) == ["m1", "m5"] and by_accuracy[3:] == ["m4", "m0"]
+        assert _search(repo, order_by="params.accuracy", limit=1) == ["m0"]
+
+    def test_search_pages_are_stable_while_models_are_added(
+        self, repo: MetadataRepository, task: Task, dated_models: dict
+    ) -> None:
+        sort_keys = {
+            "-creation_date": lambda model: -model.creation_date.timestamp(),
+            "name": lambda model: model.name,
+            "-params.accuracy": lambda model: -model.params["accuracy"],
+        }
+        for order_by, sort_key in sort_keys.items():
+            first = repo.search_models(ModelQuery.create(order_by=order_by, limit=2))
+            assert len(first) == 2 and first.next_page_token is not None
+            seen = list(first)
+            new = make_model(f"new{order_by}", task.id, creation_date=START + timedelta(days=1), params={"accuracy": 1})
+            repo.create_model(new)  # newest, most accurate: sorts before the first page, or after "m5" by name
+            token = first.next_page_token
+            while token is not None:
+                page = repo.search_models(ModelQuery.create(order_by=order_by, limit=2, page_token=token))
+                seen += page
+                token = page.next_page_token
+            names = [model.name for model in seen]
+            assert len(names) == len(set(names)), f"{order_by}: a model was listed twice: {names}"
+            assert [sort_key(model) for model in seen] == sorted(sort_key(model) for model in seen), order_by
+            expected = {name for name in dated_models if not (order_by == "-params.accuracy" and name == "m3")}
+            assert expected <= set(names), f"{order_by}: a model was skipped: {names}"
+
+    def test_search_returns_metadata_copies(self, repo: MetadataRepository, dated_models: dict) -> None:
+        [newest] = repo.search_models(ModelQuery.create(limit=1))
+        assert newest == dated_models["m5"]
+        newest.tags["stage"] = "changed"
+        assert repo.get_model_by_id(newest.id).tags == {"stage": "candidate"}
+
+    def test_the_last_page_has_no_token(self, repo: MetadataRepository, dated_models: dict) -> None:
+        page = repo.search_models(ModelQuery.create(limit=6))
+        assert len(page) == 6 and page.next_page_token is None
+        assert repo.search_models(ModelQuery.create(tags={"none": "x"})) == []
+
+    # Capabilities
+    @requires("supports_concurrent_processes")
+    def test_processes_moving_one_alias_never_leave_it_dangling(
+        self, repo: MetadataRepository, task: Task, request: pytest.FixtureRequest
+    ) -> None:
+        factory = request.getfixturevalue("metadata_repository_factory")
+        models = [repo.create_model(make_model(f"m{index}", task.id)) for index in range(3)]
+        repo.set_alias(task, "champion", models[0])
+        context = multiprocessing.get_context("spawn")
+        count = 3
+        barrier, results = context.Barrier(count), context.Queue()
+        ids = [model.id for model in models]
+        workers = [
+            context.Process(target=_move_alias, args=(factory, barrier, results, worker, task.id, ids))
+            for worker in range(count)
+        ]
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=300) for _ in workers]
+        for worker in workers:
+            worker.join()
+        assert [outcome.get("error") for outcome in outcomes] == [None] * count
+        assert [outcome["dangling"] for outcome in outcomes] == [0] * count
+        assert repo.get_model_by_alias(task, "champion") in models
+        assert list(repo.get_aliases(task)) == ["champion"]

@@ -1,0 +1,1 @@
+"""An example ebonite backend: the ``zip`` artifact repository."""
