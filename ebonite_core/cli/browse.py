@@ -140,13 +140,18 @@ class ShowCommand(Command):
                 f"show needs a model's path, PROJECT/TASK/MODEL, not {args.path!r}: run `ebonite ls {path}` "
                 "to list what it holds."
             )
-        project, task, model = find(self.client(args), path)
+        client = self.client(args)
+        project, task, model = find(client, path)
         assert project is not None and task is not None and model is not None
+        aliases = sorted(
+            alias for alias, model_id in client.meta_repo.get_aliases(task).items() if model_id == model.id
+        )
         document = {
             "path": model_path(project, task, model),
             "project": project.name,
             "task": task.name,
             "size": model_size(model),
+            "aliases": aliases,
             **model.to_dict(),
         }
         if args.json:
@@ -162,6 +167,8 @@ class ShowCommand(Command):
             ("python", model.python_version or "-"),
             ("artifact key", model.artifact_key or "-"),
             ("size", output.size(document["size"])),
+            ("aliases", ", ".join(aliases) or "-"),
+            ("tags", ", ".join(f"{key}={value}" for key, value in sorted(model.tags.items())) or "-"),
         ]
         width = max(len(label) for label, _ in fields) + 2
         for label, value in fields:

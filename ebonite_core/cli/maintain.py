@@ -10,7 +10,7 @@ from typing import Any
 from ..maintenance.copy import CopyOutcome, copy_models
 from ..maintenance.gc import DEFAULT_GRACE, collect_garbage, parse_duration
 from ..maintenance.verify import verify
-from ..maintenance.walk import walk
+from ..maintenance.walk import tree
 from . import output
 from .browse import add_path, parse_path
 from .command import Command, UsageError, open_client
@@ -123,9 +123,10 @@ class CopyCommand(Command):
         path = parse_path(args.path)
         source = self.client(args)
         target = _target(args.to)
-        selection = list(walk(source, path))
-        total = sum(sum(artifact.size for artifact in model.artifacts) for _, _, model in selection)
-        bar = _progress_bar(total, len(selection))
+        selection = tree(source, path)
+        models = [model for _, tasks in selection for _, task_models in tasks for model in task_models]
+        total = sum(sum(artifact.size for artifact in model.artifacts) for model in models)
+        bar = _progress_bar(total, len(models))
         say = bar.write if bar is not None else print
 
         def report(outcome: CopyOutcome) -> None:

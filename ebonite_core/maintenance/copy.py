@@ -10,7 +10,8 @@ Idempotent and resumable:
 - Artifacts go under the model's artifact key in the source when the target does not use it for another
   model, so that a copy killed between uploading a model's files and writing its metadata leaves a key that
   the next run recognises as its own leftover, removes and writes again: no unreferenced copies pile up.
-- Projects and tasks keep their names, authors and creation dates; models keep all their metadata.
+- Projects and tasks keep their names, authors and creation dates; models keep all their metadata, tags
+  included. Aliases of the copied models are copied when the target task has no alias of that name.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..model.storage import new_artifact_key, verify_file
 from ..objects import Model, Project, Task
 from ..repository import check_artifact_name
 from .verify import check_file
-from .walk import RegistryPath, model_path, walk
+from .walk import RegistryPath, model_path, tree, walk
 
 
 @dataclass
@@ -51,6 +52,8 @@ class _Copier:
         self.source, self.target, self.on_bytes = source, target, on_bytes
         self.projects: dict[str, Project] = {}
         self.tasks: dict[tuple[str, str], Task] = {}
+        self.task_pairs: dict[tuple[str, str], tuple[Task, Task]] = {}  # (source task, target task)
+        self.copied_names: dict[str, str] = {}  # source model id -> name, for models now in the target
         # Read once: which keys the target holds, and which of them its models use.
         self.target_keys = set(target.artifact_repo.keys())
         self.target_referenced = {model.artifact_key for _, _, model in walk(target) if model.artifact_key}
@@ -81,7 +84,18 @@ class _Copier:
                     found = self.target.meta_repo.get_task_by_name(target_project, task.name)
             assert found is not None
             self.tasks[name] = found
+            self.task_pairs[name] = (task, found)
         return self.tasks[name]
+
+    def copy_aliases(self) -> None:
+        for source_task, target_task in self.task_pairs.values():
+            taken = self.target.meta_repo.get_aliases(target_task)
+            for alias, model_id in self.source.meta_repo.get_aliases(source_task).items():
+                if alias in taken or model_id not in self.copied_names:
+                    continue  # never move an alias the target already has
+                model = self.target.meta_repo.get_model_by_name(target_task, self.copied_names[model_id])
+                if model is not None:
+                    self.target.meta_repo.set_alias(target_task, alias, model)
 
     def copy(self, project: Project, task: Task, model: Model) -> CopyOutcome:
         location = model_path(project, task, model)
@@ -99,11 +113,26 @@ class _Copier:
                 return CopyOutcome(location, "failed", size, f"in the source: {err}")
             key = self._choose_key(model.artifact_key)
             try:
-                self.target.artifact_repo.push(key, files)
+                self._push(key, files)
             except FileExistsError:  # a key we could not see at the start: take a fresh one
                 key = new_artifact_key()
-                self.target.artifact_repo.push(key, files)
+                self._push(key, files)
         return self._commit(location, size, model, target_task, key)
+
+    def _push(self, key: str, files: dict[str, Path]) -> None:
+        try:
+            self.target.artifact_repo.push(key, files)
+        except FileExistsError:
+            raise  # someone else's key: not ours to remove
+        except BaseException:
+            self._discard(key)  # a push that failed half-way must leave nothing behind
+            raise
+
+    def _discard(self, key: str) -> None:
+        try:
+            self.target.artifact_repo.delete(key)
+        except Exception:  # the original error matters more; the next copy or `ebonite gc` removes it
+            pass
 
     def _compare(self, location: str, size: int, model: Model, existing: Model) -> CopyOutcome:
         if _manifest(existing) == _manifest(model):
@@ -140,12 +169,12 @@ class _Copier:
         except ExistingModelError:  # another process copied it meanwhile
             existing = self.target.meta_repo.get_model_by_name(target_task, model.name)
             if existing is None or existing.artifact_key != key:
-                self.target.artifact_repo.delete(key)
+                self._discard(key)
             if existing is None:
                 raise
             return self._compare(location, size, model, existing)
         except BaseException:
-            self.target.artifact_repo.delete(key)  # leave nothing unreferenced behind
+            self._discard(key)  # leave nothing unreferenced behind
             raise
         self.target_referenced.add(key)
         self.target_keys.add(key)
@@ -164,26 +193,36 @@ class _Copier:
                     )
 
 
+Tree = list[tuple[Project, list[tuple[Task, list[Model]]]]]
+
+
 def copy_models(
     source: Ebonite,
     target: Ebonite,
     path: RegistryPath | None = None,
     on_outcome: Callable[[CopyOutcome], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
-    selection: list[tuple[Project, Task, Model]] | None = None,
+    selection: Tree | None = None,
 ) -> list[CopyOutcome]:
-    """Copy every model under ``path`` (with its project and task) from ``source`` into ``target``.
+    """Copy the projects, tasks and models under ``path`` from ``source`` into ``target``.
 
     ``on_outcome`` is called after each model, ``on_bytes`` with the bytes of each model copied (for a
-    progress bar); ``selection`` is what :func:`walk` gives for ``path``, when the caller has it already.
-    Backend failures propagate (run again to resume); a model that fails its source checksum is reported as
-    ``failed`` and the others are still copied.
+    progress bar); ``selection`` is what :func:`~ebonite_core.maintenance.walk.tree` gives for ``path``,
+    when the caller has it already. Backend failures propagate (run again to resume); a model that fails
+    its source checksum is reported as ``failed`` and the others are still copied.
     """
     copier = _Copier(source, target, on_bytes)
     outcomes = []
-    for project, task, model in selection if selection is not None else walk(source, path or RegistryPath()):
-        outcome = copier.copy(project, task, model)
-        outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
+    for project, tasks in selection if selection is not None else tree(source, path or RegistryPath()):
+        copier.project(project)
+        for task, models in tasks:
+            copier.task(project, task)
+            for model in models:
+                outcome = copier.copy(project, task, model)
+                outcomes.append(outcome)
+                if outcome.status in ("copied", "present") and model.id is not None:
+                    copier.copied_names[model.id] = model.name
+                if on_outcome is not None:
+                    on_outcome(outcome)
+    copier.copy_aliases()
     return outcomes
