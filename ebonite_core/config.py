@@ -216,7 +216,7 @@ def mask_secrets(options: dict[str, Any], prefix: str, needed: list[str]) -> dic
         variable = _variable_name(prefix, name)
         if isinstance(value, dict):
             masked[name] = mask_secrets(value, f"{prefix}_{name}", needed)
-        elif _is_secret_name(name) and value not in (None, "") and not isinstance(value, bool):
+        elif _is_secret_name(name) and isinstance(value, str) and value:  # a number or flag is no secret
             if not _is_reference(value):
                 value = f"${{{variable}}}"
                 needed.append(variable)

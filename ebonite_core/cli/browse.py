@@ -65,9 +65,9 @@ class LsCommand(Command):
                         "path": model_path(project, task),
                         "created": output.iso(task.creation_date),
                         "author": task.author,
-                        "models": len(models),
+                        "model_count": len(models),
                         "size": sum(model_size(model) for model in models),
-                        "model_list": [_model_summary(project, task, model) for model in models],
+                        "models": [_model_summary(project, task, model) for model in models],
                     }
                 )
             document["projects"].append(
@@ -76,10 +76,10 @@ class LsCommand(Command):
                     "path": project.name,
                     "created": output.iso(project.creation_date),
                     "author": project.author,
-                    "tasks": len(task_rows),
-                    "models": sum(row["models"] for row in task_rows),
+                    "task_count": len(task_rows),
+                    "model_count": sum(row["model_count"] for row in task_rows),
                     "size": sum(row["size"] for row in task_rows),
-                    "task_list": task_rows,
+                    "tasks": task_rows,
                 }
             )
         if args.json:
@@ -94,8 +94,10 @@ class LsCommand(Command):
     def _print_tree(document: dict[str, Any]) -> None:
         rows = []
         for project in document["projects"]:
-            rows.append((project["path"], project["tasks"], project["models"], project["size"], project["created"]))
-            rows += [(t["path"], "", t["models"], t["size"], t["created"]) for t in project["task_list"]]
+            rows.append(
+                (project["path"], project["task_count"], project["model_count"], project["size"], project["created"])
+            )
+            rows += [(t["path"], "", t["model_count"], t["size"], t["created"]) for t in project["tasks"]]
         if not rows:
             print("No projects yet: push a model into this registry first.")
             return
@@ -104,7 +106,7 @@ class LsCommand(Command):
 
     @staticmethod
     def _print_models(document: dict[str, Any]) -> None:
-        models = [m for p in document["projects"] for t in p["task_list"] for m in t["model_list"]]
+        models = [m for p in document["projects"] for t in p["tasks"] for m in t["models"]]
         if not models:
             print("No models in this task yet.")
             return

@@ -27,12 +27,12 @@ def test_ls_lists_projects_and_tasks_with_counts_and_sizes(cli: Cli, registry: E
 def test_ls_json_is_the_tree_with_exact_numbers(cli: Cli, registry: Ebonite) -> None:
     document = cli.json("ls")
     demo = document["projects"][0]
-    assert (demo["name"], demo["tasks"], demo["models"]) == ("demo", 2, 2)
-    iris = demo["task_list"][0]
+    assert (demo["name"], demo["task_count"], demo["model_count"]) == ("demo", 2, 2)
+    iris = demo["tasks"][0]
     sizes = {model.name: sum(a.size for a in model.artifacts) for model in registry.get_models("iris", "demo")}
-    assert {m["name"]: m["size"] for m in iris["model_list"]} == sizes
+    assert {m["name"]: m["size"] for m in iris["models"]} == sizes
     assert iris["size"] == sum(sizes.values()) == demo["size"]
-    assert iris["model_list"][0]["methods"] == ["predict"] and iris["model_list"][0]["path"] == "demo/iris/scale"
+    assert iris["models"][0]["methods"] == ["predict"] and iris["models"][0]["path"] == "demo/iris/scale"
 
 
 def test_ls_of_a_task_lists_its_models(cli: Cli, registry: Ebonite) -> None:
@@ -41,7 +41,7 @@ def test_ls_of_a_task_lists_its_models(cli: Cli, registry: Ebonite) -> None:
     assert lines[0].split()[:3] == ["PATH", "FILES", "SIZE"]
     assert [line.split()[0] for line in lines[1:]] == ["demo/iris/scale", "demo/iris/triple"]
     assert lines[1].rstrip().endswith("predict")
-    assert cli.json("ls", "demo")["projects"][0]["task_list"][1]["name"] == "wine"
+    assert cli.json("ls", "demo")["projects"][0]["tasks"][1]["name"] == "wine"
     assert [p["name"] for p in cli.json("ls", "other/t/small")["projects"]] == ["other"]
 
 

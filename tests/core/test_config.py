@@ -21,7 +21,7 @@ from ebonite_core import (
     LocalMetadataRepository,
     UnknownBackendError,
 )
-from ebonite_core.config import _is_secret_name, toml_dumps
+from ebonite_core.config import _is_secret_name, mask_secrets, toml_dumps
 from ebonite_core.testing import ScaleModel
 
 LOCAL_TOML = """
@@ -251,3 +251,25 @@ def test_the_toml_writer_round_trips_through_tomllib(document: dict) -> None:
 
 def test_the_toml_writer_leaves_out_none() -> None:
     assert tomllib.loads(toml_dumps({"artifact": {"type": "s3", "endpoint": None}})) == {"artifact": {"type": "s3"}}
+
+
+def test_masking_reaches_nested_options_and_leaves_numbers_alone() -> None:
+    needed: list[str] = []
+    options = {
+        "client_kwargs": {"aws_secret_access_key": "abc", "region_name": "eu"},
+        "token_ttl": 300,
+        "use_ssl": True,
+        "db_uri": "mysql+pymysql://user@host/db",  # no password: nothing to mask
+        "password": "${ALREADY_A_REFERENCE}",
+    }
+    assert mask_secrets(options, "artifact", needed) == {
+        "client_kwargs": {
+            "aws_secret_access_key": "${EBONITE_ARTIFACT_CLIENT_KWARGS_AWS_SECRET_ACCESS_KEY}",
+            "region_name": "eu",
+        },
+        "token_ttl": 300,
+        "use_ssl": True,
+        "db_uri": "mysql+pymysql://user@host/db",
+        "password": "${ALREADY_A_REFERENCE}",
+    }
+    assert needed == ["EBONITE_ARTIFACT_CLIENT_KWARGS_AWS_SECRET_ACCESS_KEY"]
