@@ -295,7 +295,8 @@ class PluginRegistry:
     def _duplicate(kind: str, type_name: str, providers: list[_Provider]) -> DuplicateBackendError:
         claims = " and ".join(f"{provider.qualified_name} (plugin {provider.plugin!r})" for provider in providers)
         return DuplicateBackendError(
-            f"The {KINDS[kind][1]} type {type_name!r} is claimed by {claims}. Uninstall one of them, "
+            f"The {KINDS[kind][1]} {NAME_ATTRIBUTES.get(kind, 'type')} {type_name!r} is claimed by {claims}. "
+            "Uninstall one of them, "
             f"or keep one from loading with {DISABLE_VARIABLE}=<plugin name>."
         )
 
