@@ -44,11 +44,12 @@ class VerifyCommand(Command):
             if rows:
                 output.print_table(("PROBLEM", "WHERE", "FILE", "DETAIL"), rows)
             summary = f"Checked {report.models} models, {report.files} files ({output.size(report.bytes)}): "
-            counts = {kind: sum(p.kind == kind for p in report.problems) for kind in ("missing", "changed")}
-            counts["unreferenced keys"] = sum(p.kind == "unreferenced" for p in report.problems)
+            counts = {
+                kind: sum(p.kind == kind for p in report.problems) for kind in ("missing", "changed", "unreferenced")
+            }
             found = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
             print(summary + (found or "no problems") + ".")
-            if counts["unreferenced keys"]:
+            if any(p.kind == "unreferenced" and p.path is None for p in report.problems):
                 print("Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough.")
         return 1 if report.problems else 0
 

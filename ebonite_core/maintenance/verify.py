@@ -18,7 +18,8 @@ from .walk import RegistryPath, model_path, walk
 
 @dataclass
 class Problem:
-    """One thing wrong: a ``missing`` or ``changed`` file of a model, or an ``unreferenced`` key."""
+    """One thing wrong: a ``missing`` or ``changed`` file of a model, an ``unreferenced`` key, or an
+    ``unreferenced`` file stored under a model's key but absent from its manifest."""
 
     kind: str
     detail: str
@@ -86,6 +87,10 @@ def verify_model(client: Ebonite, model: Model, location: str, scratch: Path, re
             continue
         if difference is not None:
             report.problems.append(Problem("changed", difference, location, artifact.name, model.artifact_key))
+    listed = set(client.artifact_repo.list_files(model.artifact_key) or ())
+    for name in sorted(listed - {artifact.name for artifact in model.artifacts}):
+        detail = "stored with the model's files but not in its manifest"
+        report.problems.append(Problem("unreferenced", detail, location, name, model.artifact_key))
 
 
 def verify(

@@ -58,7 +58,8 @@ class ArtifactRepository(ABC):
     Checksums are the client's business: it hashes files while writing them and checks them on load.
 
     Optional methods, with defaults: ``local_path`` and ``staging_dir`` (for backends on a local file
-    system), ``config`` (the constructor options, for ``Ebonite.save_config``; the default raises
+    system), ``list_files`` (the files of one key, for ``ebonite verify``; the default cannot tell),
+    ``config`` (the constructor options, for ``Ebonite.save_config``; the default raises
     ``NotImplementedError``), ``clean_leftovers`` (what interrupted operations left behind, for
     ``ebonite gc``; the default finds nothing) and ``close``. ``path_options`` names the constructor
     options that are local paths (resolved relative to a config file's directory).
@@ -99,6 +100,11 @@ class ArtifactRepository(ABC):
 
         Only backends that keep files on a local file system return a path; it must not be written to.
         """
+        return None
+
+    def list_files(self, key: str) -> list[str] | None:
+        """The names of the files stored under ``key`` (``[]`` for a missing key), or ``None`` when the
+        backend cannot tell (the default). ``ebonite verify`` uses it to find files no manifest lists."""
         return None
 
     def staging_dir(self) -> Path | None:

@@ -153,6 +153,10 @@ class InMemoryArtifactRepository(ArtifactRepository):
             self._files.pop(key, None)
             self._written.pop(key, None)
 
+    def list_files(self, key: str) -> list[str] | None:
+        with self._lock:
+            return sorted(self._files.get(check_artifact_key(key), {}))
+
     def keys(self) -> dict[str, datetime]:
         with self._lock:
             return dict(self._written)

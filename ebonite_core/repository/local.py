@@ -375,6 +375,14 @@ class LocalArtifactRepository(ArtifactRepository):
             raise RepositoryError(f"Cannot delete artifacts {target}: {err}") from err
         shutil.rmtree(doomed, ignore_errors=True)
 
+    def list_files(self, key: str) -> list[str] | None:
+        try:
+            return sorted(entry.name for entry in os.scandir(self.root / check_artifact_key(key)))
+        except FileNotFoundError:
+            return []
+        except NotADirectoryError:
+            return [key]  # a stray file where a key directory should be
+
     def keys(self) -> dict[str, datetime]:
         try:
             entries = list(os.scandir(self.root))

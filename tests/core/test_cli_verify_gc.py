@@ -59,12 +59,20 @@ def test_verify_reports_missing_changed_and_unreferenced_files(cli: Cli, registr
     ]
     assert "sha256" in rows[1][3] and "bytes, the manifest records" in rows[2][3]
     assert "unreferenced  key 0badc0de" in result.stdout
-    assert "3 models, 3 files" in result.stdout and "1 missing, 2 changed, 1 unreferenced keys." in result.stdout
+    assert "3 models, 3 files" in result.stdout and "1 missing, 2 changed, 1 unreferenced." in result.stdout
 
     problems = cli("verify", "--json")
     assert problems.returncode == 1
     kinds = [(p["kind"], p["path"], p["key"]) for p in json.loads(problems.stdout)["problems"]]
     assert ("unreferenced", None, "0badc0de") in kinds and len(kinds) == 4
+
+
+def test_verify_reports_a_file_that_no_manifest_lists(cli: Cli, registry: Ebonite) -> None:
+    (artifact_dir(registry, "demo/iris/scale") / "stray.bin").write_bytes(b"?")
+    result = cli("verify", "demo/iris/scale")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1].split()[:3] == ["unreferenced", "demo/iris/scale", "stray.bin"]
+    assert "not in its manifest" in result.stdout
 
 
 def test_verify_of_a_path_checks_only_its_models(cli: Cli, registry: Ebonite) -> None:
