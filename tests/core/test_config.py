@@ -7,9 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-import tomllib
 from hypothesis import given
 from hypothesis import strategies as st
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the backport ebonite-core depends on there
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from ebonite_core import (
     ArtifactRepository,
