@@ -19,6 +19,18 @@ def _distributions_by_package() -> Mapping[str, list[str]]:
     return packages_distributions()
 
 
+@functools.cache
+def _installed_version(distribution: str) -> str | None:
+    # Cached per process: reading a distribution's METADATA costs about a millisecond, and the version that
+    # matters is the one this process imported, even if a newer one was installed since.
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def requirements_of(modules: Iterable[str]) -> dict[str, str]:
     """Map ``modules`` to ``{distribution: installed version}``, leaving out the standard library.
 
@@ -26,8 +38,6 @@ def requirements_of(modules: Iterable[str]) -> dict[str, str]:
     recorded; they are reported with a :class:`RequirementsWarning` because loading the model elsewhere
     needs them importable there.
     """
-    from importlib import metadata
-
     requirements: dict[str, str] = {}
     unresolved: set[str] = set()
     for top_level in sorted({module.split(".")[0] for module in modules}):
@@ -38,10 +48,11 @@ def requirements_of(modules: Iterable[str]) -> dict[str, str]:
             unresolved.add(top_level)
             continue
         for distribution in distributions:
-            try:
-                requirements[distribution] = metadata.version(distribution)
-            except metadata.PackageNotFoundError:
+            version = _installed_version(distribution)
+            if version is None:
                 unresolved.add(top_level)
+            else:
+                requirements[distribution] = version
     if unresolved:
         where = ", ".join(sorted(unresolved))
         hint = (
@@ -60,16 +71,12 @@ def requirements_of(modules: Iterable[str]) -> dict[str, str]:
 
 def check_requirements(requirements: Mapping[str, str], model_name: str) -> None:
     """Warn when an installed distribution's version differs from the recorded one, or is missing."""
-    from importlib import metadata
-
     problems = []
     for distribution, recorded in requirements.items():
-        try:
-            installed = metadata.version(distribution)
-        except metadata.PackageNotFoundError:
+        installed = _installed_version(distribution)
+        if installed is None:
             problems.append(f"{distribution} {recorded} is not installed")
-            continue
-        if installed != recorded:
+        elif installed != recorded:
             problems.append(f"{distribution} is {installed}, the model was created with {recorded}")
     if problems:
         warnings.warn(

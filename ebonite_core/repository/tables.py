@@ -2,8 +2,11 @@
 
 The state is JSON-ready data (``{"projects": {id: {...}}, "tasks": ..., "models": ..., "next_id": n}``) so
 that the local backend can write it as it is. Rows are ``to_dict()`` output; a task row also holds its
-``aliases`` (``{alias: model id}``). Every method works on the state it is given and raises the
-errors of the :class:`~ebonite_core.repository.MetadataRepository` contract; callers provide the locking.
+``aliases`` (``{alias: model id}``). A row is never changed in place: a change stores a new row dict, so that
+the local backend can tell unchanged rows by identity and reuse their encoded text.
+
+Every method works on the state it is given and raises the errors of the
+:class:`~ebonite_core.repository.MetadataRepository` contract; callers provide the locking.
 """
 
 from __future__ import annotations
@@ -132,9 +135,10 @@ class Tables:
 
     def delete_model(self, model: Model) -> None:
         row = self._model_row(model)
-        aliases = self.state["tasks"][row["task_id"]]["aliases"]
-        for alias in [alias for alias, target in aliases.items() if target == model.id]:
-            del aliases[alias]
+        task_row = self.state["tasks"][row["task_id"]]
+        if model.id in task_row["aliases"].values():
+            aliases = {alias: target for alias, target in task_row["aliases"].items() if target != model.id}
+            self.state["tasks"][row["task_id"]] = {**task_row, "aliases": aliases}
         del self.state["models"][model.id]
         del self._model_names[(row["task_id"], row["name"])]
 
@@ -147,12 +151,14 @@ class Tables:
     # Tags and aliases
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
         row = self._model_row(model)
-        row["tags"] = {**row.get("tags", {}), **tags}
+        row = self.state["models"][model.id] = {**row, "tags": {**row.get("tags", {}), **tags}}
         return Model.from_dict(row)
 
     def delete_model_tag(self, model: Model, key: str) -> Model:
         row = self._model_row(model)
-        row.get("tags", {}).pop(key, None)
+        if key in row.get("tags", {}):
+            tags = {name: value for name, value in row["tags"].items() if name != key}
+            row = self.state["models"][model.id] = {**row, "tags": tags}
         return Model.from_dict(row)
 
     def _task_row(self, task: Task) -> dict[str, Any]:
@@ -165,10 +171,13 @@ class Tables:
         task_row, model_row = self._task_row(task), self._model_row(model)
         if model_row["task_id"] != task.id:
             raise ValueError(f"Model {model.name!r} is not in task {task.name!r}: an alias points within its task.")
-        task_row["aliases"][alias] = model.id
+        self.state["tasks"][task.id] = {**task_row, "aliases": {**task_row["aliases"], alias: model.id}}
 
     def delete_alias(self, task: Task, alias: str) -> None:
-        self._task_row(task)["aliases"].pop(alias, None)
+        task_row = self._task_row(task)
+        if alias in task_row["aliases"]:
+            aliases = {name: target for name, target in task_row["aliases"].items() if name != alias}
+            self.state["tasks"][task.id] = {**task_row, "aliases": aliases}
 
     def aliases(self, task: Task) -> dict[str, str]:
         row = self.state["tasks"].get(task.id)
