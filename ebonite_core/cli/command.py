@@ -12,6 +12,7 @@ from ..errors import ConfigError, DuplicateBackendError, EboniteError, UnknownBa
 
 if TYPE_CHECKING:
     from ..client import Ebonite
+    from ..config import ClientConfig
 
 
 class UsageError(EboniteError):
@@ -60,6 +61,20 @@ class Command(ABC):
         if self._client is None:
             self._client = open_client(getattr(args, "config", None))
         return self._client
+
+    def config(self, args: argparse.Namespace) -> ClientConfig:
+        """The configuration ``--config`` or ``$EBONITE_CONFIG`` names, read and checked but not opened:
+        for commands that must reach a backend before a client can open it (``ebonite db upgrade``). Without
+        a config file (the implicit ``.ebonite`` store), a :class:`UsageError`."""
+        from ..config import CONFIG_VARIABLE, parse_config
+
+        source = getattr(args, "config", None) or os.environ.get(CONFIG_VARIABLE)
+        if not source:
+            raise UsageError(f"ebonite {self.name} needs a config file: pass --config FILE or set {CONFIG_VARIABLE}.")
+        try:
+            return parse_config(source)
+        except (ConfigError, UnknownBackendError, DuplicateBackendError) as err:
+            raise UsageError(str(err)) from err
 
 
 def open_client(config: str | None, require_existing: bool = True) -> Ebonite:

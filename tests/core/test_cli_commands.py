@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ebonite_core import EboniteError
-from ebonite_core.cli import Command, build_parser
+from ebonite_core.cli import Command, UsageError, build_parser
 from ebonite_core.plugins import PluginRegistry
 
 CLAIMS_LS = """
@@ -86,3 +86,25 @@ def test_global_options_work_before_and_after_the_command() -> None:
     assert parser.parse_args(["--config", "a.toml", "echo"]).config == "a.toml"
     assert parser.parse_args(["echo", "--config", "b.toml"]).config == "b.toml"
     assert parser.parse_args(["echo"]).config is None and parser.parse_args(["--debug", "echo"]).debug is True
+
+
+def test_a_command_can_read_the_config_without_opening_the_registry(tmp_path: Path, monkeypatch) -> None:
+    class Inspect(Command):
+        name = "inspect"
+
+        def run(self, args: argparse.Namespace) -> int:
+            return 0
+
+    config = tmp_path / "c.toml"
+    config.write_text('[metadata]\ntype = "local"\npath = "m.json"\n[artifact]\ntype = "dummy"\nlabel = "x"\n')
+    monkeypatch.delenv("EBONITE_CONFIG", raising=False)
+    parser = build_parser({"inspect": Inspect})
+    args = parser.parse_args(["inspect", "--config", str(config)])
+    parsed = args.command_object.config(args)
+    assert (parsed.metadata.type, parsed.metadata.options) == ("local", {"path": str(tmp_path / "m.json")})
+    assert not (tmp_path / "m.json").exists()
+    with pytest.raises(UsageError, match="ebonite inspect needs a config file"):
+        args.command_object.config(parser.parse_args(["inspect"]))
+    monkeypatch.setenv("EBONITE_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(UsageError, match="does not exist"):
+        args.command_object.config(parser.parse_args(["inspect"]))
