@@ -14,11 +14,16 @@ from . import output
 from .command import Command, UsageError
 
 
-def add_path(parser: argparse.ArgumentParser, shape: str = "PROJECT[/TASK[/MODEL]]", optional: bool = True) -> None:
+def add_path(
+    parser: argparse.ArgumentParser,
+    shape: str = "PROJECT[/TASK[/MODEL]]",
+    optional: bool = True,
+    what: str = "what to look at",
+) -> None:
     if optional:
-        parser.add_argument("path", nargs="?", default="", metavar=shape, help="what to look at (default: everything)")
+        parser.add_argument("path", nargs="?", default="", metavar=shape, help=f"{what} (default: everything)")
     else:
-        parser.add_argument("path", metavar=shape)
+        parser.add_argument("path", metavar=shape, help=what)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -133,7 +138,7 @@ class ShowCommand(Command):
     help = "everything recorded about a model: methods and signatures, requirements, artifacts, params"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_path(parser, "PROJECT/TASK/MODEL", optional=False)
+        add_path(parser, "PROJECT/TASK/MODEL", optional=False, what="the model to show")
 
     def run(self, args: argparse.Namespace) -> int:
         path = parse_path(args.path)

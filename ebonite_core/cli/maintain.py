@@ -21,7 +21,7 @@ class VerifyCommand(Command):
     help = "re-hash every artifact; report missing, changed and unreferenced files (exit 1 if any)"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_path(parser)
+        add_path(parser, what="what to check")
 
     def run(self, args: argparse.Namespace) -> int:
         path = parse_path(args.path)
@@ -101,8 +101,9 @@ class GcCommand(Command):
 
 
 def _duration_text(seconds: float) -> str:
+    """``24h``, ``7d``, ``2w``, ``30m``...: the largest unit that counts at least 2 (or is exact in hours)."""
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
+        if seconds >= 2 * size and seconds % size == 0:
             return f"{seconds / size:.0f}{unit}"
     return f"{seconds:g}s"
 
@@ -118,7 +119,7 @@ class CopyCommand(Command):
             metavar="CONFIG",
             help="the target registry: a config file (.toml, .json), or the directory of a local store",
         )
-        add_path(parser)
+        add_path(parser, what="what to copy")
 
     def run(self, args: argparse.Namespace) -> int:
         path = parse_path(args.path)

@@ -17,7 +17,7 @@ class RmCommand(Command):
     help = "delete a project, task or model (asks first unless --yes)"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_path(parser, optional=False)
+        add_path(parser, optional=False, what="what to delete")
         parser.add_argument("--cascade", action="store_true", help="also delete the tasks and models inside")
         parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 

@@ -92,7 +92,7 @@ def test_gc_removes_old_unreferenced_keys_and_keeps_recent_ones(cli: Cli, regist
 
     result = cli("gc", "--dry-run")
     assert result.returncode == 0 and "Would remove unreferenced key 01d" in result.stdout
-    assert "Kept 1 unreferenced keys written in the last 1d" in result.stdout
+    assert "Kept 1 unreferenced keys written in the last 24h" in result.stdout
     assert old.exists() and recent.exists()
 
     result = cli("gc")
