@@ -55,11 +55,12 @@ class Ebonite:
 
     # Factories
     @classmethod
-    def local(cls, path: str | os.PathLike[str] | None = None, clear: bool = False) -> Ebonite:
+    def local(cls, path: str | os.PathLike[str] | None = None, clear: bool = False, durable: bool = True) -> Ebonite:
         """A client on a local store: ``<path>/metadata.json`` and files under ``<path>/artifacts/``.
 
         ``path`` defaults to ``.ebonite`` in the working directory. ``clear=True`` first removes what a
         store wrote there (the metadata file, its lock and the artifacts), and nothing else.
+        ``durable=False`` skips fsync (see :class:`~ebonite_core.LocalMetadataRepository`).
         """
         root = Path(path if path is not None else ".ebonite")
         if clear:
@@ -68,7 +69,10 @@ class Ebonite:
             shutil.rmtree(root / "artifacts", ignore_errors=True)
         from .repository.local import LocalArtifactRepository, LocalMetadataRepository
 
-        return cls(LocalMetadataRepository(root / "metadata.json"), LocalArtifactRepository(root / "artifacts"))
+        return cls(
+            LocalMetadataRepository(root / "metadata.json", durable=durable),
+            LocalArtifactRepository(root / "artifacts", durable=durable),
+        )
 
     @classmethod
     def inmemory(cls) -> Ebonite:

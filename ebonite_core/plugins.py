@@ -280,6 +280,8 @@ class PluginRegistry:
         disabled = [info.name for info in self.plugins.values() if info.disabled]
         if package and any(info.distribution == package for info in failed):
             message += f" The {package} package is installed but its plugin failed to load (see below)."
+        elif package and any(info.distribution == package and info.disabled for info in self.plugins.values()):
+            message += f" The {package} package is installed but disabled by {DISABLE_VARIABLE}."
         elif package:
             message += f" The {type_name!r} type is provided by the {package} package: pip install {package}."
         if failed:

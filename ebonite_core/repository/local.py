@@ -81,14 +81,24 @@ class LocalMetadataRepository(MetadataRepository):
     since this object last read it; every change takes the lock file ``<path>.lock``, re-reads, applies the
     change and replaces the file atomically (temporary file, fsync, ``os.replace``). A file that cannot be
     parsed or has an unknown schema raises :class:`MetadataCorruptError` and is never overwritten.
+
+    ``durable=False`` skips fsync: a killed process still never leaves a half-visible model (every change is
+    an atomic rename), but a power failure or an operating-system crash may lose the latest changes. fsync
+    costs milliseconds per call on many disks; turn it off for large sweeps into scratch stores.
     """
 
     type = "local"
     path_options = ("path",)
 
-    def __init__(self, path: str | os.PathLike[str] = ".ebonite/metadata.json", lock_timeout: float = 60.0):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ".ebonite/metadata.json",
+        lock_timeout: float = 60.0,
+        durable: bool = True,
+    ) -> None:
         self.path = Path(path).absolute()
         self.lock_timeout = lock_timeout
+        self.durable = durable
         self._tables = Tables()
         self._identity: tuple[int, int, int] | str | None = None  # None: never read; "missing": no file
         self._thread_lock = threading.RLock()
@@ -187,10 +197,12 @@ class LocalMetadataRepository(MetadataRepository):
             with open(temporary, "wb") as file:
                 file.write(data)
                 file.flush()
-                os.fsync(file.fileno())
+                if self.durable:
+                    os.fsync(file.fileno())
                 status = os.fstat(file.fileno())
             os.replace(temporary, self.path)
-            _fsync_directory(self.path.parent)
+            if self.durable:
+                _fsync_directory(self.path.parent)
         except OSError as err:
             temporary.unlink(missing_ok=True)
             raise RepositoryError(f"Cannot write the metadata file {self.path}: {err}") from err
@@ -295,15 +307,17 @@ class LocalArtifactRepository(ArtifactRepository):
 
     A push links or copies the files into ``<path>/.tmp/<key>.<random>/``, fsyncs them and renames the
     directory to ``<path>/<key>``; a delete renames ``<path>/<key>`` away before removing it. Either way no
-    other process ever sees half a key.
+    other process ever sees half a key. ``durable=False`` skips fsync, as for
+    :class:`LocalMetadataRepository`; after a power failure, ``load()`` refuses incomplete files by checksum.
     """
 
     type = "local"
     path_options = ("path",)
     PRIVATE_DIRS = ("tmp", "staging", "trash")
 
-    def __init__(self, path: str | os.PathLike[str] = ".ebonite/artifacts") -> None:
+    def __init__(self, path: str | os.PathLike[str] = ".ebonite/artifacts", durable: bool = True) -> None:
         self.root = Path(path).absolute()
+        self.durable = durable
 
     def __repr__(self) -> str:
         return f"LocalArtifactRepository({str(self.root)!r})"
@@ -341,11 +355,14 @@ class LocalArtifactRepository(ArtifactRepository):
             for name, source in files.items():
                 destination = staging / check_artifact_name(name)
                 self._link_or_copy(Path(source), destination)
-                with open(destination, "rb") as file:
-                    os.fsync(file.fileno())
-            _fsync_directory(staging)
+                if self.durable:
+                    with open(destination, "rb") as file:
+                        os.fsync(file.fileno())
+            if self.durable:
+                _fsync_directory(staging)
             os.rename(staging, target)
-            _fsync_directory(self.root)
+            if self.durable:
+                _fsync_directory(self.root)
         except OSError as err:
             shutil.rmtree(staging, ignore_errors=True)
             if target.exists():  # another push won the rename

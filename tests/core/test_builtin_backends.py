@@ -82,3 +82,13 @@ class TestMixedClient(ClientContract):
     @pytest.fixture
     def ebnt(self, tmp_path: Path) -> Ebonite:
         return Ebonite.custom_client("local", "inmemory", meta_kwargs={"path": tmp_path / "metadata.json"})
+
+
+class TestLocalClientWithoutFsync(ClientContract):
+    """durable=False only skips fsync: every guarantee the contract checks still holds."""
+
+    @pytest.fixture
+    def ebnt(self, tmp_path: Path) -> Ebonite:
+        ebnt = Ebonite.local(tmp_path / "store", durable=False)
+        assert not ebnt.meta_repo.durable and not ebnt.artifact_repo.durable
+        return ebnt

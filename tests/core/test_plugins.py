@@ -232,8 +232,19 @@ class TestDummyPluginArtifacts(ArtifactRepositoryContract):
 
 
 def test_custom_client_unknown_type_error() -> None:
-    with pytest.raises(UnknownBackendError, match="pip install ebonite-s3"):
-        Ebonite.custom_client("inmemory", "s3")
+    with pytest.raises(UnknownBackendError, match=r"Installed artifact repository types: .*dummy, inmemory, local"):
+        Ebonite.custom_client("inmemory", "nosuchtype")
+
+
+def test_a_disabled_first_party_plugin_is_named_as_disabled_not_missing(plugin_modules) -> None:
+    entry_point = plugin_modules("s3", GOOD_PLUGIN)
+    registry, _ = registry_with(entry_point, disabled=("s3",))
+    registry.load_entry_points()
+    registry.plugins["s3"].distribution = "ebonite-s3"  # as an installed ebonite-s3 would report
+    with pytest.raises(UnknownBackendError) as raised:
+        registry.resolve("artifact", "s3")
+    assert "ebonite-s3 package is installed but disabled by EBONITE_DISABLE_PLUGINS" in str(raised.value)
+    assert "pip install" not in str(raised.value)
 
 
 def test_importing_the_package_loads_no_plugin_and_no_driver() -> None:

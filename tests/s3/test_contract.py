@@ -1,0 +1,40 @@
+"""The shipped contracts hold for S3ArtifactRepository on moto's server and on SeaweedFS."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from ebonite_s3.repository import S3ArtifactRepository
+from s3_servers import Location, repository_arguments
+
+from ebonite_core import Ebonite, LocalMetadataRepository
+from ebonite_core.testing import ArtifactRepositoryContract, ClientContract
+
+MiB = 1024 * 1024
+
+
+class TestS3Artifacts(ArtifactRepositoryContract):
+    large_file_size = 12 * MiB  # above the 5 MiB multipart threshold of the test repositories: three parts
+
+    @pytest.fixture
+    def artifact_repository_factory(self, location: Location) -> Callable[[], S3ArtifactRepository]:
+        """Repository objects on one fresh bucket or prefix; picklable, for the multi-process tests."""
+        return functools.partial(S3ArtifactRepository, **repository_arguments(location))
+
+    @pytest.fixture
+    def artifact_repository(self, artifact_repository_factory: Callable[[], S3ArtifactRepository]):
+        repository = artifact_repository_factory()
+        assert repository.multipart_threshold < self.large_file_size
+        yield repository
+        repository.close()
+
+
+class TestS3Client(ClientContract):
+    """Local metadata, S3 artifacts: the whole user workflow."""
+
+    @pytest.fixture
+    def ebnt(self, repository: S3ArtifactRepository, tmp_path: Path) -> Ebonite:
+        return Ebonite(LocalMetadataRepository(tmp_path / "metadata.json"), repository)

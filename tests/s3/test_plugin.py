@@ -1,0 +1,142 @@
+"""ebonite-s3 is found through its entry point, imports no driver until used, and installs from its wheel.
+
+The scripts run in subprocesses so that nothing this test process imported (the fixtures import
+``ebonite_s3.repository``) can help them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import pytest
+from ebonite_s3.repository import S3ArtifactRepository
+from s3_servers import Location, child_environment
+
+from ebonite_core.errors import UnknownBackendError
+from ebonite_core.plugins import PluginRegistry
+
+PLUGIN_DIRECTORY = Path(__file__).parents[2] / "plugins" / "ebonite-s3"
+
+# Resolves "s3" by name only, pushes a model, loads it back, and reports where everything came from.
+ROUND_TRIP = """
+import json, sys
+from pathlib import Path
+from ebonite_core import Ebonite
+from ebonite_core.testing import ScaleModel
+
+before = "ebonite_s3" in sys.modules
+ebnt = Ebonite.custom_client(metadata="local", artifact="s3", meta_kwargs={"path": sys.argv[1]},
+                             artifact_kwargs=json.loads(sys.argv[2]))
+task = ebnt.get_or_create_task("project", "task")
+task.create_and_push_model(ScaleModel(4.0), [1.0], "model")
+import ebonite_s3
+from importlib.metadata import distribution
+print(json.dumps({
+    "imported_before": before,
+    "class": type(ebnt.artifact_repo).__module__ + "." + type(ebnt.artifact_repo).__qualname__,
+    "prediction": ebnt.get_model("model", task).predict([1.0, 2.0]),
+    "module_file": ebonite_s3.__file__,
+    "distribution": str(distribution("ebonite-s3").locate_file("")),
+    "editable": (distribution("ebonite-s3").read_text("direct_url.json") or "").find('"editable": true') >= 0,
+}))
+"""
+
+
+def _run(python: str | Path, script: str, *arguments: str) -> dict[str, object]:
+    done = subprocess.run(
+        [str(python), "-c", textwrap.dedent(script), *arguments],
+        capture_output=True,
+        text=True,
+        env=child_environment(),
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _artifact_kwargs(location: Location) -> str:
+    return json.dumps({"bucket_name": location.bucket, "endpoint": location.server.endpoint, "prefix": location.prefix})
+
+
+def test_importing_the_plugin_module_imports_no_driver() -> None:
+    report = _run(
+        sys.executable,
+        "import json, sys, ebonite_s3.plugin; print(json.dumps([m for m in ('boto3', 'botocore', 's3transfer') "
+        "if m in sys.modules]))",
+    )
+    assert report == []
+
+
+def test_the_entry_point_provides_s3() -> None:
+    registry = PluginRegistry()
+    assert registry.resolve("artifact", "s3") is S3ArtifactRepository
+    plugin = registry.plugins["s3"]
+    assert plugin.distribution == "ebonite-s3" and plugin.error is None
+
+
+def test_without_the_plugin_the_error_says_what_to_install() -> None:
+    with pytest.raises(UnknownBackendError, match="pip install ebonite-s3"):
+        PluginRegistry(entry_points=lambda: []).resolve("artifact", "s3")
+
+
+@pytest.mark.parametrize("s3_server", ["moto"], indirect=True)
+def test_custom_client_resolves_s3_by_name(location: Location, tmp_path: Path) -> None:
+    report = _run(sys.executable, ROUND_TRIP, str(tmp_path / "metadata.json"), _artifact_kwargs(location))
+    assert report["imported_before"] is False
+    assert report["class"] == "ebonite_s3.repository.S3ArtifactRepository"
+    assert report["prediction"] == [4.0, 8.0]
+
+
+@pytest.mark.parametrize("s3_server", ["moto"], indirect=True)
+def test_the_built_wheel_installs_into_a_fresh_environment(location: Location, tmp_path: Path) -> None:
+    """Build the wheel, install it (not editable) into a new virtual environment, resolve ``s3`` there.
+
+    The new environment sees this one's site-packages through a ``.pth`` file (so that boto3 and
+    ebonite-core need not be downloaded); its own copy of ebonite-s3 comes first on its path.
+    """
+    # Build from a copy: setuptools leaves a build/ directory next to the sources it builds.
+    sources = tmp_path / "ebonite-s3"
+    shutil.copytree(PLUGIN_DIRECTORY, sources, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    wheels = tmp_path / "wheels"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(sources), "-w", str(wheels)],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = wheels.glob("ebonite_s3-*.whl")
+
+    environment = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(environment)], check=True)
+    python = environment / "bin" / "python"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 0, installed.stderr
+    site_packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    # addsitedir (not a bare path) so that this environment's own .pth files, editable ebonite-core's
+    # among them, are processed too
+    shared = sysconfig.get_path("purelib")
+    (site_packages / "zz_test_environment.pth").write_text(f"import site; site.addsitedir({shared!r})\n")
+
+    report = _run(python, ROUND_TRIP, str(tmp_path / "metadata.json"), _artifact_kwargs(location))
+    assert report["imported_before"] is False
+    assert report["class"] == "ebonite_s3.repository.S3ArtifactRepository"
+    assert report["prediction"] == [4.0, 8.0]
+    assert Path(str(report["module_file"])).is_relative_to(environment)
+    assert Path(str(report["distribution"])).is_relative_to(environment)
+    assert report["editable"] is False
