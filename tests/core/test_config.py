@@ -112,9 +112,9 @@ def test_unusable_configs_raise_config_error(tmp_path: Path, name: str, content:
         Ebonite.from_config(path)
 
 
-def test_an_unknown_type_names_what_to_install(tmp_path: Path) -> None:
-    with pytest.raises(UnknownBackendError, match="pip install ebonite-s3"):
-        Ebonite.from_config({"metadata": {"type": "inmemory"}, "artifact": {"type": "s3"}})
+def test_an_unknown_type_names_the_installed_ones() -> None:
+    with pytest.raises(UnknownBackendError, match=r"Installed artifact repository types: .*inmemory, local"):
+        Ebonite.from_config({"metadata": {"type": "inmemory"}, "artifact": {"type": "nosuch"}})
 
 
 @pytest.mark.parametrize("suffix", [".toml", ".json"])
