@@ -38,5 +38,14 @@ test: install services lint
 demo: install
 	$(BIN)/python examples/quickstart.py
 
+# Benchmarks print figures (never timed tests); MLflow, the baseline of some, gets its own environment.
+MLFLOW_VENV := .bench-mlflow
+$(MLFLOW_VENV)/bin/python:
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q mlflow scikit-learn pandas
+
+bench: install $(MLFLOW_VENV)/bin/python
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python benchmarks/run_all.py --mlflow-python $(MLFLOW_VENV)/bin/python
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

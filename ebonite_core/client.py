@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ExistingModelError, NonExistingProjectError, NonExistingTaskError
-from .model.create import create_model
-from .model.requirements import check_requirements
-from .model.serializer import ModelSerializer
-from .model.storage import new_artifact_key, read_object, write_files
 from .objects import Model, Project, Task, check_alias, check_name, check_tags
 from .plugins import resolve
 from .query import ModelPage, ModelQuery
 from .repository import ArtifactRepository, MetadataRepository
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from .model.serializer import ModelSerializer
+
+# Pushing and loading need hashlib, tempfile, pickle and friends: they are imported on first use, so that
+# `import ebonite_core` stays fast for scripts that only look things up.
 
 ProjectRef = Project | str
 TaskRef = Task | str
@@ -64,6 +65,8 @@ class Ebonite:
         """
         root = Path(path if path is not None else ".ebonite")
         if clear:
+            import shutil
+
             for name in ("metadata.json", "metadata.json.lock"):
                 (root / name).unlink(missing_ok=True)
             shutil.rmtree(root / "artifacts", ignore_errors=True)
@@ -300,6 +303,10 @@ class Ebonite:
         if self.meta_repo.get_model_by_name(task, model.name) is not None:  # fail early; the store decides
             raise ExistingModelError(f"Model {model.name!r} already exists in task {task.name!r}.")
 
+        import tempfile
+
+        from .model.storage import new_artifact_key, write_files
+
         serializer: ModelSerializer = resolve("serializer", model.serializer)()
         key = new_artifact_key()
         try:
@@ -341,6 +348,8 @@ class Ebonite:
         **kwargs: Any,
     ) -> Model:
         """Analyse ``obj`` (see :func:`ebonite_core.create_model`) and push it into ``project_name/task_name``."""
+        from .model.create import create_model
+
         task = self.get_or_create_task(project_name, task_name)
         return self.push_model(create_model(obj, input_data, model_name, **kwargs), task)
 
@@ -433,6 +442,9 @@ class Ebonite:
 
     def load_object(self, model: Model) -> Any:
         """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this)."""
+        from .model.requirements import check_requirements
+        from .model.storage import read_object
+
         serializer: ModelSerializer = resolve("serializer", model.serializer)()
         check_requirements(model.requirements, model.name)
         return read_object(serializer, self.artifact_repo, model)

@@ -8,7 +8,6 @@ Objects built by hand are unbound until a client stores them.
 from __future__ import annotations
 
 import copy
-import getpass
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +28,8 @@ def utc_now() -> datetime:
 
 def current_user() -> str | None:
     """The login name of the user running this process, recorded as the author of what it creates."""
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no user name in the environment or the password database (some containers)

@@ -18,8 +18,6 @@ sort value and id, so that models added while a client pages through results nev
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
@@ -195,12 +193,18 @@ class ModelQuery:
 
     # Page tokens
     def encode_token(self, value: Any, model_id: str) -> str:
+        import base64
+        import json
+
         encoded = value.isoformat() if isinstance(value, datetime) else value
         raw = json.dumps([self.order_field, encoded, model_id]).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def decode_token(self, token: str) -> tuple[Any, str]:
         """``(sort value, id)`` from a page token made by :meth:`encode_token` for the same ``order_by``."""
+        import base64
+        import json
+
         try:
             order_field, value, model_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         except (ValueError, TypeError) as err:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import platform
 from collections.abc import Iterable
 from typing import Any
 
@@ -68,6 +66,8 @@ def _json_params(params: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(params, dict) or not all(isinstance(key, str) for key in params):
         raise ValueError("params must be a dict with string keys.")
+    import json
+
     try:
         # Stored as JSON by every backend: round-trip now, so every backend gives back the same values.
         return json.loads(json.dumps(params, allow_nan=False))
@@ -117,6 +117,8 @@ def create_model(
             f"The {type(obj).__qualname__} object cannot be serialized with {serializer_class.type!r}: "
             f"{type(err).__name__}: {err}"
         ) from err
+    import platform
+
     model = Model(
         name=name,
         serializer=serializer_class.type,

@@ -6,8 +6,7 @@ A serializer class is registered through the ``ebonite_model_serializers`` hook 
 
 from __future__ import annotations
 
-import pickle
-import types
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import IO, Any, ClassVar
@@ -69,24 +68,6 @@ class _NullFile:
         return memoryview(data).nbytes
 
 
-class _ModuleRecorder(pickle.Pickler):
-    """A pickler that notes the module of every class, function and object it saves by reference."""
-
-    def __init__(self, file: Any, modules: set[str]) -> None:
-        super().__init__(file, protocol=PickleSerializer.protocol)
-        self._modules = modules
-
-    def reducer_override(self, obj: Any) -> Any:
-        # Called for every object that is not a basic type (int, str, bytes, ...) nor already memoized.
-        if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
-            module = getattr(obj, "__module__", None)
-        else:
-            module = type(obj).__module__
-        if module:
-            self._modules.add(module)
-        return NotImplemented
-
-
 class PickleSerializer(ModelSerializer):
     """Any picklable object, as one file ``model.pkl`` (pickle protocol 5, streamed in and out).
 
@@ -104,13 +85,42 @@ class PickleSerializer(ModelSerializer):
 
     def modules(self, obj: Any) -> set[str]:
         modules: set[str] = set()
-        _ModuleRecorder(_NullFile(), modules).dump(obj)
+        _module_recorder()(_NullFile(), modules).dump(obj)
         return modules
 
     def dump(self, obj: Any, open_file: OpenFile) -> None:
+        import pickle
+
         with open_file(self.file_name) as file:
             pickle.dump(obj, file, protocol=self.protocol)
 
     def load(self, open_file: OpenFile) -> Any:
+        import pickle
+
         with open_file(self.file_name) as file:
             return pickle.load(file)
+
+
+@functools.cache
+def _module_recorder() -> type:
+    """A pickler that notes the module of every class, function and object it saves by reference (built on
+    first use: importing pickle is not free)."""
+    import pickle
+    import types
+
+    class ModuleRecorder(pickle.Pickler):
+        def __init__(self, file: Any, modules: set[str]) -> None:
+            super().__init__(file, protocol=PickleSerializer.protocol)
+            self._modules = modules
+
+        def reducer_override(self, obj: Any) -> Any:
+            # Called for every object that is not a basic type (int, str, bytes, ...) nor already memoized.
+            if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+                module = getattr(obj, "__module__", None)
+            else:
+                module = type(obj).__module__
+            if module:
+                self._modules.add(module)
+            return NotImplemented
+
+    return ModuleRecorder

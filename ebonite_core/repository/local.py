@@ -7,11 +7,9 @@ directory and renamed into place.
 
 from __future__ import annotations
 
-import json
+import functools
 import os
-import shutil
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,9 +25,39 @@ from .tables import State, Tables, empty_state
 # Version 2 added model tags and task aliases. Older files are read and upgraded in memory; the next write
 # saves them at the current version.
 SCHEMA_VERSION = 2
+TABLES = ("projects", "tasks", "models")
 T = TypeVar("T")
-# Without indent, the json module uses its C encoder: several times faster than the indenting one.
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+@functools.cache
+def _json() -> Any:
+    # Imported on first use (json, shutil and uuid add milliseconds to `import ebonite_core`).
+    import json
+
+    return json
+
+
+def _encode_json(value: Any) -> str:
+    # Without indent, the json module uses its C encoder: several times faster than the indenting one.
+    return _json().dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _random_suffix() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _copy_file(source: Path, destination: Path) -> None:
+    import shutil
+
+    shutil.copyfile(source, destination)
 
 
 def _fsync_directory(path: Path) -> None:
@@ -54,6 +82,8 @@ def _last_written(path: Path) -> float:
 
 
 def _remove_old(entries: Iterable[Path], older_than: datetime, dry_run: bool, base: Path) -> list[str]:
+    import shutil
+
     removed = []
     limit = older_than.timestamp()
     for entry in sorted(entries):
@@ -71,6 +101,42 @@ def _remove_old(entries: Iterable[Path], older_than: datetime, dry_run: bool, ba
             raise RepositoryError(f"Cannot remove the leftover {entry}: {err}") from err
         removed.append(entry.relative_to(base).as_posix())
     return removed
+
+
+class _EncodedTable:
+    """One table of the metadata file as text, kept between writes.
+
+    ``lines`` maps each row id to its line, in the state's insertion order (a new row is appended to both, a
+    changed row keeps its place). ``body`` is the lines joined; appending a row extends it in place, any
+    other change rebuilds it on the next write.
+    """
+
+    def __init__(self, rows: dict[str, dict[str, Any]]) -> None:
+        self.lines = {row_id: self._line(row_id, row) for row_id, row in rows.items()}
+        self.body = bytearray(b",\n".join(self.lines.values()))
+        self.stale = False
+
+    @staticmethod
+    def _line(row_id: str, row: dict[str, Any]) -> bytes:
+        return f"    {_encode_json(row_id)}: {_encode_json(row)}".encode()
+
+    def put(self, row_id: str, row: dict[str, Any]) -> None:
+        line = self._line(row_id, row)
+        if row_id in self.lines:
+            self.stale = True
+        elif not self.stale:
+            self.body += b",\n" + line if self.lines else line
+        self.lines[row_id] = line
+
+    def drop(self, row_id: str) -> None:
+        if self.lines.pop(row_id, None) is not None:
+            self.stale = True
+
+    def chunks(self) -> list[bytes | bytearray]:
+        if self.stale:
+            self.body = bytearray(b",\n".join(self.lines.values()))
+            self.stale = False
+        return [b"{\n", self.body, b"\n  }"] if self.lines else [b"{}"]
 
 
 class LocalMetadataRepository(MetadataRepository):
@@ -103,7 +169,7 @@ class LocalMetadataRepository(MetadataRepository):
         self._identity: tuple[int, int, int] | str | None = None  # None: never read; "missing": no file
         self._thread_lock = threading.RLock()
         self._file_lock: Any = None
-        self._encoded: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}  # (table, id) -> (row, its text)
+        self._encoded: dict[str, _EncodedTable] = {}
 
     def __repr__(self) -> str:
         return f"LocalMetadataRepository({str(self.path)!r})"
@@ -112,6 +178,8 @@ class LocalMetadataRepository(MetadataRepository):
         options: dict[str, Any] = {"path": str(self.path)}
         if self.lock_timeout != 60.0:
             options["lock_timeout"] = self.lock_timeout
+        if not self.durable:
+            options["durable"] = False
         return options
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
@@ -140,8 +208,8 @@ class LocalMetadataRepository(MetadataRepository):
 
     def _parse(self, raw: bytes) -> State:
         try:
-            document = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            document = _json().loads(raw)
+        except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError
             raise MetadataCorruptError(
                 f"The metadata file {self.path} is not valid JSON ({err}). It was left untouched: restore it "
                 "from a backup, or move it away to start an empty store."
@@ -172,30 +240,40 @@ class LocalMetadataRepository(MetadataRepository):
                 model.setdefault("tags", {})
         return state
 
-    def _encode(self) -> bytes:
-        """The whole file, one row per line. Rows are never changed in place (see ``Tables``), so a row that is
-        the same object as when it was last encoded reuses that text: a push encodes one row, not the file."""
-        state = self._tables.state
-        encoded: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
-        sections = [f'  "schema_version": {SCHEMA_VERSION}', f'  "next_id": {_encode_json(state["next_id"])}']
-        for table in ("projects", "tasks", "models"):
-            lines = []
-            for row_id, row in state[table].items():
-                cached = self._encoded.get((table, row_id))
-                text = cached[1] if cached is not None and cached[0] is row else _encode_json(row)
-                encoded[(table, row_id)] = (row, text)
-                lines.append(f"    {_encode_json(row_id)}: {text}")
-            body = "{\n" + ",\n".join(lines) + "\n  }" if lines else "{}"
-            sections.append(f'  "{table}": {body}')
-        self._encoded = encoded
-        return ("{\n" + ",\n".join(sections) + "\n}\n").encode("utf-8")
+    def _encode(self) -> list[bytes | bytearray]:
+        """The whole file as a list of byte strings, one row per line.
+
+        Only the rows ``Tables`` logged as changed are encoded again, and a new row is appended to the text
+        kept from the last write: a push into a store of 10,000 models encodes and copies one row, not the
+        file.
+        """
+        tables = self._tables
+        if tables.replaced:
+            self._encoded = {table: _EncodedTable(tables.state[table]) for table in TABLES}
+            tables.replaced = False
+        else:
+            for table, row_id in tables.changes:
+                row = tables.state[table].get(row_id)
+                if row is None:
+                    self._encoded[table].drop(row_id)
+                else:
+                    self._encoded[table].put(row_id, row)
+        tables.changes.clear()
+        parts: list[bytes | bytearray] = [
+            f'{{\n  "schema_version": {SCHEMA_VERSION},\n  "next_id": {tables.state["next_id"]}'.encode()
+        ]
+        for table in TABLES:
+            parts.append(f',\n  "{table}": '.encode())
+            parts.extend(self._encoded[table].chunks())
+        parts.append(b"\n}\n")
+        return parts
 
     def _write(self) -> None:
-        data = self._encode()
-        temporary = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        parts = self._encode()
+        temporary = self.path.with_name(f".{self.path.name}.{_random_suffix()}.tmp")
         try:
             with open(temporary, "wb") as file:
-                file.write(data)
+                file.writelines(parts)
                 file.flush()
                 if self.durable:
                     os.fsync(file.fileno())
@@ -323,7 +401,7 @@ class LocalArtifactRepository(ArtifactRepository):
         return f"LocalArtifactRepository({str(self.root)!r})"
 
     def config(self) -> dict[str, Any]:
-        return {"path": str(self.root)}
+        return {"path": str(self.root)} if self.durable else {"path": str(self.root), "durable": False}
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
         """What killed processes left in ``.tmp/`` (unfinished pushes), ``.staging/`` (files the client
@@ -347,7 +425,7 @@ class LocalArtifactRepository(ArtifactRepository):
         if target.exists():
             raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.")
         try:
-            staging = self._private_dir("tmp") / f"{key}.{uuid.uuid4().hex}"
+            staging = self._private_dir("tmp") / f"{key}.{_random_suffix()}"
             staging.mkdir()
         except OSError as err:
             raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
@@ -364,12 +442,12 @@ class LocalArtifactRepository(ArtifactRepository):
             if self.durable:
                 _fsync_directory(self.root)
         except OSError as err:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_tree(staging)
             if target.exists():  # another push won the rename
                 raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.") from err
             raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_tree(staging)
             raise
 
     def _link_or_copy(self, source: Path, destination: Path) -> None:
@@ -382,12 +460,12 @@ class LocalArtifactRepository(ArtifactRepository):
                 return
             except OSError:
                 pass
-        shutil.copyfile(source, destination)
+        _copy_file(source, destination)
 
     def download(self, key: str, name: str, destination: Path) -> None:
         source = self._stored(key, name)
         try:
-            shutil.copyfile(source, destination)
+            _copy_file(source, destination)
         except OSError as err:
             raise RepositoryError(f"Cannot copy {source} to {destination}: {err}") from err
 
@@ -402,7 +480,7 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def delete(self, key: str) -> None:
         target = self.root / check_artifact_key(key)
-        doomed = self.root / ".trash" / f"{key}.{uuid.uuid4().hex}"
+        doomed = self.root / ".trash" / f"{key}.{_random_suffix()}"
         try:
             self._private_dir("trash")
             os.rename(target, doomed)
@@ -410,7 +488,7 @@ class LocalArtifactRepository(ArtifactRepository):
             return
         except OSError as err:
             raise RepositoryError(f"Cannot delete artifacts {target}: {err}") from err
-        shutil.rmtree(doomed, ignore_errors=True)
+        _remove_tree(doomed)
 
     def list_files(self, key: str) -> list[str] | None:
         try:

@@ -2,8 +2,9 @@
 
 The state is JSON-ready data (``{"projects": {id: {...}}, "tasks": ..., "models": ..., "next_id": n}``) so
 that the local backend can write it as it is. Rows are ``to_dict()`` output; a task row also holds its
-``aliases`` (``{alias: model id}``). A row is never changed in place: a change stores a new row dict, so that
-the local backend can tell unchanged rows by identity and reuse their encoded text.
+``aliases`` (``{alias: model id}``). A row is never changed in place: a change stores a new row dict and is
+logged in ``changes`` (``replaced`` says the whole state was swapped), so that the local backend re-encodes
+only what changed.
 
 Every method works on the state it is given and raises the errors of the
 :class:`~ebonite_core.repository.MetadataRepository` contract; callers provide the locking.
@@ -42,9 +43,21 @@ class Tables:
     def replace(self, state: State) -> None:
         """Use ``state`` from now on (for instance after reading a file another process changed)."""
         self.state = state
+        self.changes: list[tuple[str, str]] = []
+        self.replaced = True
         self._project_names = {row["name"]: pid for pid, row in state["projects"].items()}
         self._task_names = {(row["project_id"], row["name"]): tid for tid, row in state["tasks"].items()}
         self._model_names = {(row["task_id"], row["name"]): mid for mid, row in state["models"].items()}
+
+    # Every change goes through these two, which log it for the local backend's incremental encoding.
+    def _put(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        self.state[table][row["id"]] = row
+        self.changes.append((table, row["id"]))
+        return row
+
+    def _drop(self, table: str, row_id: str) -> None:
+        del self.state[table][row_id]
+        self.changes.append((table, row_id))
 
     def _new_id(self) -> str:
         # A counter kept in the state itself, so that an id is never reused, even after deletes.
@@ -67,7 +80,7 @@ class Tables:
         if project.name in self._project_names:
             raise ExistingProjectError(f"Project {project.name!r} already exists.")
         row = {**project.to_dict(), "id": self._new_id()}
-        self.state["projects"][row["id"]] = row
+        self._put("projects", row)
         self._project_names[row["name"]] = row["id"]
         return Project.from_dict(row)
 
@@ -77,7 +90,7 @@ class Tables:
             raise NonExistingProjectError(f"Project {project.name!r} does not exist.")
         if any(key[0] == project.id for key in self._task_names):
             raise ProjectWithTasksError(f"Project {row['name']!r} has tasks: delete them first or pass cascade=True.")
-        del self.state["projects"][project.id]
+        self._drop("projects", project.id)
         del self._project_names[row["name"]]
 
     # Tasks
@@ -98,7 +111,7 @@ class Tables:
         if (task.project_id, task.name) in self._task_names:
             raise ExistingTaskError(f"Task {task.name!r} already exists in project {project['name']!r}.")
         row = {**task.to_dict(), "id": self._new_id(), "aliases": {}}
-        self.state["tasks"][row["id"]] = row
+        self._put("tasks", row)
         self._task_names[(row["project_id"], row["name"])] = row["id"]
         return Task.from_dict(row)
 
@@ -108,7 +121,7 @@ class Tables:
             raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
         if any(key[0] == task.id for key in self._model_names):
             raise TaskWithModelsError(f"Task {row['name']!r} has models: delete them first or pass cascade=True.")
-        del self.state["tasks"][task.id]
+        self._drop("tasks", task.id)
         del self._task_names[(row["project_id"], row["name"])]
 
     # Models
@@ -129,7 +142,7 @@ class Tables:
         if (model.task_id, model.name) in self._model_names:
             raise ExistingModelError(f"Model {model.name!r} already exists in task {task['name']!r}.")
         row = {**model.to_dict(), "id": self._new_id()}
-        self.state["models"][row["id"]] = row
+        self._put("models", row)
         self._model_names[(row["task_id"], row["name"])] = row["id"]
         return Model.from_dict(row)
 
@@ -138,8 +151,8 @@ class Tables:
         task_row = self.state["tasks"][row["task_id"]]
         if model.id in task_row["aliases"].values():
             aliases = {alias: target for alias, target in task_row["aliases"].items() if target != model.id}
-            self.state["tasks"][row["task_id"]] = {**task_row, "aliases": aliases}
-        del self.state["models"][model.id]
+            self._put("tasks", {**task_row, "aliases": aliases})
+        self._drop("models", model.id)
         del self._model_names[(row["task_id"], row["name"])]
 
     def _model_row(self, model: Model) -> dict[str, Any]:
@@ -151,14 +164,14 @@ class Tables:
     # Tags and aliases
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
         row = self._model_row(model)
-        row = self.state["models"][model.id] = {**row, "tags": {**row.get("tags", {}), **tags}}
+        row = self._put("models", {**row, "tags": {**row.get("tags", {}), **tags}})
         return Model.from_dict(row)
 
     def delete_model_tag(self, model: Model, key: str) -> Model:
         row = self._model_row(model)
         if key in row.get("tags", {}):
             tags = {name: value for name, value in row["tags"].items() if name != key}
-            row = self.state["models"][model.id] = {**row, "tags": tags}
+            row = self._put("models", {**row, "tags": tags})
         return Model.from_dict(row)
 
     def _task_row(self, task: Task) -> dict[str, Any]:
@@ -171,13 +184,13 @@ class Tables:
         task_row, model_row = self._task_row(task), self._model_row(model)
         if model_row["task_id"] != task.id:
             raise ValueError(f"Model {model.name!r} is not in task {task.name!r}: an alias points within its task.")
-        self.state["tasks"][task.id] = {**task_row, "aliases": {**task_row["aliases"], alias: model.id}}
+        self._put("tasks", {**task_row, "aliases": {**task_row["aliases"], alias: model.id}})
 
     def delete_alias(self, task: Task, alias: str) -> None:
         task_row = self._task_row(task)
         if alias in task_row["aliases"]:
             aliases = {name: target for name, target in task_row["aliases"].items() if name != alias}
-            self.state["tasks"][task.id] = {**task_row, "aliases": aliases}
+            self._put("tasks", {**task_row, "aliases": aliases})
 
     def aliases(self, task: Task) -> dict[str, str]:
         row = self.state["tasks"].get(task.id)

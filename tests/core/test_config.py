@@ -134,6 +134,16 @@ def test_save_config_round_trips(tmp_path: Path, suffix: str) -> None:
     assert again.get_model("scale", "default_task", "default_project").predict([1.0]) == [3.0]
 
 
+def test_options_other_than_the_path_are_written_when_not_default(tmp_path: Path) -> None:
+    ebnt = Ebonite.local(tmp_path / "registry", durable=False)
+    ebnt.save_config(tmp_path / "c.json")
+    document = json.loads((tmp_path / "c.json").read_text())
+    assert document["metadata"] == {"type": "local", "path": "registry/metadata.json", "durable": False}
+    assert document["artifact"] == {"type": "local", "path": "registry/artifacts", "durable": False}
+    again = Ebonite.from_config(tmp_path / "c.json")
+    assert not again.meta_repo.durable and not again.artifact_repo.durable
+
+
 def test_paths_outside_the_file_directory_are_written_absolute(tmp_path: Path) -> None:
     ebnt = Ebonite.local(tmp_path / "registry")
     config = tmp_path / "sub" / "ebonite.json"

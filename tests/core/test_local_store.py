@@ -202,3 +202,32 @@ def test_concurrent_processes_lose_nothing(store: Path) -> None:
     for model in models:
         worker, index = (int(part[1:]) for part in model.name.split("-"))
         assert model.predict([1.0]) == [float(worker * 1000 + index)]
+
+
+def test_the_file_always_holds_exactly_the_state_after_incremental_writes(store: Path) -> None:
+    """Lines are re-encoded only for changed rows: after every kind of change the file must still match."""
+    repo = LocalMetadataRepository(store / "metadata.json")
+    ebnt = Ebonite(repo, Ebonite.inmemory().artifact_repo)
+    task = ebnt.get_or_create_task("project", "task")
+    models = [task.create_and_push_model(ScaleModel(), SAMPLE, f"m{index}") for index in range(4)]
+
+    def check() -> None:
+        on_disk = json.loads((store / "metadata.json").read_text())
+        assert on_disk == {"schema_version": 2, **repo._tables.state}
+        fresh = LocalMetadataRepository(store / "metadata.json")
+        assert fresh.get_models(task) == repo.get_models(task)
+        assert fresh.get_aliases(task) == repo.get_aliases(task)
+
+    check()
+    ebnt.set_model_tags(models[1], {"stage": "production"})
+    check()
+    ebnt.set_alias(task, "champion", models[2])
+    check()
+    ebnt.delete_model(models[2])  # also rewrites the task's aliases
+    check()
+    ebnt.delete_model_tag(models[1], "stage")
+    ebnt.get_or_create_task("project", "other")
+    ebnt.delete_model(models[0])
+    task.create_and_push_model(ScaleModel(), SAMPLE, "m0")  # a freed name, a new id at the end
+    check()
+    assert [model.name for model in ebnt.get_models(task)] == ["m1", "m3", "m0"]

@@ -1,0 +1,166 @@
+"""Push and load a model holding 1 GiB of numpy arrays on the local store, against ``cp`` of the same bytes.
+
+Each measurement runs in a fresh process so that its peak memory (``ru_maxrss``) is its own:
+
+- ``push``: build the model (arrays of ``--size`` MiB in total), push it with ``Ebonite.local`` (sha256 on,
+  fsync on), and report throughput and peak RSS;
+- ``load``: get the model in a new process, load it (sha256 checked before unpickling) and report the same;
+- ``cp``: ``cp`` the pushed pickle file to a new name on the same file system, then ``sync`` (the baseline:
+  the bytes moved, nothing computed; GNU cp copies inside the kernel with copy_file_range);
+- ``write``: in the pushing process, a plain ``write`` + ``fsync`` of the same arrays to a file (the bytes
+  moved from the process's memory, as a push must).
+
+Each step runs ``--rounds`` times (default 3) and the best and median are printed: on a shared machine a
+single 1 GiB write varies by 2x from one run to the next.
+
+Goals (issue 9): push at least 0.85x the throughput of ``cp``; peak memory of push and of load under 1.3x
+the arrays' size.
+
+    .venv/bin/python benchmarks/large_artifact.py --size 1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MiB = 1024 * 1024
+
+
+class ArrayModel:
+    """A "model" whose weights are a few large arrays; predict sums one row of each."""
+
+    def __init__(self, arrays: list) -> None:
+        self.arrays = arrays
+
+    def predict(self, rows: list[int]) -> list[float]:
+        return [float(sum(array[row % len(array)] for array in self.arrays)) for row in rows]
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def push(store: Path, size_mib: int) -> dict:
+    import numpy as np
+
+    from ebonite_core import Ebonite
+
+    pieces = 8
+    rng = np.random.default_rng(0)
+    arrays = [rng.random(size_mib * MiB // 8 // pieces) for _ in range(pieces)]
+    model = ArrayModel(arrays)
+    before = peak_mib()
+    ebnt = Ebonite.local(store)
+    task = ebnt.get_or_create_task("benchmark", "large")
+    from ebonite_core import create_model
+
+    created = create_model(model, [0, 1], f"large-{time.time_ns()}")
+    started = time.perf_counter()
+    ebnt.push_model(created, task)
+    seconds = time.perf_counter() - started
+    peak = peak_mib()
+    [artifact] = created.artifacts
+    started = time.perf_counter()
+    with open(store / "plain-write.bin", "wb") as file:
+        for array in arrays:
+            file.write(memoryview(array).cast("B"))
+        file.flush()
+        os.fsync(file.fileno())
+    write_seconds = time.perf_counter() - started
+    os.remove(store / "plain-write.bin")
+    return {
+        "seconds": seconds,
+        "bytes": artifact.size,
+        "peak_mib": peak,
+        "peak_before_push_mib": before,
+        "write_seconds": write_seconds,
+        "name": created.name,
+        "file": str(store / "artifacts" / created.artifact_key / artifact.name),
+    }
+
+
+def load(store: Path, name: str) -> dict:
+    from ebonite_core import Ebonite
+
+    baseline = peak_mib()
+    started = time.perf_counter()
+    model = Ebonite.local(store).get_model(name, "large", "benchmark").load()
+    seconds = time.perf_counter() - started
+    assert model.predict([3]) == model.object.predict([3])
+    return {"seconds": seconds, "peak_mib": peak_mib(), "baseline_mib": baseline}
+
+
+def run(*args: str) -> dict:
+    result = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1024, help="MiB of arrays")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--step", choices=["push", "load"], help=argparse.SUPPRESS)
+    parser.add_argument("--store", help=argparse.SUPPRESS)
+    parser.add_argument("--name", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    if args.step == "push":
+        print(json.dumps(push(Path(args.store), args.size)))
+        return
+    if args.step == "load":
+        print(json.dumps(load(Path(args.store), args.name)))
+        return
+    pushes, loads, copies = [], [], []
+    with tempfile.TemporaryDirectory(prefix="ebonite-large-", dir=Path(__file__).resolve().parents[1]) as tmp:
+        store = Path(tmp) / "store"
+        for round_ in range(args.rounds):
+            pushed = run("--step", "push", "--store", str(store), "--size", str(args.size))
+            started = time.perf_counter()
+            subprocess.run(["cp", pushed["file"], str(Path(tmp) / "copy.pkl")], check=True)
+            subprocess.run(["sync"], check=True)  # the push fsyncs its file: give cp the same durability
+            copies.append(time.perf_counter() - started)
+            os.remove(Path(tmp) / "copy.pkl")
+            loads.append(run("--step", "load", "--store", str(store), "--name", pushed["name"]))
+            pushes.append(pushed)
+            print(
+                f"round {round_ + 1}: push {pushed['seconds']:.2f} s, plain write {pushed['write_seconds']:.2f} s, "
+                f"cp {copies[-1]:.2f} s, load {loads[-1]['seconds']:.2f} s"
+            )
+    size = pushes[0]["bytes"] / MiB
+    push_s = [p["seconds"] for p in pushes]
+    write_s = [p["write_seconds"] for p in pushes]
+
+    def rate(seconds: list[float]) -> str:
+        return f"best {size / min(seconds):7.1f} MiB/s, median {size / statistics.median(seconds):7.1f} MiB/s"
+
+    print(f"model of {args.size} MiB of arrays; pickle file {size:.0f} MiB; {args.rounds} rounds; store on {store}")
+    print(f"cp + sync           {rate(copies)}")
+    print(f"plain write + fsync {rate(write_s)}")
+    print(f"push (sha256, fsync) {rate(push_s)}")
+    print(
+        f"push / cp ratio:          best {min(copies) / min(push_s):.2f}, median "
+        f"{statistics.median(copies) / statistics.median(push_s):.2f} (goal >= 0.85)"
+    )
+    print(
+        f"push / plain write ratio: best {min(write_s) / min(push_s):.2f}, median "
+        f"{statistics.median(write_s) / statistics.median(push_s):.2f}"
+    )
+    peak_push = max(p["peak_mib"] for p in pushes)
+    peak_load = max(load["peak_mib"] for load in loads)
+    print(
+        f"peak RSS: push {peak_push:.0f} MiB = {peak_push / args.size:.2f}x the arrays, load {peak_load:.0f} MiB = "
+        f"{peak_load / args.size:.2f}x (goal < 1.3); load {rate([load['seconds'] for load in loads])}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Run every benchmark and write docs/performance.md from what they print (``make bench`` calls this).
+
+Each benchmark is a script of this directory printing its own figures and ratios against a baseline measured
+in the same run; this runner only sequences them, starts the throwaway PostgreSQL server the registry-scale
+runs need, and assembles the report. ``--quick`` uses smaller sizes for a fast look (the report says so).
+
+    .venv/bin/python benchmarks/run_all.py --mlflow-python .bench-mlflow/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "tests" / "sqlalchemy"))
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> str:
+    print("$", " ".join(command), flush=True)
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+    output = result.stdout.strip()
+    if result.returncode != 0:
+        output += f"\n(exit status {result.returncode})\n{result.stderr.strip()[-2000:]}"
+    print(output, f"\n({time.perf_counter() - started:.0f} s)", flush=True)
+    return output
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory} GiB RAM, {platform.platform()}, Python {platform.python_version()}"
+    )
+
+
+def registry_table(rows: list[dict], mlflow: dict | None) -> list[str]:
+    lines = [
+        "| backend | models | ms/push, first 10 % | ms/push, last 10 % | last / first | get+load+predict ms |"
+        + (" push vs MLflow (last 10 %) | load vs MLflow |" if mlflow else ""),
+        "|---|---|---|---|---|---|" + ("---|---|" if mlflow else ""),
+    ]
+    for row in rows:
+        line = (
+            f"| {row['backend']} | {row['pushes']} | {row['first_median_ms']:.1f} | {row['last_median_ms']:.1f} | "
+            f"{row['last_median_ms'] / row['first_median_ms']:.2f} | {row['load_ms']:.2f} |"
+        )
+        if mlflow:
+            line += (
+                f" {mlflow['last_median_ms'] / row['last_median_ms']:.1f}x faster |"
+                f" {mlflow['load_ms'] / row['load_ms']:.1f}x faster |"
+            )
+        lines.append(line)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mlflow-python", help="a Python with mlflow and scikit-learn installed")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: a look, not the report's figures")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
+    args = parser.parse_args()
+    python = sys.executable
+    small, large = (200, 1000) if args.quick else (1000, 10000)
+    size = 128 if args.quick else 1024
+    started = datetime.datetime.now(datetime.timezone.utc)
+    sections: list[str] = []
+
+    rows = []
+    from sql_servers import start_server  # the tests' throwaway servers
+
+    server = start_server("postgresql")
+    try:
+        for backend, pushes in [
+            ("local", small),
+            ("local-nofsync", small),
+            ("sqlite", small),
+            ("postgresql", small),
+            ("local", large),
+            ("local-nofsync", large),
+            ("sqlite", large),
+            ("postgresql", large),
+        ]:
+            extra = ["--db-uri", server.create_database("bench")] if backend == "postgresql" else []
+            output = run([python, str(HERE / "registry_scale.py"), backend, str(pushes), *extra])
+            rows.append(json.loads(output.splitlines()[-1]))
+    finally:
+        server.stop()
+    mlflow = None
+    if args.mlflow_python:
+        output = run([args.mlflow_python, str(HERE / "mlflow_scale.py"), str(small)])
+        mlflow = json.loads(output.splitlines()[-1])
+    sections += [
+        "## 1. Tiny models: push as the registry grows, and get + load + predict",
+        "",
+        "`benchmarks/registry_scale.py BACKEND N` pushes N tiny scikit-learn models into one task (create + push, "
+        "as a user's loop does) and reports the median ms per push over the first and the last 10 %, then the "
+        "median of 50 get + load + predict of one model with the same client. `local` fsyncs every write (the "
+        "default); `local-nofsync` is `Ebonite.local(durable=False)`; `sqlite` and `postgresql` are the "
+        "sqlalchemy metadata repository with local artifacts. "
+        + (
+            f"MLflow {small} models: `benchmarks/mlflow_scale.py {small}` (SQLite registry, local artifacts, "
+            "pip requirements given): "
+            f"{mlflow['first_median_ms']:.1f} ms per push first, {mlflow['last_median_ms']:.1f} ms last, "
+            f"{mlflow['load_ms']:.1f} ms per load + predict. Ratios compare each row with these MLflow figures."
+            if mlflow
+            else "MLflow was not measured in this run."
+        ),
+        "",
+        *registry_table(rows, mlflow),
+        "",
+    ]
+
+    outputs = [
+        ("2. Large artifacts on the local store", [python, str(HERE / "large_artifact.py"), "--size", str(size)]),
+        (
+            "3. Large artifacts on S3 (moto's server)",
+            [python, str(HERE / "s3_transfer.py"), "--size-mib", str(size), "--client"],
+        ),
+        (
+            "4. Import time",
+            [python, str(HERE / "import_time.py")]
+            + (["--mlflow-python", args.mlflow_python] if args.mlflow_python else []),
+        ),
+        ("5. Many readers and one writer on the local store", [python, str(HERE / "many_readers.py")]),
+    ]
+    for script in ("sql_push.py", "search.py"):
+        if (HERE / script).exists():
+            outputs.append((f"SQL: `{script}`", [python, str(HERE / script)] + (["--quick"] if args.quick else [])))
+    for title, command in outputs:
+        output = run(command)
+        relative = " ".join(
+            str(Path(part).relative_to(ROOT)) if part.startswith(str(ROOT)) else part
+            for part in [".venv/bin/python", *command[1:]]
+        )
+        sections += [f"## {title}", "", f"`{relative}`", "", "```", output, "```", ""]
+
+    header = [
+        "# Performance",
+        "",
+        "Produced by `make bench` (`benchmarks/run_all.py`); every figure below was printed by the benchmark "
+        "named above it, in one run, with its baseline measured in the same run.",
+        "",
+        f"- Date: {started:%Y-%m-%d %H:%M} UTC{' (--quick: small sizes)' if args.quick else ''}",
+        f"- Machine: {machine()}",
+        "- The machine is shared: other processes ran during the run, so single figures vary; the scripts "
+        "report medians (and best-of for large transfers) to damp that.",
+        "",
+    ]
+    Path(args.output).write_text("\n".join(header + sections))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
