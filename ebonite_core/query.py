@@ -211,7 +211,16 @@ class ModelQuery:
             raise ValueError(f"Invalid page token {token!r}.") from err
         if order_field != self.order_field:
             raise ValueError(f"The page token was made for order_by {order_field!r}, not {self.order_field!r}.")
-        return (_parse_timestamp(value) if order_field == "creation_date" else value), str(model_id)
+        # A token is user input: a value of the wrong type must be a ValueError here, not a TypeError later
+        # when a backend compares it with the sort values.
+        if order_field == "creation_date":
+            try:
+                return _parse_timestamp(value), str(model_id)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"Invalid page token {token!r}: {value!r} is not a timestamp.") from err
+        if not (isinstance(value, str) if order_field == "name" else is_number(value)):
+            raise ValueError(f"Invalid page token {token!r}: {value!r} is not a value of {order_field}.")
+        return value, str(model_id)
 
 
 class ModelPage(list[Model]):

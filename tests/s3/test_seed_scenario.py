@@ -1,17 +1,21 @@
-"""The seed's "Persisting Models" scenario with local metadata and S3 artifacts, across processes.
+"""The seed's "Persisting Models" scenario with S3 artifacts, across processes.
 
 One process trains a scikit-learn model and pushes it; another, which shares nothing with it but the
-metadata file and the bucket, finds it by name, loads it and predicts.
+metadata store (a local file, or the sqlalchemy backend on SQLite and on PostgreSQL: the team set-up) and
+the bucket, finds it by name, loads it and predicts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from s3_servers import Location, child_environment
 
 COMMON = """
@@ -19,7 +23,8 @@ import json, sys
 import pandas as pd
 from ebonite_core import Ebonite
 
-ebnt = Ebonite.custom_client("local", "s3", meta_kwargs={"path": sys.argv[1]}, artifact_kwargs=json.loads(sys.argv[2]))
+metadata, meta_kwargs, artifact_kwargs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+ebnt = Ebonite.custom_client(metadata, "s3", meta_kwargs=meta_kwargs, artifact_kwargs=artifact_kwargs)
 """
 
 PUSH = """
@@ -50,9 +55,45 @@ def _run(script: str, *arguments: str) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_push_in_one_process_load_and_predict_in_another(location: Location, tmp_path: Path) -> None:
+def _sql_servers():
+    """The SQL tests' server helpers (tests/sqlalchemy/sql_servers.py), loaded by path."""
+    path = Path(__file__).resolve().parents[1] / "sqlalchemy" / "sql_servers.py"
+    spec = importlib.util.spec_from_file_location("seed_sql_servers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def postgresql_server() -> Iterator[object]:
+    servers = _sql_servers()
+    from conftest import service_unavailable  # tests/s3/conftest.py
+
+    try:
+        server = servers.start_server("postgresql")
+    except servers.ServerUnavailable as err:
+        service_unavailable(f"PostgreSQL cannot be started: {err}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["local", "sqlite", "postgresql"])
+def metadata(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
+    if request.param == "local":
+        return "local", {"path": str(tmp_path / "metadata.json")}
+    if request.param == "sqlite":
+        return "sqlalchemy", {"db_uri": f"sqlite:///{tmp_path / 'registry.db'}"}
+    return "sqlalchemy", {"db_uri": request.getfixturevalue("postgresql_server").create_database("seed")}
+
+
+def test_push_in_one_process_load_and_predict_in_another(
+    location: Location, metadata: tuple[str, dict[str, str]]
+) -> None:
     arguments = (
-        str(tmp_path / "metadata.json"),
+        metadata[0],
+        json.dumps(metadata[1]),
         json.dumps({"bucket_name": location.bucket, "endpoint": location.server.endpoint, "prefix": location.prefix}),
     )
     pushed = _run(PUSH, *arguments)

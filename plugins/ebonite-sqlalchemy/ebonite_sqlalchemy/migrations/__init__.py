@@ -1,0 +1,1 @@
+"""Alembic migrations of the ebonite-sqlalchemy schema (run through :mod:`ebonite_sqlalchemy.migrate`)."""

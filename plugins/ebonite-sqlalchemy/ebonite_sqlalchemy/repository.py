@@ -1,0 +1,520 @@
+"""``SQLAlchemyMetaRepository``: projects, tasks and models' metadata in a SQL database."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import URL, Connection, Row, Table, delete, exc, insert, literal, select
+
+from ebonite_core.errors import (
+    ExistingModelError,
+    ExistingProjectError,
+    ExistingTaskError,
+    NonExistingModelError,
+    NonExistingProjectError,
+    NonExistingTaskError,
+    ProjectWithTasksError,
+    RepositoryError,
+    TaskWithModelsError,
+)
+from ebonite_core.objects import Model, Project, Task, check_alias, check_name, check_tags
+from ebonite_core.query import ModelPage, ModelQuery
+from ebonite_core.repository import MetadataRepository
+
+from .dialects import JsonObjectAgg, exact_equals, family, upsert
+from .engine import (
+    FOREIGN_KEY,
+    constraint_violation,
+    database_errors,
+    is_deadlock,
+    is_memory_sqlite,
+    make_engine,
+)
+from .migrate import ensure_schema
+from .schema import MODEL_COLUMNS, NAME_LENGTH, model_tags, models, projects, task_aliases, tasks
+from .search import search_statement
+
+_MAX_ID = 2**63 - 1
+_DEADLOCK_RETRIES = 3
+T = TypeVar("T")
+
+
+def _row_id(value: str | None) -> int | None:
+    """The integer key behind an id the core hands back, or ``None`` for anything this store never made."""
+    if not isinstance(value, str) or not value.isdecimal() or not value.isascii():
+        return None
+    number = int(value)
+    return number if 0 < number <= _MAX_ID else None
+
+
+def _check_author(author: str | None) -> str | None:
+    if author is not None and len(author) > NAME_LENGTH:
+        raise ValueError(f"An author name is at most {NAME_LENGTH} characters, got {len(author)}.")
+    return author
+
+
+_PROJECT = select(projects.c.id, projects.c.name, projects.c.author, projects.c.creation_date)
+_TASK = select(tasks.c.id, tasks.c.name, tasks.c.project_id, tasks.c.author, tasks.c.creation_date)
+# A model's tags come with it, aggregated into one JSON object by a correlated subquery: every getter stays
+# one statement, whatever the number of models it returns (no query per model).
+_TAGS = (
+    select(JsonObjectAgg(model_tags.c.key, model_tags.c.value))
+    .where(model_tags.c.model_id == models.c.id)
+    .scalar_subquery()
+)
+_MODEL = select(
+    models.c.id,
+    models.c.name,
+    models.c.task_id,
+    models.c.author,
+    models.c.creation_date,
+    models.c.artifact_key,
+    models.c.data,
+    models.c.params,
+    _TAGS.label("tags"),
+)
+
+
+def _project(row: Row[Any]) -> Project:
+    return Project(name=row.name, id=str(row.id), author=row.author, creation_date=row.creation_date)
+
+
+def _task(row: Row[Any]) -> Task:
+    return Task(
+        name=row.name,
+        project_id=str(row.project_id),
+        id=str(row.id),
+        author=row.author,
+        creation_date=row.creation_date,
+    )
+
+
+def _model(row: Row[Any]) -> Model:
+    # from_dict copies the nested data and fills in fields the document may lack.
+    return Model.from_dict(
+        {
+            **row.data,
+            "id": str(row.id),
+            "name": row.name,
+            "task_id": str(row.task_id),
+            "author": row.author,
+            "creation_date": row.creation_date.isoformat(),
+            "artifact_key": row.artifact_key,
+            "params": row.params or {},
+            "tags": row.tags or {},  # NULL from PostgreSQL's and MariaDB's aggregate of no rows
+        }
+    )
+
+
+class _Violation(Exception):
+    """A write refused by a unique or foreign-key constraint; the caller says what it means."""
+
+    def __init__(self, kind: str, cause: exc.IntegrityError) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.cause = cause
+
+    @classmethod
+    def of(cls, err: exc.IntegrityError, url: str) -> _Violation | RepositoryError:
+        kind = constraint_violation(err)
+        if kind is None:  # a NOT NULL or CHECK constraint: a bug, not a user error
+            return RepositoryError(f"Metadata database {url} refused a write: {err.orig}")
+        return cls(kind, err)
+
+
+class SQLAlchemyMetaRepository(MetadataRepository):
+    """Metadata in a SQL database through SQLAlchemy 2: SQLite, PostgreSQL or MySQL/MariaDB.
+
+    ``db_uri`` is a SQLAlchemy URL, e.g. ``sqlite:///registry.db``, ``postgresql+psycopg://user:pw@host/db``
+    or ``mysql+pymysql://user:pw@host/db?charset=utf8mb4``; ``engine_kwargs`` go to
+    :func:`sqlalchemy.create_engine` (``pool_size``, ``pool_pre_ping``, ``connect_args``...).
+
+    Opening the repository connects once: an empty database gets the schema at the newest revision (under
+    a lock, so that processes starting together create it once). A database at an older revision is
+    refused with the command that upgrades it, unless ``upgrade=True``; a newer one is refused. Failures
+    to connect raise :class:`~ebonite_core.errors.RepositoryError` naming the URL with its password masked.
+
+    Every operation runs in its own short transaction on a pooled connection, so one repository may be
+    shared by threads. Uniqueness of names and the refusal to delete a parent with children are decided by
+    the database's constraints, which makes them safe between processes. The engine is disposed by
+    :meth:`close`, and in a forked child its pooled connections are dropped (never shared).
+    """
+
+    type: ClassVar[str] = "sqlalchemy"
+
+    def __init__(self, db_uri: str | URL, upgrade: bool = False, **engine_kwargs: Any) -> None:
+        self.engine, self.url = make_engine(db_uri, engine_kwargs)
+        try:
+            self._family = family(self.engine.dialect)
+        except ValueError as err:
+            self.engine.dispose()
+            raise RepositoryError(f"Cannot use {self.url}: {err}") from err
+        # An in-memory SQLite database is one connection shared by all threads: take turns using it.
+        self._lock: Any = threading.RLock() if is_memory_sqlite(self.engine.url) else nullcontext()
+        self._closed = False
+        try:
+            with database_errors(self.url):
+                self.revision = ensure_schema(self.engine, self.url, upgrade=upgrade)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLAlchemyMetaRepository({self.url!r})"
+
+    def close(self) -> None:
+        """Close every pooled connection; the repository cannot be used afterwards."""
+        self._closed = True
+        self.engine.dispose()
+
+    # Connections: one per operation, translated errors
+    @contextmanager
+    def _connection(self, write: bool = False) -> Iterator[Connection]:
+        if self._closed:
+            raise RepositoryError(f"{self!r} is closed.")
+        with self._lock, database_errors(self.url):
+            if write:
+                with self.engine.begin() as connection:
+                    yield connection
+            else:
+                with self.engine.connect() as connection:
+                    yield connection
+
+    def _write(self, change: Callable[[Connection], T]) -> T:
+        """Run ``change`` in a transaction, again if the database broke a deadlock by rolling it back.
+
+        Only for changes that are safe to repeat. Constraint violations are the caller's (IntegrityError).
+        """
+        for attempt in range(_DEADLOCK_RETRIES):
+            try:
+                with self._connection(write=True) as connection:
+                    return change(connection)
+            except RepositoryError as err:
+                cause = err.__cause__
+                if attempt + 1 == _DEADLOCK_RETRIES or not isinstance(cause, exc.DBAPIError) or not is_deadlock(cause):
+                    raise
+        raise AssertionError("not reached")
+
+    def _one(self, query: Any) -> Row[Any] | None:
+        with self._connection() as connection:
+            return connection.execute(query).first()
+
+    def _all(self, query: Any) -> list[Row[Any]]:
+        with self._connection() as connection:
+            return list(connection.execute(query))
+
+    def _violation(self, err: exc.IntegrityError) -> _Violation:
+        """The unique or foreign-key constraint ``err`` broke; any other constraint raises RepositoryError."""
+        violation = _Violation.of(err, self.url)
+        if isinstance(violation, RepositoryError):
+            raise violation from err
+        return violation
+
+    def _insert(self, table: Table, values: dict[str, Any]) -> int:
+        """Insert one row and return its new id; :class:`_Violation` if a constraint refused it."""
+        try:
+            return self._write(
+                lambda connection: connection.execute(insert(table).values(**values)).inserted_primary_key[0]
+            )
+        except exc.IntegrityError as err:
+            raise _Violation.of(err, self.url) from err
+
+    def _delete(self, table: Table, row_id: int | None) -> int:
+        """Delete one row by id and return how many rows went; :class:`_Violation` if a constraint refused."""
+        if row_id is None:
+            return 0
+        try:
+            return self._write(
+                lambda connection: connection.execute(delete(table).where(table.c.id == row_id)).rowcount
+            )
+        except exc.IntegrityError as err:
+            raise _Violation.of(err, self.url) from err
+
+    def _name_of(self, table: Table, row_id: int | None) -> str:
+        """A parent's name for an error message, or its id if it cannot be read."""
+        try:
+            row = self._one(select(table.c.name).where(table.c.id == row_id))
+        except RepositoryError:
+            row = None
+        return repr(row.name) if row is not None else f"with id {row_id}"
+
+    # Projects
+    def get_projects(self) -> list[Project]:
+        return [_project(row) for row in self._all(_PROJECT.order_by(projects.c.id))]
+
+    def get_project_by_name(self, name: str) -> Project | None:
+        row = self._one(_PROJECT.where(projects.c.name == name))
+        return _project(row) if row is not None else None
+
+    def get_project_by_id(self, project_id: str) -> Project | None:
+        row_id = _row_id(project_id)
+        row = self._one(_PROJECT.where(projects.c.id == row_id)) if row_id is not None else None
+        return _project(row) if row is not None else None
+
+    def create_project(self, project: Project) -> Project:
+        values = {
+            "name": check_name(project.name, "project"),
+            "author": _check_author(project.author),
+            "creation_date": project.creation_date,
+        }
+        try:
+            new_id = self._insert(projects, values)
+        except _Violation as violation:
+            raise ExistingProjectError(f"Project {project.name!r} already exists.") from violation.cause
+        return Project(name=project.name, id=str(new_id), author=project.author, creation_date=project.creation_date)
+
+    def delete_project(self, project: Project) -> None:
+        try:
+            deleted = self._delete(projects, _row_id(project.id))
+        except _Violation as violation:
+            raise ProjectWithTasksError(
+                f"Project {project.name!r} has tasks: delete them first or pass cascade=True."
+            ) from violation.cause
+        if deleted == 0:
+            raise NonExistingProjectError(f"Project {project.name!r} does not exist.")
+
+    # Tasks
+    def get_tasks(self, project: Project) -> list[Task]:
+        row_id = _row_id(project.id)
+        if row_id is None:
+            return []
+        return [_task(row) for row in self._all(_TASK.where(tasks.c.project_id == row_id).order_by(tasks.c.id))]
+
+    def get_task_by_name(self, project: Project, name: str) -> Task | None:
+        row_id = _row_id(project.id)
+        if row_id is None:
+            return None
+        row = self._one(_TASK.where(tasks.c.project_id == row_id, tasks.c.name == name))
+        return _task(row) if row is not None else None
+
+    def get_task_by_id(self, task_id: str) -> Task | None:
+        row_id = _row_id(task_id)
+        row = self._one(_TASK.where(tasks.c.id == row_id)) if row_id is not None else None
+        return _task(row) if row is not None else None
+
+    def create_task(self, task: Task) -> Task:
+        project_id = _row_id(task.project_id)
+        if project_id is None:
+            raise NonExistingProjectError(f"Project with id {task.project_id!r} does not exist.")
+        values = {
+            "name": check_name(task.name, "task"),
+            "project_id": project_id,
+            "author": _check_author(task.author),
+            "creation_date": task.creation_date,
+        }
+        try:
+            new_id = self._insert(tasks, values)
+        except _Violation as violation:
+            if violation.kind == FOREIGN_KEY:
+                raise NonExistingProjectError(
+                    f"Project with id {task.project_id!r} does not exist."
+                ) from violation.cause
+            raise ExistingTaskError(
+                f"Task {task.name!r} already exists in project {self._name_of(projects, project_id)}."
+            ) from violation.cause
+        return Task(
+            name=task.name,
+            project_id=str(project_id),
+            id=str(new_id),
+            author=task.author,
+            creation_date=task.creation_date,
+        )
+
+    def delete_task(self, task: Task) -> None:
+        try:
+            deleted = self._delete(tasks, _row_id(task.id))
+        except _Violation as violation:
+            raise TaskWithModelsError(
+                f"Task {task.name!r} has models: delete them first or pass cascade=True."
+            ) from violation.cause
+        if deleted == 0:
+            raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
+
+    # Models
+    def get_models(self, task: Task) -> list[Model]:
+        row_id = _row_id(task.id)
+        if row_id is None:
+            return []
+        return [_model(row) for row in self._all(_MODEL.where(models.c.task_id == row_id).order_by(models.c.id))]
+
+    def get_model_by_name(self, task: Task, name: str) -> Model | None:
+        row_id = _row_id(task.id)
+        if row_id is None:
+            return None
+        row = self._one(_MODEL.where(models.c.task_id == row_id, models.c.name == name))
+        return _model(row) if row is not None else None
+
+    def get_model_by_id(self, model_id: str) -> Model | None:
+        row_id = _row_id(model_id)
+        row = self._one(_MODEL.where(models.c.id == row_id)) if row_id is not None else None
+        return _model(row) if row is not None else None
+
+    def create_model(self, model: Model) -> Model:
+        task_id = _row_id(model.task_id)
+        if task_id is None:
+            raise NonExistingTaskError(f"Task with id {model.task_id!r} does not exist.")
+        document = model.to_dict()
+        tags = check_tags(model.tags)
+        try:
+            # PostgreSQL and MariaDB refuse such a document with a driver error, and SQLite's JSON functions
+            # would fail every later search that reads it: refuse it clearly, before anything is written.
+            json.dumps(document, allow_nan=False)
+        except ValueError as err:
+            raise ValueError(
+                f"Model {model.name!r} cannot be stored: its metadata (params, ...) holds a NaN or infinity, "
+                "which JSON cannot represent."
+            ) from err
+        values = {
+            "name": check_name(model.name, "model"),
+            "task_id": task_id,
+            "author": _check_author(model.author),
+            "creation_date": model.creation_date,
+            "artifact_key": model.artifact_key,
+            "params": document["params"],
+            "data": {key: value for key, value in document.items() if key not in MODEL_COLUMNS},
+        }
+
+        def write(connection: Connection) -> int:
+            # The model and its tags in one transaction: a push appears whole or not at all.
+            new_id = connection.execute(insert(models).values(**values)).inserted_primary_key[0]
+            if tags:
+                rows = [{"model_id": new_id, "key": key, "value": value} for key, value in tags.items()]
+                connection.execute(insert(model_tags).values(rows))
+            return new_id
+
+        try:
+            new_id = self._write(write)
+        except exc.IntegrityError as err:
+            if self._violation(err).kind == FOREIGN_KEY:
+                raise NonExistingTaskError(f"Task with id {model.task_id!r} does not exist.") from err
+            raise ExistingModelError(
+                f"Model {model.name!r} already exists in task {self._name_of(tasks, task_id)}."
+            ) from err
+        return Model.from_dict({**document, "id": str(new_id), "task_id": str(task_id)})
+
+    def delete_model(self, model: Model) -> None:
+        # One DELETE: the model's tags and the aliases pointing at it go with it (ON DELETE CASCADE).
+        deleted = self._delete(models, _row_id(model.id))
+        if deleted == 0:
+            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
+
+    # Tags
+    def _changed_model(self, model: Model, change: Callable[[Connection, int], object]) -> Model:
+        """Run ``change(connection, model id)`` and read the model back, in one transaction."""
+        model_id = _row_id(model.id)
+
+        def run(connection: Connection) -> Row[Any] | None:
+            if model_id is None:
+                return None
+            change(connection, model_id)
+            return connection.execute(_MODEL.where(models.c.id == model_id)).first()
+
+        try:
+            row = self._write(run)
+        except exc.IntegrityError as err:  # the tags' foreign key: the model is gone
+            self._violation(err)
+            raise NonExistingModelError(f"Model {model.name!r} does not exist.") from err
+        if row is None:
+            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
+        return _model(row)
+
+    def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
+        tags = check_tags(tags)
+
+        def change(connection: Connection, model_id: int) -> None:
+            if tags:
+                rows = [{"model_id": model_id, "key": key, "value": value} for key, value in tags.items()]
+                connection.execute(upsert(self._family, model_tags, rows, ("model_id", "key"), "value"))
+
+        return self._changed_model(model, change)
+
+    def delete_model_tag(self, model: Model, key: str) -> Model:
+        def change(connection: Connection, model_id: int) -> None:
+            connection.execute(
+                delete(model_tags).where(
+                    model_tags.c.model_id == model_id, exact_equals(self._family, model_tags.c.key, key)
+                )
+            )
+
+        return self._changed_model(model, change)
+
+    # Aliases
+    def set_alias(self, task: Task, alias: str, model: Model) -> None:
+        """One upsert whose row comes from the model itself, found in this task: moving an alias replaces its
+        target in place (it never points at nothing), and the last of two concurrent moves wins."""
+        alias = check_alias(alias)
+        task_id, model_id = _row_id(task.id), _row_id(model.id)
+        if task_id is None:
+            raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
+        if model_id is None:
+            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
+        source = select(literal(task_id, models.c.task_id.type), literal(alias, task_aliases.c.alias.type), models.c.id)
+        source = source.where(models.c.id == model_id, models.c.task_id == task_id)
+        statement = upsert(self._family, task_aliases, source, ("task_id", "alias"), "model_id", model_id)
+
+        def change(connection: Connection) -> int | None:
+            """The task of the model, or ``None`` if it is gone."""
+            # SQLAlchemy keeps an INSERT's rowcount only when asked to.
+            if connection.execute(statement, execution_options={"preserve_rowcount": True}).rowcount > 0:
+                return task_id
+            # No row written (or a driver that cannot tell, -1): the model is gone or in another task, or the
+            # alias already pointed at it and the database counted the unchanged row as 0.
+            found = connection.execute(select(models.c.task_id).where(models.c.id == model_id)).first()
+            return found.task_id if found is not None else None
+
+        try:
+            owner = self._write(change)
+        except exc.IntegrityError as err:  # the model was deleted between the SELECT and the foreign key check
+            self._violation(err)
+            raise NonExistingModelError(f"Model {model.name!r} does not exist.") from err
+        if owner is None:
+            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
+        if owner != task_id:
+            raise ValueError(f"Model {model.name!r} is not in task {task.name!r}: an alias points within its task.")
+
+    def delete_alias(self, task: Task, alias: str) -> None:
+        task_id = _row_id(task.id)
+
+        def change(connection: Connection) -> bool:
+            condition = exact_equals(self._family, task_aliases.c.alias, alias)
+            if connection.execute(delete(task_aliases).where(task_aliases.c.task_id == task_id, condition)).rowcount:
+                return True
+            return connection.execute(select(tasks.c.id).where(tasks.c.id == task_id)).first() is not None
+
+        if task_id is None or not self._write(change):
+            raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
+
+    def get_aliases(self, task: Task) -> dict[str, str]:
+        task_id = _row_id(task.id)
+        if task_id is None:
+            return {}
+        query = select(task_aliases.c.alias, task_aliases.c.model_id).where(task_aliases.c.task_id == task_id)
+        return {row.alias: str(row.model_id) for row in self._all(query.order_by(task_aliases.c.alias))}
+
+    def get_model_by_alias(self, task: Task, alias: str) -> Model | None:
+        """One statement: the alias joined to its model (and the model's tags)."""
+        task_id = _row_id(task.id)
+        if task_id is None:
+            return None
+        query = _MODEL.join(task_aliases, task_aliases.c.model_id == models.c.id).where(
+            task_aliases.c.task_id == task_id, exact_equals(self._family, task_aliases.c.alias, alias)
+        )
+        row = self._one(query)
+        return _model(row) if row is not None else None
+
+    # Search
+    def search_models(self, query: ModelQuery) -> ModelPage:
+        """One SELECT for the page, tags included (see :mod:`ebonite_sqlalchemy.search`)."""
+        statement = search_statement(query, self._family, _MODEL, _row_id)
+        if statement is None:
+            return ModelPage()
+        rows = self._all(statement)
+        page = ModelPage(_model(row) for row in rows[: query.limit])
+        if len(rows) > query.limit:
+            last = page[-1]
+            page.next_page_token = query.encode_token(query.sort_value(last.to_dict()), str(last.id))
+        return page

@@ -1,0 +1,181 @@
+"""The tables, as SQLAlchemy Core objects: what the repository queries and what the migrations must create.
+
+The migrations in ``migrations/versions`` are the source of truth for the database; this module describes
+the same schema for queries (a test compares a migrated database with it on every dialect). Choices that
+hold for every dialect:
+
+- Ids are integers that are never reused (``AUTOINCREMENT`` on SQLite, sequences on PostgreSQL, InnoDB's
+  persistent counter on MariaDB); the repository shows them to the core as strings.
+- Names are ``VARCHAR(255)`` and compare exactly (case and accents matter): on MySQL/MariaDB they use the
+  ``utf8mb4_bin`` collation, because the server default is case-insensitive.
+- Every timestamp is stored in UTC and read back timezone-aware (``TIMESTAMP WITH TIME ZONE`` on
+  PostgreSQL, ``DATETIME(6)`` holding UTC elsewhere).
+- A model's analysed data (methods, requirements, manifest, ...) is one JSON document; what the repository
+  looks models up by (name, task) is in columns with a unique constraint. Its ``params`` are a JSON document
+  of their own (revision 0003), so that searching them parses a few bytes per model, not the whole analysis.
+- Tags and aliases have tables of their own (revision 0003), with the indexes that search and lookups need.
+- Foreign keys between projects, tasks and models have no ``ON DELETE`` action: deleting a parent that has
+  children is refused by the database. A model's tags and the aliases pointing at it are its own data:
+  their foreign keys to the model cascade, so that deleting the model removes them in the same statement.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from ebonite_core.objects import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH
+
+NAME_LENGTH = 255
+TAG_KEY_LENGTH = MAX_TAG_KEY_LENGTH  # 128
+TAG_VALUE_LENGTH = MAX_TAG_VALUE_LENGTH  # 500
+VERSION_TABLE = "ebonite_alembic_version"  # not "alembic_version": the database may be shared with an app
+
+# Constraint and index names that are the same on every dialect, so that migrations can refer to them.
+NAMING_CONVENTION = {
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Table options for MySQL and MariaDB (SQLAlchemy reads them under either dialect name).
+MYSQL_OPTIONS: dict[str, str] = {
+    f"{prefix}_{option}": value
+    for prefix in ("mysql", "mariadb")
+    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_bin"))
+}
+
+
+def id_type() -> TypeEngine[int]:
+    """``BIGINT``, except on SQLite, where only ``INTEGER PRIMARY KEY`` can be ``AUTOINCREMENT``."""
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+def name_type(length: int = NAME_LENGTH) -> TypeEngine[str]:
+    """``VARCHAR(length)`` that compares exactly on every dialect."""
+    binary = mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin")
+    return String(length).with_variant(binary, "mysql", "mariadb")
+
+
+def timestamp_type() -> TypeEngine[datetime]:
+    """The column type under :class:`UTCDateTime`: microsecond precision on every dialect."""
+    return DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores an aware datetime in UTC; always reads back an aware datetime in UTC.
+
+    PostgreSQL keeps the offset itself (``TIMESTAMP WITH TIME ZONE``); SQLite and MySQL/MariaDB have no
+    zone-aware type, so the UTC wall time is stored and the zone is put back when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(timestamp_type())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"Timestamps must be timezone-aware, got {value!r}.")
+        value = value.astimezone(timezone.utc)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+projects = Table(
+    "ebonite_projects",
+    metadata,
+    Column("id", id_type(), primary_key=True, autoincrement=True),
+    Column("name", name_type(), nullable=False),
+    Column("author", String(NAME_LENGTH), nullable=True),
+    Column("creation_date", UTCDateTime(), nullable=False),
+    UniqueConstraint("name"),
+    sqlite_autoincrement=True,
+    **MYSQL_OPTIONS,
+)
+
+tasks = Table(
+    "ebonite_tasks",
+    metadata,
+    Column("id", id_type(), primary_key=True, autoincrement=True),
+    Column("project_id", id_type(), ForeignKey(projects.c.id), nullable=False),
+    Column("name", name_type(), nullable=False),
+    Column("author", String(NAME_LENGTH), nullable=True),
+    Column("creation_date", UTCDateTime(), nullable=False),
+    UniqueConstraint("project_id", "name"),  # also the index for get_task_by_name
+    Index("ix_ebonite_tasks_project_id_id", "project_id", "id"),  # get_tasks, in creation order (revision 0002)
+    sqlite_autoincrement=True,
+    **MYSQL_OPTIONS,
+)
+
+models = Table(
+    "ebonite_models",
+    metadata,
+    Column("id", id_type(), primary_key=True, autoincrement=True),
+    Column("task_id", id_type(), ForeignKey(tasks.c.id), nullable=False),
+    Column("name", name_type(), nullable=False),
+    Column("author", String(NAME_LENGTH), nullable=True),
+    Column("creation_date", UTCDateTime(), nullable=False),
+    Column("artifact_key", String(NAME_LENGTH), nullable=True),
+    Column("data", JSON(), nullable=False),  # everything else Model.to_dict() holds
+    # Nullable only because revision 0003 adds it to existing tables: NOT NULL would need a server default,
+    # which MySQL refuses on JSON columns. Every write sets it, and 0003 filled it for the models it found.
+    Column("params", JSON(), nullable=True),
+    UniqueConstraint("task_id", "name"),  # also the index for get_model_by_name
+    Index("ix_ebonite_models_task_id_id", "task_id", "id"),  # get_models, in creation order (revision 0002)
+    # Searching a task newest first (the default order, latest_model): the newest rows without a sort, and a
+    # filtered search stops as soon as it has a page (revision 0003).
+    Index("ix_ebonite_models_task_id_creation_date_id", "task_id", "creation_date", "id"),
+    sqlite_autoincrement=True,
+    **MYSQL_OPTIONS,
+)
+
+model_tags = Table(
+    "ebonite_model_tags",
+    metadata,
+    Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("key", name_type(TAG_KEY_LENGTH), primary_key=True),
+    Column("value", name_type(TAG_VALUE_LENGTH), nullable=False),
+    Index("ix_ebonite_model_tags_key_value", "key", "value"),  # search by tag
+    **MYSQL_OPTIONS,
+)
+
+task_aliases = Table(
+    "ebonite_task_aliases",
+    metadata,
+    Column("task_id", id_type(), ForeignKey(tasks.c.id), primary_key=True),
+    Column("alias", name_type(), primary_key=True),
+    Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), nullable=False),
+    Index("ix_ebonite_task_aliases_model_id", "model_id"),  # the cascade when a model is deleted
+    **MYSQL_OPTIONS,
+)
+
+# Model fields kept in columns or tables of their own; every other key of Model.to_dict() goes into the JSON
+# ``data`` column.
+MODEL_COLUMNS = ("id", "name", "task_id", "author", "creation_date", "artifact_key", "params", "tags")

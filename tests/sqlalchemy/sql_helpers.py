@@ -1,0 +1,57 @@
+"""Helpers shared by the ebonite-sqlalchemy tests (importable; conftest modules are not)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, event
+
+if TYPE_CHECKING:
+    from ebonite_sqlalchemy import SQLAlchemyMetaRepository
+
+BACKENDS = ["sqlite-file", "sqlite-memory", "postgresql", "mariadb"]
+SHARED_BACKENDS = ["sqlite-file", "postgresql", "mariadb"]  # databases several processes can open
+SERVER_BACKENDS = ["postgresql", "mariadb"]
+
+
+@contextmanager
+def count_statements(engine: Engine) -> Iterator[list[str]]:
+    """Record every SQL statement sent to the database through ``engine`` while the block runs."""
+    statements: list[str] = []
+
+    def record(connection: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+class RepositoryFactory:
+    """A picklable callable that opens a new repository on one database, for the contract's reopen and
+    multi-process tests; :meth:`close` closes what it opened in this process."""
+
+    def __init__(self, db_uri: str) -> None:
+        self.db_uri = db_uri
+        self._opened: list[SQLAlchemyMetaRepository] = []
+
+    def __call__(self) -> SQLAlchemyMetaRepository:
+        from ebonite_sqlalchemy import SQLAlchemyMetaRepository
+
+        repository = SQLAlchemyMetaRepository(self.db_uri)
+        self._opened.append(repository)
+        return repository
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"db_uri": self.db_uri}  # a child process opens its own repositories
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["db_uri"])  # type: ignore[misc]
+
+    def close(self) -> None:
+        for repository in self._opened:
+            repository.close()
