@@ -16,7 +16,7 @@ from .command import Command, UsageError
 
 def add_path(
     parser: argparse.ArgumentParser,
-    shape: str = "PROJECT[/TASK[/MODEL]]",
+    shape: str = "PROJECT[/TASK[/MODEL|@ALIAS]]",
     optional: bool = True,
     what: str = "what to look at",
 ) -> None:
@@ -138,7 +138,7 @@ class ShowCommand(Command):
     help = "everything recorded about a model: methods and signatures, requirements, artifacts, params"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_path(parser, "PROJECT/TASK/MODEL", optional=False, what="the model to show")
+        add_path(parser, "PROJECT/TASK/MODEL|PROJECT/TASK@ALIAS", optional=False, what="the model to show")
 
     def run(self, args: argparse.Namespace) -> int:
         path = parse_path(args.path)

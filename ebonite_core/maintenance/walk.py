@@ -1,4 +1,4 @@
-"""Registry paths (``PROJECT[/TASK[/MODEL]]``) and walking the models under one."""
+"""Registry paths (``PROJECT[/TASK[/MODEL]]`` or ``PROJECT/TASK@ALIAS``) and walking the models under one."""
 
 from __future__ import annotations
 
@@ -7,19 +7,23 @@ from dataclasses import dataclass
 
 from ..client import Ebonite
 from ..errors import InvalidNameError, NonExistingModelError, NonExistingProjectError, NonExistingTaskError
-from ..objects import Model, Project, Task, check_name
+from ..objects import Model, Project, Task, check_alias, check_name
 
 
 @dataclass(frozen=True)
 class RegistryPath:
-    """``PROJECT[/TASK[/MODEL]]``, or the whole registry when every part is ``None``.
+    """``PROJECT[/TASK[/MODEL]]``, ``PROJECT/TASK@ALIAS`` (the model an alias points at), or the whole
+    registry when every part is ``None``.
 
-    Names cannot contain ``/``, so the path splits without ambiguity; a trailing ``/`` is ignored.
+    Names cannot contain ``/``, so the path splits without ambiguity. In ``PROJECT/TASK@ALIAS`` the alias
+    follows the last ``@``; a trailing ``/`` is ignored and turns that off, so ``PROJECT/my@task/`` names a
+    task whose name holds an ``@``.
     """
 
     project: str | None = None
     task: str | None = None
     model: str | None = None
+    alias: str | None = None
 
     @classmethod
     def parse(cls, text: str | None) -> RegistryPath:
@@ -28,17 +32,24 @@ class RegistryPath:
             return cls()
         parts = text[:-1].split("/") if text.endswith("/") else text.split("/")
         if len(parts) > 3:
-            raise InvalidNameError(f"Invalid path {text!r}: a path is PROJECT, PROJECT/TASK or PROJECT/TASK/MODEL.")
+            raise InvalidNameError(
+                f"Invalid path {text!r}: a path is PROJECT, PROJECT/TASK, PROJECT/TASK/MODEL or PROJECT/TASK@ALIAS."
+            )
+        alias = None
+        if len(parts) == 2 and "@" in parts[1] and not text.endswith("/"):
+            parts[1], alias = parts[1].rsplit("@", 1)
+            check_alias(alias)
         for kind, part in zip(("project", "task", "model"), parts, strict=False):
             check_name(part, kind)
-        return cls(*parts)
+        return cls(*parts, alias=alias)
 
     @property
     def depth(self) -> int:
-        return sum(part is not None for part in (self.project, self.task, self.model))
+        return sum(part is not None for part in (self.project, self.task, self.model or self.alias))
 
     def __str__(self) -> str:
-        return "/".join(part for part in (self.project, self.task, self.model) if part is not None)
+        text = "/".join(part for part in (self.project, self.task, self.model) if part is not None)
+        return f"{text}@{self.alias}" if self.alias is not None else text
 
 
 def model_path(project: Project, task: Task, model: Model | None = None) -> str:
@@ -60,6 +71,14 @@ def find(client: Ebonite, path: RegistryPath) -> tuple[Project | None, Task | No
         if task is None:
             raise NonExistingTaskError(
                 f"Task {path.task!r} does not exist in project {project.name!r}: run `ebonite ls {project.name}`."
+            )
+    if task is not None and path.alias is not None:
+        model = client.get_model_by_alias(task, path.alias)
+        if model is None:
+            where = model_path(project, task)  # type: ignore[arg-type]
+            raise NonExistingModelError(
+                f"Alias {path.alias!r} is not set on {where}: run `ebonite show` on one of its models "
+                f"(`ebonite ls {where}`) to see their aliases."
             )
     if task is not None and path.model is not None:
         model = client.get_model(path.model, task)

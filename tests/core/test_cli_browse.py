@@ -130,3 +130,23 @@ def test_rm_of_a_project(cli: Cli, registry: Ebonite) -> None:
 def test_rm_of_an_unknown_path(cli: Cli, registry: Ebonite) -> None:
     assert_one_line_error(cli("rm", "nope", "--yes"), 1, "Project 'nope' does not exist", "ebonite ls")
     assert_one_line_error(cli("rm", "demo/nope", "--yes"), 1, "Task 'nope' does not exist in project 'demo'")
+
+
+def test_an_alias_path_names_the_model_it_points_at(cli: Cli, registry: Ebonite) -> None:
+    task = registry.get_task("demo", "iris")
+    registry.set_alias(task, "champion", registry.get_model("triple", task))
+    document = cli.json("show", "demo/iris@champion")
+    assert document["path"] == "demo/iris/triple"
+    assert_one_line_error(cli("show", "demo/iris@nobody"), 1, "Alias 'nobody' is not set on demo/iris")
+    assert cli("verify", "demo/iris@champion").returncode == 0
+    assert cli("rm", "demo/iris@champion", "--yes").returncode == 0
+    assert registry.get_model("triple", task) is None and registry.get_model("scale", task) is not None
+
+
+def test_alias_paths_parse_and_a_trailing_slash_keeps_an_at_sign_in_a_task_name() -> None:
+    from ebonite_core.maintenance.walk import RegistryPath
+
+    assert RegistryPath.parse("p/t@champion") == RegistryPath("p", "t", alias="champion")
+    assert str(RegistryPath.parse("p/t@champion")) == "p/t@champion"
+    assert RegistryPath.parse("p/t@x/") == RegistryPath("p", "t@x")
+    assert RegistryPath.parse("p/t/model@v2") == RegistryPath("p", "t", "model@v2")
