@@ -35,7 +35,13 @@ lint: install
 test: install services lint
 	$(BIN)/pytest
 
-demo: install
+# The demo needs the core and scikit-learn only, not the test tools and servers.
+DEMO_STAMP := $(VENV)/.demo-installed
+$(DEMO_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[demo]'
+	touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/quickstart.py
 
 # Benchmarks print figures (never timed tests); MLflow, the baseline of some, gets its own environment.
