@@ -92,7 +92,9 @@ def test_unknown_paths_are_failures(cli: Cli, registry: Ebonite) -> None:
 
 
 def test_malformed_paths_and_commands_are_usage_errors(cli: Cli, registry: Ebonite) -> None:
-    assert_one_line_error(cli("ls", "a/b/c/d"), 2, "a path is PROJECT, PROJECT/TASK, PROJECT/TASK/MODEL or PROJECT/TASK@ALIAS")
+    assert_one_line_error(
+        cli("ls", "a/b/c/d"), 2, "a path is PROJECT, PROJECT/TASK, PROJECT/TASK/MODEL or PROJECT/TASK@ALIAS"
+    )
     assert_one_line_error(cli("ls", "a//b"), 2, "Invalid task name ''")
     result = cli("frobnicate")
     assert result.returncode == 2 and "invalid choice: 'frobnicate'" in result.stderr
