@@ -35,7 +35,13 @@ lint: install
 test: install services lint
 	$(BIN)/pytest
 
-demo: install
+# The demo needs the core and scikit-learn only, not the test tools and servers.
+DEMO_STAMP := $(VENV)/.demo-installed
+$(DEMO_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[demo]'
+	touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/quickstart.py
 
 # The reliability suite runs in `make test` too, without writing anything; this target runs it alone, with

@@ -140,9 +140,16 @@ def main() -> None:
         ),
         ("5. Many readers and one writer on the local store", [python, str(HERE / "many_readers.py")]),
     ]
-    for script in ("sql_push.py", "search.py"):
-        if (HERE / script).exists():
-            outputs.append((f"SQL: `{script}`", [python, str(HERE / script)] + (["--quick"] if args.quick else [])))
+    outputs += [
+        (
+            "6. SQL push cost as a task fills up (SQLite, PostgreSQL, MariaDB)",
+            [python, str(HERE / "sql_push.py")] + (["--pushes", "2000"] if args.quick else []),
+        ),
+        (
+            "7. Search latency over many models (local, SQLite)",
+            [python, str(HERE / "search.py")] + (["--models", "2000"] if args.quick else []),
+        ),
+    ]
     for title, command in outputs:
         output = run(command)
         relative = " ".join(

@@ -9,6 +9,7 @@ from .client import Ebonite
 from .errors import (
     ArtifactIntegrityError,
     ArtifactNotFoundError,
+    ConfigError,
     DuplicateBackendError,
     EboniteError,
     ExistingModelError,
@@ -39,6 +40,7 @@ __all__ = [
     "ArtifactIntegrityError",
     "ArtifactNotFoundError",
     "ArtifactRepository",
+    "ConfigError",
     "DuplicateBackendError",
     "Ebonite",
     "EboniteError",

@@ -13,6 +13,7 @@ from .query import ModelPage, ModelQuery
 from .repository import ArtifactRepository, MetadataRepository
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from .model.serializer import ModelSerializer
@@ -48,6 +49,7 @@ class Ebonite:
             raise TypeError(f"artifact_repository must be an ArtifactRepository, not {artifact_repository!r}")
         self.meta_repo = metadata_repository
         self.artifact_repo = artifact_repository
+        self._raw_options: dict[str, dict[str, Any]] = {}  # as read by from_config, for save_config
 
     def __repr__(self) -> str:
         return f"Ebonite({self.meta_repo!r}, {self.artifact_repo!r})"
@@ -105,6 +107,66 @@ class Ebonite:
         elif artifact_kwargs:
             raise TypeError("artifact_kwargs only apply when artifact is a type name.")
         return cls(metadata, artifact)
+
+    @classmethod
+    def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any]) -> Ebonite:
+        """A client from a configuration: a ``.toml`` or ``.json`` file, or the same data as a mapping::
+
+            [metadata]
+            type = "local"
+            path = "registry/metadata.json"     # relative to the file's directory
+
+            [artifact]
+            type = "s3"
+            bucket_name = "models"
+            aws_secret_access_key = "${AWS_SECRET_ACCESS_KEY}"   # from the environment
+
+        ``${NAME}`` is replaced by the environment variable (``${NAME:-fallback}`` has a fallback, ``$${`` is a
+        literal ``${``). A missing file or variable, a missing section or an option the backend does not take
+        raises :class:`~ebonite_core.errors.ConfigError`; an unknown type ``UnknownBackendError``. See
+        :mod:`ebonite_core.config`.
+        """
+        from .config import build_repository, parse_config
+
+        parsed = parse_config(config)
+        client = cls(
+            build_repository("metadata", parsed.metadata, parsed.source),
+            build_repository("artifact", parsed.artifact, parsed.source),
+        )
+        client._raw_options = {"metadata": parsed.metadata.raw_options, "artifact": parsed.artifact.raw_options}
+        return client
+
+    @classmethod
+    def from_env(cls) -> Ebonite:
+        """The client the environment names: the config file ``$EBONITE_CONFIG`` if set, else
+        :meth:`local` (``.ebonite`` in the working directory). The ``ebonite`` command resolves its client the
+        same way, unless ``--config`` names a file."""
+        from .config import CONFIG_VARIABLE
+
+        path = os.environ.get(CONFIG_VARIABLE)
+        return cls.from_config(path) if path else cls.local()
+
+    def save_config(self, path: str | os.PathLike[str], include_secrets: bool = False) -> list[str]:
+        """Write the configuration that rebuilds this client to ``path`` (``.toml`` or ``.json``).
+
+        Secrets are not written in clear unless ``include_secrets=True``: options named like a secret
+        (``password``, ``secret_key``, ``token``...) and passwords inside URLs become ``${EBONITE_...}``
+        references; the names of these environment variables are returned, for whoever loads the file to set.
+        Options that were loaded as ``${...}`` references are written back as the same references. Local
+        paths inside the file's directory are written relative to it. Each repository must implement
+        ``config()`` (the built-in ones do); otherwise ``NotImplementedError``.
+        """
+        from .config import config_document, save_document
+
+        target = Path(path)
+        document, needed = config_document(
+            {"metadata": self.meta_repo, "artifact": self.artifact_repo},
+            target,
+            include_secrets=include_secrets,
+            raw_options=self._raw_options,
+        )
+        save_document(document, target)
+        return needed
 
     def close(self) -> None:
         """Close both repositories."""

@@ -22,6 +22,7 @@ and ``except ValueError`` keep working::
     │   ├── ArtifactNotFoundError (LookupError)   a stored file is missing
     │   └── ArtifactIntegrityError (ValueError)   a stored file's size or sha256 differs from the manifest
     ├── MetadataCorruptError                      a metadata store that cannot be read or has an unknown schema
+    ├── ConfigError (ValueError)                  a client config that is missing, unreadable or incomplete
     └── RepositoryError (OSError)                 a backend failed (unreachable, denied, ...); see __cause__
 
 Backends translate their driver's errors into these with ``raise ... from err``.
@@ -104,6 +105,11 @@ class ArtifactIntegrityError(ArtifactError, ValueError):
 
 class MetadataCorruptError(EboniteError):
     """The metadata store cannot be read, or was written with a schema this version does not know."""
+
+
+class ConfigError(EboniteError, ValueError):
+    """A client configuration that cannot be used: a missing or unreadable file, a missing section or
+    environment variable, options a backend does not accept."""
 
 
 class RepositoryError(EboniteError, OSError):

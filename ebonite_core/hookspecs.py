@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .cli.command import Command
     from .model.serializer import ModelSerializer
     from .repository import ArtifactRepository, MetadataRepository
 
@@ -43,3 +44,8 @@ def ebonite_artifact_repositories() -> Iterable[type[ArtifactRepository]]:
 @hookspec
 def ebonite_model_serializers() -> Iterable[type[ModelSerializer]]:
     """Return the ModelSerializer subclasses this plugin provides, each naming itself with ``type``."""
+
+
+@hookspec
+def ebonite_commands() -> Iterable[type[Command]]:
+    """Return the Command subclasses this plugin adds to the ``ebonite`` command, each naming itself with ``name``."""

@@ -23,7 +23,7 @@ from .errors import DuplicateBackendError, IncompatiblePluginError, UnknownBacke
 if TYPE_CHECKING:
     from importlib import metadata
 
-Kind = Literal["metadata", "artifact", "serializer"]
+Kind = Literal["metadata", "artifact", "serializer", "command"]
 
 ENTRY_POINT_GROUP = "ebonite"
 BUILTIN_PLUGINS = ("ebonite_core.builtins",)
@@ -34,7 +34,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "metadata": ("ebonite_metadata_repositories", "metadata repository"),
     "artifact": ("ebonite_artifact_repositories", "artifact repository"),
     "serializer": ("ebonite_model_serializers", "model serializer"),
+    "command": ("ebonite_commands", "ebonite command"),
 }
+# The class attribute that names a class of each kind (``type`` unless listed here).
+NAME_ATTRIBUTES: dict[str, str] = {"command": "name"}
 
 # First-party types that live in their own distribution: named in "unknown type" errors.
 INSTALL_HINTS: dict[tuple[str, str], str] = {
@@ -44,6 +47,10 @@ INSTALL_HINTS: dict[tuple[str, str], str] = {
 
 
 def _base_class(kind: str) -> type:
+    if kind == "command":
+        from .cli.command import Command
+
+        return Command
     if kind == "serializer":
         from .model.serializer import ModelSerializer
 
@@ -189,6 +196,7 @@ class PluginRegistry:
             if kind in self._tables:
                 return self._tables[kind]
             hook_name = KINDS[kind][0]
+            attribute = NAME_ATTRIBUTES.get(kind, "type")
             base = _base_class(kind)
             table: dict[str, list[_Provider]] = {}
             for implementation in getattr(self._manager.hook, hook_name).get_hookimpls():
@@ -198,15 +206,16 @@ class PluginRegistry:
                     for cls in classes:
                         if not (isinstance(cls, type) and issubclass(cls, base)):
                             raise TypeError(f"{hook_name}() returned {cls!r}, which is not a {base.__name__}")
-                        type_name = getattr(cls, "type", None)
+                        type_name = getattr(cls, attribute, None)
                         if not isinstance(type_name, str) or not type_name:
-                            raise TypeError(f"{cls.__qualname__} has no `type` name (a non-empty str)")
+                            raise TypeError(f"{cls.__qualname__} has no `{attribute}` name (a non-empty str)")
                 except Exception as err:
                     info.error = err
                     continue
                 for cls in classes:
-                    table.setdefault(cls.type, []).append(_Provider(cls, implementation.plugin_name))
-                    info.types.setdefault(kind, []).append(cls.type)
+                    name = getattr(cls, attribute)
+                    table.setdefault(name, []).append(_Provider(cls, implementation.plugin_name))
+                    info.types.setdefault(kind, []).append(name)
             self._tables[kind] = table
             return table
 
@@ -230,6 +239,20 @@ class PluginRegistry:
         """Every type of one kind that exactly one plugin provides, after loading installed plugins."""
         self.load_entry_points()
         return {name: providers[0].cls for name, providers in self._table(kind).items() if len(providers) == 1}
+
+    def commands(self) -> dict[str, type[Any]]:
+        """Every ``ebonite`` subcommand by name, after loading installed plugins.
+
+        A built-in command always wins over a plugin's command of the same name, and two plugins' commands
+        of one name are both left out; :meth:`conflicts` reports either case.
+        """
+        self.load_entry_points()
+        commands = {}
+        for name, providers in self._table("command").items():
+            builtin = [provider for provider in providers if self.plugins[provider.plugin].builtin]
+            if builtin or len(providers) == 1:
+                commands[name] = (builtin or providers)[0].cls
+        return commands
 
     def conflicts(self) -> list[DuplicateBackendError]:
         """Every type claimed by more than one class, after loading installed plugins."""
@@ -274,7 +297,8 @@ class PluginRegistry:
     def _duplicate(kind: str, type_name: str, providers: list[_Provider]) -> DuplicateBackendError:
         claims = " and ".join(f"{provider.qualified_name} (plugin {provider.plugin!r})" for provider in providers)
         return DuplicateBackendError(
-            f"The {KINDS[kind][1]} type {type_name!r} is claimed by {claims}. Uninstall one of them, "
+            f"The {KINDS[kind][1]} {NAME_ATTRIBUTES.get(kind, 'type')} {type_name!r} is claimed by {claims}. "
+            "Uninstall one of them, "
             f"or keep one from loading with {DISABLE_VARIABLE}=<plugin name>."
         )
 

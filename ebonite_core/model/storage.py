@@ -88,7 +88,7 @@ def write_files(serializer: ModelSerializer, obj: Any, directory: Path) -> list[
     return [ArtifactFile(name, writer.size, writer.hexdigest()) for name, writer in writers.items()]
 
 
-def _sha256_of(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         while chunk := file.read(_CHUNK):
@@ -104,7 +104,7 @@ def verify_file(path: Path, artifact: ArtifactFile, model_name: str) -> None:
             f"Artifact file {artifact.name!r} of model {model_name!r} has {size} bytes, the manifest records "
             f"{artifact.size}: the stored file was changed or damaged. Restore it or push the model again."
         )
-    sha256 = _sha256_of(path)
+    sha256 = sha256_of(path)
     if sha256 != artifact.sha256:
         raise ArtifactIntegrityError(
             f"Artifact file {artifact.name!r} of model {model_name!r} has sha256 {sha256}, the manifest "

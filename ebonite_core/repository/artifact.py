@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 # Keys are made by the client (a random hex string); file names by serializers. Both are checked again
 # before they touch a store, so that a hand-edited metadata entry cannot reach outside it.
@@ -57,6 +57,13 @@ class ArtifactRepository(ABC):
 
     Checksums are the client's business: it hashes files while writing them and checks them on load.
 
+    Optional methods, with defaults: ``local_path`` and ``staging_dir`` (for backends on a local file
+    system), ``list_files`` (the files of one key, for ``ebonite verify``; the default cannot tell),
+    ``config`` (the constructor options, for ``Ebonite.save_config``; the default raises
+    ``NotImplementedError``), ``clean_leftovers`` (what interrupted operations left behind, for
+    ``ebonite gc``; the default finds nothing) and ``close``. ``path_options`` names the constructor
+    options that are local paths (resolved relative to a config file's directory).
+
     Write your own::
 
         class MyArtifactRepository(ArtifactRepository):
@@ -66,9 +73,11 @@ class ArtifactRepository(ABC):
             def download(self, key, name, destination): ...
             def delete(self, key): ...
             def keys(self): ...
+            def config(self): return {"url": self.url}   # optional: lets save_config write this store
     """
 
     type: ClassVar[str]
+    path_options: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def push(self, key: str, files: Mapping[str, Path]) -> None:
@@ -93,11 +102,42 @@ class ArtifactRepository(ABC):
         """
         return None
 
+    def list_files(self, key: str) -> list[str] | None:
+        """The names of the files stored under ``key`` (``[]`` for a missing key), or ``None`` when the
+        backend cannot tell (the default). ``ebonite verify`` uses it to find files no manifest lists."""
+        return None
+
     def staging_dir(self) -> Path | None:
         """A local directory where the client writes files before :meth:`push`, or ``None`` for the system's
         temporary directory. Files staged there are handed over: they are never modified after the push, so
         a backend on a local file system can link them into the store instead of copying them."""
         return None
 
+    def config(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this repository: ``type(self)(**repo.config())``.
+
+        Values are JSON data (str, int, float, bool, lists, dicts; leave out options at their default
+        rather than returning ``None``, which TOML cannot write). Return secrets as they are: the caller
+        masks them by name (``password``, ``secret``, ``token``, ``key``...) and in URLs. Subclasses that
+        add constructor options must override this. The default raises ``NotImplementedError``.
+        """
+        raise NotImplementedError(config_not_supported(self, "artifact"))
+
+    def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
+        """Remove what interrupted operations of this backend left behind and last wrote before
+        ``older_than`` (temporary uploads, half-deleted keys...); return a description of each thing
+        removed, or that would be with ``dry_run``. Never touches a stored key (the client removes
+        unreferenced keys itself). The default finds nothing.
+        """
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional, with a default that does nothing
         """Release connections or files; the default does nothing."""
+
+
+def config_not_supported(repository: object, kind: str) -> str:
+    cls = type(repository)
+    return (
+        f"The {kind} repository type {getattr(cls, 'type', '?')!r} ({cls.__module__}.{cls.__qualname__}) cannot "
+        "describe its constructor options, so it cannot be written to a config file: it needs a config() method."
+    )

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import ArtifactNotFoundError
 from ..objects import Model, Project, Task, utc_now
@@ -23,6 +24,9 @@ class InMemoryMetadataRepository(MetadataRepository):
     def __init__(self) -> None:
         self._tables = Tables()
         self._lock = threading.RLock()
+
+    def config(self) -> dict[str, Any]:
+        return {}  # a new, empty store: the content lives and dies with this object
 
     def get_projects(self) -> list[Project]:
         with self._lock:
@@ -119,6 +123,9 @@ class InMemoryArtifactRepository(ArtifactRepository):
         self._written: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
+    def config(self) -> dict[str, Any]:
+        return {}  # a new, empty store: the content lives and dies with this object
+
     def push(self, key: str, files: Mapping[str, Path]) -> None:
         check_artifact_key(key)
         stored = {}
@@ -145,6 +152,10 @@ class InMemoryArtifactRepository(ArtifactRepository):
         with self._lock:
             self._files.pop(key, None)
             self._written.pop(key, None)
+
+    def list_files(self, key: str) -> list[str] | None:
+        with self._lock:
+            return sorted(self._files.get(check_artifact_key(key), {}))
 
     def keys(self) -> dict[str, datetime]:
         with self._lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,6 +68,41 @@ def _fsync_directory(path: Path) -> None:
         os.close(descriptor)
 
 
+def _last_written(path: Path) -> float:
+    """The newest modification time of ``path`` and, for a directory, of everything inside it."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for directory, subdirectories, files in os.walk(path):
+            for name in subdirectories + files:
+                try:
+                    newest = max(newest, os.lstat(os.path.join(directory, name)).st_mtime)
+                except FileNotFoundError:
+                    continue
+    return newest
+
+
+def _remove_old(entries: Iterable[Path], older_than: datetime, dry_run: bool, base: Path) -> list[str]:
+    import shutil
+
+    removed = []
+    limit = older_than.timestamp()
+    for entry in sorted(entries):
+        try:
+            if _last_written(entry) >= limit:
+                continue
+            if not dry_run:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        except FileNotFoundError:  # removed by its owner meanwhile
+            continue
+        except OSError as err:
+            raise RepositoryError(f"Cannot remove the leftover {entry}: {err}") from err
+        removed.append(entry.relative_to(base).as_posix())
+    return removed
+
+
 class _EncodedTable:
     """One table of the metadata file as text, kept between writes.
 
@@ -119,6 +154,7 @@ class LocalMetadataRepository(MetadataRepository):
     """
 
     type = "local"
+    path_options = ("path",)
 
     def __init__(
         self,
@@ -137,6 +173,18 @@ class LocalMetadataRepository(MetadataRepository):
 
     def __repr__(self) -> str:
         return f"LocalMetadataRepository({str(self.path)!r})"
+
+    def config(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"path": str(self.path)}
+        if self.lock_timeout != 60.0:
+            options["lock_timeout"] = self.lock_timeout
+        if not self.durable:
+            options["durable"] = False
+        return options
+
+    def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
+        """Temporary files of metadata writes that a killed process never renamed into place."""
+        return _remove_old(self.path.parent.glob(f".{self.path.name}.*.tmp"), older_than, dry_run, self.path.parent)
 
     # Reading and writing the file
     def _refresh(self) -> None:
@@ -351,6 +399,8 @@ class LocalArtifactRepository(ArtifactRepository):
     """
 
     type = "local"
+    path_options = ("path",)
+    PRIVATE_DIRS = ("tmp", "staging", "trash")
 
     def __init__(self, path: str | os.PathLike[str] = ".ebonite/artifacts", durable: bool = True) -> None:
         self.root = Path(path).absolute()
@@ -358,6 +408,21 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def __repr__(self) -> str:
         return f"LocalArtifactRepository({str(self.root)!r})"
+
+    def config(self) -> dict[str, Any]:
+        return {"path": str(self.root)} if self.durable else {"path": str(self.root), "durable": False}
+
+    def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
+        """What killed processes left in ``.tmp/`` (unfinished pushes), ``.staging/`` (files the client
+        staged) and ``.trash/`` (unfinished deletes), judged by the newest write anywhere inside each entry,
+        so that an operation still writing is never touched."""
+        entries: list[Path] = []
+        for purpose in self.PRIVATE_DIRS:
+            try:
+                entries.extend((self.root / f".{purpose}").iterdir())
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return _remove_old(entries, older_than, dry_run, self.root)
 
     def _private_dir(self, purpose: str) -> Path:
         directory = self.root / f".{purpose}"
@@ -433,6 +498,14 @@ class LocalArtifactRepository(ArtifactRepository):
         except OSError as err:
             raise RepositoryError(f"Cannot delete artifacts {target}: {err}") from err
         _remove_tree(doomed)
+
+    def list_files(self, key: str) -> list[str] | None:
+        try:
+            return sorted(entry.name for entry in os.scandir(self.root / check_artifact_key(key)))
+        except FileNotFoundError:
+            return []
+        except NotADirectoryError:
+            return [key]  # a stray file where a key directory should be
 
     def keys(self) -> dict[str, datetime]:
         try:

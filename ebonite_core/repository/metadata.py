@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from datetime import datetime
+from typing import Any, ClassVar
 
 from ..errors import ExistingProjectError, ExistingTaskError
 from ..objects import Model, Project, Task
@@ -30,6 +31,11 @@ class MetadataRepository(ABC):
       ``None`` when nothing matches; lists are in creation order.
     - The repository never stores absolute paths, endpoints or credentials inside the metadata.
 
+    Optional methods, with defaults: ``config`` (the constructor options, for ``Ebonite.save_config``; the
+    default raises ``NotImplementedError``), ``clean_leftovers`` (what interrupted writes left behind, for
+    ``ebonite gc``; the default finds nothing) and ``close``. ``path_options`` names the constructor
+    options that are local paths (resolved relative to a config file's directory).
+
     Write your own::
 
         class MyMetadataRepository(MetadataRepository):
@@ -39,9 +45,11 @@ class MetadataRepository(ABC):
             def get_projects(self) -> list[Project]: ...
             # ... and the other abstract methods below; then register the class through the
             # ebonite_metadata_repositories hook (see docs/writing-a-backend.md).
+            def config(self): return {"url": self.url}   # optional: lets save_config write this store
     """
 
     type: ClassVar[str]
+    path_options: ClassVar[tuple[str, ...]] = ()
 
     # Projects
     @abstractmethod
@@ -183,6 +191,25 @@ class MetadataRepository(ABC):
             if task is None:
                 raise
             return task
+
+    def config(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this repository: ``type(self)(**repo.config())``.
+
+        Values are JSON data (str, int, float, bool, lists, dicts; leave out options at their default
+        rather than returning ``None``, which TOML cannot write). Return secrets as they are (a password in
+        a database URL included): the caller masks them. Subclasses that add constructor options must
+        override this. The default raises ``NotImplementedError``.
+        """
+        from .artifact import config_not_supported
+
+        raise NotImplementedError(config_not_supported(self, "metadata"))
+
+    def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
+        """Remove what interrupted writes of this backend left behind and last wrote before ``older_than``
+        (temporary files...); return a description of each thing removed, or that would be with
+        ``dry_run``. The default finds nothing.
+        """
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional, with a default that does nothing
         """Release connections, locks or files; the default does nothing."""

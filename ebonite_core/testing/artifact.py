@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import pytest
 from ..errors import ArtifactNotFoundError, EboniteError
 from ..repository import ArtifactRepository
 from .capabilities import missing_factory, requires
+from .processes import run_together
 
 Factory = Callable[[], ArtifactRepository]
 
@@ -24,21 +24,18 @@ def _write(directory: Path, name: str, data: bytes) -> Path:
     return path
 
 
-def _push_keys(factory: Factory, barrier: Any, results: Any, worker: int) -> None:
+def _push_keys(worker: int, ready: Callable[[], Any], factory: Factory) -> dict[str, Any]:
     """One process of the concurrency test: push its own keys while the others push and delete theirs."""
-    try:
-        repo = factory()
-        with tempfile.TemporaryDirectory() as directory:
-            barrier.wait()
-            for index in range(8):
-                key = f"w{worker}k{index}"
-                repo.push(key, {"model.pkl": _write(Path(directory), f"f{index}", key.encode() * 1000)})
-                if index % 2:
-                    repo.delete(key)
-        repo.close()
-        results.put({"worker": worker})
-    except BaseException as err:
-        results.put({"worker": worker, "error": f"{type(err).__name__}: {err}"})
+    repo = factory()
+    with tempfile.TemporaryDirectory() as directory:
+        ready()
+        for index in range(8):
+            key = f"w{worker}k{index}"
+            repo.push(key, {"model.pkl": _write(Path(directory), f"f{index}", key.encode() * 1000)})
+            if index % 2:
+                repo.delete(key)
+    repo.close()
+    return {}
 
 
 class ArtifactRepositoryContract:
@@ -178,20 +175,8 @@ class ArtifactRepositoryContract:
     def test_concurrent_processes_push_and_delete_without_interference(
         self, repo: ArtifactRepository, tmp_path: Path, request: pytest.FixtureRequest
     ) -> None:
-        artifact_repository_factory = request.getfixturevalue("artifact_repository_factory")
-        context = multiprocessing.get_context("spawn")
         count = self.concurrent_processes
-        barrier, results = context.Barrier(count), context.Queue()
-        workers = [
-            context.Process(target=_push_keys, args=(artifact_repository_factory, barrier, results, worker))
-            for worker in range(count)
-        ]
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=300) for _ in workers]
-        for worker in workers:
-            worker.join()
-        assert [outcome.get("error") for outcome in outcomes] == [None] * count
+        run_together(_push_keys, count, request.getfixturevalue("artifact_repository_factory"))
         expected = {f"w{worker}k{index}" for worker in range(count) for index in range(0, 8, 2)}
         assert set(repo.keys()) == expected
         for key in expected:

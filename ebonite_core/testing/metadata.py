@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -23,35 +22,33 @@ from ..objects import ArtifactFile, Project, Task
 from ..repository import MetadataRepository
 from .capabilities import missing_factory, requires
 from .models import make_model
+from .processes import run_together
 from .registry import RegistryFeaturesContract
 
 Factory = Callable[[], MetadataRepository]
 
 
-def _race(factory: Factory, barrier: Any, results: Any, worker: int) -> None:
+def _race(worker: int, ready: Callable[[], Any], factory: Factory) -> dict[str, Any]:
     """One process of the concurrency test: create shared and own names as soon as every process is ready."""
+    repo = factory()
+    ready()
+    outcome: dict[str, Any] = {}
     try:
-        repo = factory()
-        barrier.wait()
-        outcome: dict[str, Any] = {"worker": worker}
-        try:
-            repo.create_project(Project("race"))
-            outcome["project"] = "created"
-        except ExistingProjectError:
-            outcome["project"] = "existing"
-        project = repo.get_project_by_name("race")
-        task = repo.get_or_create_task(project, "task")
-        outcome["task_id"] = task.id
-        try:
-            repo.create_model(make_model("contested", task.id))
-            outcome["model"] = "created"
-        except ExistingModelError:
-            outcome["model"] = "existing"
-        outcome["own"] = [repo.create_model(make_model(f"w{worker}-{index}", task.id)).id for index in range(10)]
-        repo.close()
-        results.put(outcome)
-    except BaseException as err:  # report, do not hang the parent
-        results.put({"worker": worker, "error": f"{type(err).__name__}: {err}"})
+        repo.create_project(Project("race"))
+        outcome["project"] = "created"
+    except ExistingProjectError:
+        outcome["project"] = "existing"
+    project = repo.get_project_by_name("race")
+    task = repo.get_or_create_task(project, "task")
+    outcome["task_id"] = task.id
+    try:
+        repo.create_model(make_model("contested", task.id))
+        outcome["model"] = "created"
+    except ExistingModelError:
+        outcome["model"] = "existing"
+    outcome["own"] = [repo.create_model(make_model(f"w{worker}-{index}", task.id)).id for index in range(10)]
+    repo.close()
+    return outcome
 
 
 class MetadataRepositoryContract(RegistryFeaturesContract):
@@ -306,20 +303,8 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
     def test_concurrent_processes_agree_on_names_and_lose_nothing(
         self, repo: MetadataRepository, request: pytest.FixtureRequest
     ) -> None:
-        metadata_repository_factory = request.getfixturevalue("metadata_repository_factory")
-        context = multiprocessing.get_context("spawn")
         count = self.concurrent_processes
-        barrier, results = context.Barrier(count), context.Queue()
-        workers = [
-            context.Process(target=_race, args=(metadata_repository_factory, barrier, results, worker))
-            for worker in range(count)
-        ]
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=300) for _ in workers]
-        for worker in workers:
-            worker.join()
-        assert [outcome.get("error") for outcome in outcomes] == [None] * count
+        outcomes = run_together(_race, count, request.getfixturevalue("metadata_repository_factory"))
         assert sorted(outcome["project"] for outcome in outcomes) == ["created"] + ["existing"] * (count - 1)
         assert sorted(outcome["model"] for outcome in outcomes) == ["created"] + ["existing"] * (count - 1)
         assert len({outcome["task_id"] for outcome in outcomes}) == 1

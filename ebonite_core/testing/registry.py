@@ -5,7 +5,7 @@ Mixed into :class:`~ebonite_core.testing.MetadataRepositoryContract`; it uses th
 
 from __future__ import annotations
 
-import multiprocessing
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +17,7 @@ from ..query import ModelQuery
 from ..repository import MetadataRepository
 from .capabilities import requires
 from .models import make_model
+from .processes import run_together
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -25,22 +26,19 @@ def _search(repo: MetadataRepository, **arguments: Any) -> list[str]:
     return [model.name for model in repo.search_models(ModelQuery.create(**arguments))]
 
 
-def _move_alias(factory: Any, barrier: Any, results: Any, worker: int, task_id: str, model_ids: list[str]) -> None:
+def _move_alias(worker: int, ready: Callable[[], Any], factory: Any, task_id: str, model_ids: list[str]) -> dict:
     """One process of the alias test: point the alias at each model in turn, and read it between moves."""
-    try:
-        repo = factory()
-        task = repo.get_task_by_id(task_id)
-        models = [repo.get_model_by_id(model_id) for model_id in model_ids]
-        barrier.wait()
-        dangling = 0
-        for round_ in range(15):
-            repo.set_alias(task, "champion", models[(worker + round_) % len(models)])
-            if repo.get_model_by_alias(task, "champion") is None:
-                dangling += 1
-        repo.close()
-        results.put({"worker": worker, "dangling": dangling})
-    except BaseException as err:
-        results.put({"worker": worker, "error": f"{type(err).__name__}: {err}"})
+    repo = factory()
+    task = repo.get_task_by_id(task_id)
+    models = [repo.get_model_by_id(model_id) for model_id in model_ids]
+    ready()
+    dangling = 0
+    for round_ in range(15):
+        repo.set_alias(task, "champion", models[(worker + round_) % len(models)])
+        if repo.get_model_by_alias(task, "champion") is None:
+            dangling += 1
+    repo.close()
+    return {"dangling": dangling}
 
 
 class RegistryFeaturesContract:
@@ -233,20 +231,8 @@ class RegistryFeaturesContract:
         factory = request.getfixturevalue("metadata_repository_factory")
         models = [repo.create_model(make_model(f"m{index}", task.id)) for index in range(3)]
         repo.set_alias(task, "champion", models[0])
-        context = multiprocessing.get_context("spawn")
         count = 3
-        barrier, results = context.Barrier(count), context.Queue()
-        ids = [model.id for model in models]
-        workers = [
-            context.Process(target=_move_alias, args=(factory, barrier, results, worker, task.id, ids))
-            for worker in range(count)
-        ]
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=300) for _ in workers]
-        for worker in workers:
-            worker.join()
-        assert [outcome.get("error") for outcome in outcomes] == [None] * count
+        outcomes = run_together(_move_alias, count, factory, task.id, [model.id for model in models])
         assert [outcome["dangling"] for outcome in outcomes] == [0] * count
         assert repo.get_model_by_alias(task, "champion") in models
         assert list(repo.get_aliases(task)) == ["champion"]

@@ -24,7 +24,8 @@ def test_plugins_lists_builtins_and_installed_plugins_as_json() -> None:
     assert builtin["types"]["metadata"] == ["inmemory", "local"]
     dummy = plugins["dummy"]
     assert (dummy["distribution"], dummy["version"]) == ("ebonite-dummy", "0.0.1")
-    assert dummy["types"] == {"artifact": ["dummy"], "serializer": ["echo"]} and dummy["status"] == "ok"
+    assert dummy["types"] == {"artifact": ["dummy"], "command": ["dummy"], "serializer": ["echo"]}
+    assert dummy["status"] == "ok"
 
 
 def test_plugins_table_for_people() -> None:

@@ -257,7 +257,9 @@ def test_importing_the_package_loads_no_plugin_and_no_driver() -> None:
         del sys.modules["importlib.metadata"]  # so that a fresh import would also be visible below
         import ebonite_core
         loaded = [name for name in ("importlib.metadata", "ebonite_dummy", "ebonite_s3", "ebonite_sqlalchemy",
-                                    "boto3", "botocore", "sqlalchemy", "filelock") if name in sys.modules]
+                                    "boto3", "botocore", "sqlalchemy", "filelock", "ebonite_core.cli",
+                                    "ebonite_core.config", "ebonite_core.maintenance", "tomllib", "tomli",
+                                    "tqdm", "argparse") if name in sys.modules]
         print(loaded)
         """
     )

@@ -7,16 +7,15 @@ The scripts run in subprocesses so that nothing this test process imported (the 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import sysconfig
 import textwrap
 from pathlib import Path
 
 import pytest
 from ebonite_s3.repository import S3ArtifactRepository
 from s3_servers import Location, child_environment
+from wheel_environment import build_wheel, fresh_environment
 
 from ebonite_core.errors import UnknownBackendError
 from ebonite_core.plugins import PluginRegistry
@@ -99,39 +98,8 @@ def test_the_built_wheel_installs_into_a_fresh_environment(location: Location, t
     The new environment sees this one's site-packages through a ``.pth`` file (so that boto3 and
     ebonite-core need not be downloaded); its own copy of ebonite-s3 comes first on its path.
     """
-    # Build from a copy: setuptools leaves a build/ directory next to the sources it builds.
-    sources = tmp_path / "ebonite-s3"
-    shutil.copytree(PLUGIN_DIRECTORY, sources, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    wheels = tmp_path / "wheels"
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(sources), "-w", str(wheels)],
-        capture_output=True,
-        text=True,
-    )
-    assert built.returncode == 0, built.stderr
-    (wheel,) = wheels.glob("ebonite_s3-*.whl")
-
     environment = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(environment)], check=True)
-    python = environment / "bin" / "python"
-    installed = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index", str(wheel)],
-        capture_output=True,
-        text=True,
-    )
-    assert installed.returncode == 0, installed.stderr
-    site_packages = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    # addsitedir (not a bare path) so that this environment's own .pth files, editable ebonite-core's
-    # among them, are processed too
-    shared = sysconfig.get_path("purelib")
-    (site_packages / "zz_test_environment.pth").write_text(f"import site; site.addsitedir({shared!r})\n")
+    python = fresh_environment(build_wheel(PLUGIN_DIRECTORY, tmp_path / "wheels"), environment)
 
     report = _run(python, ROUND_TRIP, str(tmp_path / "metadata.json"), _artifact_kwargs(location))
     assert report["imported_before"] is False

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
 
 if TYPE_CHECKING:
     from ebonite_sqlalchemy import SQLAlchemyMetaRepository
@@ -55,3 +56,16 @@ class RepositoryFactory:
     def close(self) -> None:
         for repository in self._opened:
             repository.close()
+
+
+def migrate_to(db_url: str, revision: str) -> None:
+    """Bring a database to ``revision`` with the packaged migrations, without the repository's checks."""
+    from alembic import command
+    from ebonite_sqlalchemy.migrate import alembic_config
+
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+    finally:
+        engine.dispose()

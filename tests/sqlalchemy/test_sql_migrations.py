@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from ebonite_sqlalchemy import SchemaVersionError, SQLAlchemyMetaRepository
 from ebonite_sqlalchemy.migrate import alembic_config, head_revision, script_directory
 from ebonite_sqlalchemy.schema import VERSION_TABLE, UTCDateTime, metadata
-from sql_helpers import SHARED_BACKENDS
+from sql_helpers import SHARED_BACKENDS, migrate_to
 from sqlalchemy import JSON, column, create_engine, insert, inspect, select, table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -43,16 +43,6 @@ LEGACY_MODELS = table(
     column("data", JSON()),
 )
 LEGACY_COLUMNS = ("id", "name", "task_id", "author", "creation_date", "artifact_key", "tags")
-
-
-def migrate_to(db_url: str, revision: str) -> None:
-    """Bring a database to ``revision`` with the packaged migrations, without the repository's checks."""
-    engine = create_engine(db_url, poolclass=NullPool)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), revision)
-    finally:
-        engine.dispose()
 
 
 def set_recorded_revision(db_url: str, revision: str) -> None:

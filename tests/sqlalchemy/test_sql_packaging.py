@@ -9,14 +9,11 @@ itself is imported from the fresh environment, not from the source tree.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
-import ebonite_core
+from wheel_environment import build_wheel, fresh_environment
 
 PLUGIN_SOURCE = Path(__file__).resolve().parents[2] / "plugins" / "ebonite-sqlalchemy"
 
@@ -42,32 +39,8 @@ print(json.dumps({
 """
 
 
-def build_wheel(destination: Path) -> Path:
-    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
-    source = destination / "source"
-    shutil.copytree(PLUGIN_SOURCE, source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            str(source),
-            "-w",
-            str(destination),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = destination.glob("ebonite_sqlalchemy-*.whl")
-    return wheel
-
-
 def test_the_wheel_works_installed_in_a_fresh_environment(tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path / "dist")
+    wheel = build_wheel(PLUGIN_SOURCE, tmp_path / "dist")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     for required in (
         "ebonite_sqlalchemy/plugin.py",
@@ -84,39 +57,8 @@ def test_the_wheel_works_installed_in_a_fresh_environment(tmp_path: Path) -> Non
     entry_points = next(name for name in shipped if name.endswith(".dist-info/entry_points.txt"))
     assert "sqlalchemy = ebonite_sqlalchemy.plugin" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
-    python = venv / "bin" / "python"
-    fresh_site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
-    # A real, non-editable install of the wheel's files into the fresh environment.
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-index",
-            "--target",
-            str(fresh_site),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    # Dependencies come from this test environment: its site-packages, and ebonite_core's directory (it is
-    # installed editable here, through a finder the fresh environment does not load).
-    core_root = Path(ebonite_core.__file__).resolve().parents[1]
-    (fresh_site / "test-environment.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{core_root}\n")
-
+    environment = tmp_path / "venv"
+    python = fresh_environment(wheel, environment)
     result = subprocess.run(
         [str(python), "-c", FRESH_SCRIPT, f"sqlite:///{tmp_path / 'registry.db'}", str(tmp_path / "artifacts")],
         capture_output=True,
@@ -126,7 +68,7 @@ def test_the_wheel_works_installed_in_a_fresh_environment(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     for key in ("package", "repository class", "migrations"):
-        assert Path(report[key]).resolve().is_relative_to(fresh_site.resolve()), (key, report[key])
+        assert Path(report[key]).resolve().is_relative_to(environment.resolve()), (key, report[key])
     assert report["revision"] == report["head"] == "0003"
     assert report["prediction"] == [8.0]
     assert report["found"] == ["model"]

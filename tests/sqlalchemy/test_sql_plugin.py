@@ -69,7 +69,7 @@ def test_a_fresh_registry_reports_the_plugin_and_its_type() -> None:
     info = next(info for info in registry.report() if info.name == "sqlalchemy")
     assert info.error is None
     assert info.distribution == "ebonite-sqlalchemy"
-    assert info.types == {"metadata": ["sqlalchemy"]}
+    assert info.types == {"command": ["db"], "metadata": ["sqlalchemy"]}
 
 
 def test_importing_the_plugin_module_does_not_import_sqlalchemy() -> None:
@@ -78,6 +78,7 @@ def test_importing_the_plugin_module_does_not_import_sqlalchemy() -> None:
         "from ebonite_core.plugins import PluginRegistry;"
         "registry = PluginRegistry(); registry.load_entry_points();"
         "assert registry.plugins['sqlalchemy'].error is None;"
+        "assert 'db' in registry.commands();"  # every `ebonite` run loads the command classes
         "print(sorted(name for name in ('sqlalchemy', 'alembic', 'psycopg', 'pymysql') if name in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)

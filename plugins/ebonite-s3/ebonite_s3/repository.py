@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Iterator, Mapping
@@ -99,6 +100,8 @@ class S3ArtifactRepository(ArtifactRepository):
         self.checksum_algorithm = checksum_algorithm.upper()
         self.progress_threshold = progress_threshold
         self._progress = tqdm_callback() if progress is True else (progress or None)
+        self._progress_bar = progress is True  # for config(): a callback cannot be written to a file
+        self._addressing_style = addressing_style
 
         style = addressing_style or ("path" if endpoint else None)
         self.client = boto3.session.Session().client(
@@ -241,6 +244,40 @@ class S3ArtifactRepository(ArtifactRepository):
             for upload in self._open_uploads(self._root):
                 note(upload["Key"], upload["Initiated"])
         return found
+
+    def list_files(self, key: str) -> list[str] | None:
+        prefix = self.object_prefix(key)
+        names = []
+        with self._translated(f"list the files of key {key!r}"):
+            self._prepare()
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket_name, Prefix=prefix):
+                names += [item["Key"][len(prefix) :] for item in page.get("Contents", ())]
+        return sorted(names)
+
+    def config(self) -> dict[str, Any]:
+        """The constructor options that differ from their defaults, for ``Ebonite.save_config``.
+
+        Credentials are never options: boto3 finds them (environment, ``~/.aws``, instance roles). A
+        ``progress`` callback cannot be written to a file and is left out.
+        """
+        options: dict[str, Any] = {
+            "bucket_name": self.bucket_name,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "prefix": self.prefix,
+            "create_bucket": self.create_bucket,
+            "part_size": self.part_size,
+            "max_concurrency": self.max_concurrency,
+            "multipart_threshold": None if self.multipart_threshold == self.part_size else self.multipart_threshold,
+            "checksum_algorithm": self.checksum_algorithm,
+            "progress": self._progress_bar,
+            "progress_threshold": self.progress_threshold,
+            "addressing_style": self._addressing_style,
+        }
+        defaults = {
+            name: parameter.default for name, parameter in inspect.signature(S3ArtifactRepository).parameters.items()
+        }
+        return {name: value for name, value in options.items() if name == "bucket_name" or value != defaults[name]}
 
     def close(self) -> None:
         self.client.close()

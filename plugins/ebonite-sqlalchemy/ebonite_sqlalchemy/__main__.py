@@ -5,6 +5,7 @@
 
 The URL may also come from the environment variable ``EBONITE_DB_URI`` (it keeps the password out of the
 process list). ``upgrade`` takes the same migration lock as the repository; back the database up first.
+``ebonite db current`` / ``ebonite db upgrade`` do the same for the database of a registry's config file.
 """
 
 from __future__ import annotations
@@ -26,28 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     if not arguments.db_uri:
         parser.error(f"give the database URL as an argument or in ${URL_VARIABLE}")
 
-    from .engine import database_errors, make_engine
-    from .migrate import current_revision, ensure_schema, head_revision
+    from .command import schema_report
 
     try:
-        engine, shown = make_engine(arguments.db_uri, {})
-        try:
-            with database_errors(shown):
-                with engine.connect() as connection:
-                    before = current_revision(connection)
-                if arguments.command == "current":
-                    print(f"{shown}: revision {before or '(empty database)'}; newest known: {head_revision()}")
-                    return 0
-                after = ensure_schema(engine, shown, upgrade=True)
-        finally:
-            engine.dispose()
+        print(schema_report(arguments.command, arguments.db_uri, {}))
     except EboniteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    if before == after:
-        print(f"{shown}: already at the newest revision {after}")
-    else:
-        print(f"{shown}: upgraded from {before or '(empty database)'} to {after}")
     return 0
 
 

@@ -7,8 +7,12 @@ another type load this module too. The backend class is imported inside the hook
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ebonite_core import MetadataRepository, hookimpl
+
+if TYPE_CHECKING:
+    from ebonite_core.cli import Command
 
 
 @hookimpl
@@ -16,3 +20,10 @@ def ebonite_metadata_repositories() -> Iterable[type[MetadataRepository]]:
     from .repository import SQLAlchemyMetaRepository
 
     return [SQLAlchemyMetaRepository]
+
+
+@hookimpl
+def ebonite_commands() -> Iterable[type[Command]]:
+    from .command import DbCommand
+
+    return [DbCommand]

@@ -149,6 +149,8 @@ class SQLAlchemyMetaRepository(MetadataRepository):
 
     def __init__(self, db_uri: str | URL, upgrade: bool = False, **engine_kwargs: Any) -> None:
         self.engine, self.url = make_engine(db_uri, engine_kwargs)
+        self._db_uri = db_uri if isinstance(db_uri, str) else db_uri.render_as_string(hide_password=False)
+        self._engine_kwargs = dict(engine_kwargs)
         try:
             self._family = family(self.engine.dialect)
         except ValueError as err:
@@ -166,6 +168,11 @@ class SQLAlchemyMetaRepository(MetadataRepository):
 
     def __repr__(self) -> str:
         return f"SQLAlchemyMetaRepository({self.url!r})"
+
+    def config(self) -> dict[str, Any]:
+        """``db_uri`` (its password included: ``Ebonite.save_config`` masks it) and the engine options, for
+        writing this repository to a config file; engine options must be JSON data to be written."""
+        return {"db_uri": self._db_uri, **self._engine_kwargs}
 
     def close(self) -> None:
         """Close every pooled connection; the repository cannot be used afterwards."""

@@ -1,6 +1,11 @@
-"""The ``dummy`` artifact repository (in-memory files under its own type name) and the ``echo`` serializer."""
+"""The ``dummy`` artifact repository (in-memory files under its own type name) and the ``echo`` serializer.
+
+The repository's ``url`` and ``token`` do nothing; they let tests check how a config file writes secrets.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ebonite_core import InMemoryArtifactRepository, ModelSerializer
 
@@ -8,9 +13,15 @@ from ebonite_core import InMemoryArtifactRepository, ModelSerializer
 class DummyArtifactRepository(InMemoryArtifactRepository):
     type = "dummy"
 
-    def __init__(self, label: str = "dummy") -> None:
+    def __init__(self, label: str = "dummy", url: str | None = None, token: str | None = None) -> None:
         super().__init__()
         self.label = label
+        self.url = url
+        self.token = token
+
+    def config(self) -> dict[str, Any]:
+        options = {"label": self.label, "url": self.url, "token": self.token}
+        return {name: value for name, value in options.items() if value is not None}
 
 
 class Echo:

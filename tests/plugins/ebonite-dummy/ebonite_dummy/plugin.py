@@ -1,4 +1,4 @@
-"""The plugin module named by the entry point: hook implementations only, backends imported on demand."""
+"""The plugin module named by the entry point: hook implementations only, classes imported on demand."""
 
 from __future__ import annotations
 
@@ -17,3 +17,10 @@ def ebonite_model_serializers():
     from .backend import EchoSerializer
 
     return [EchoSerializer]
+
+
+@hookimpl
+def ebonite_commands():
+    from .command import DummyCommand
+
+    return [DummyCommand]

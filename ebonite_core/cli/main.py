@@ -1,0 +1,117 @@
+"""Building the parser from every command the plugins provide, running one, and the error convention."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from ..errors import EboniteError
+from .command import Command, UsageError
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _global_options(in_subcommand: bool) -> argparse.ArgumentParser:
+    # The options are accepted before and after the command name; in the subcommand they default to
+    # SUPPRESS, so that `ebonite --config x ls` is not undone by the subcommand's own default.
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS if in_subcommand else None,
+        help="the registry's config file (.toml or .json); default: $EBONITE_CONFIG, else .ebonite here",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS if in_subcommand else False,
+        help="show the traceback of an error",
+    )
+    return parser
+
+
+class _UnavailableCommand(Command):
+    """Stands in for a plugin command whose parser could not be built, to say so when it is used."""
+
+    def __init__(self, name: str, cls: type, error: Exception) -> None:
+        super().__init__()
+        self.message = (
+            f"The command {name!r} ({cls.__module__}.{cls.__qualname__}) is broken: {type(error).__name__}: "
+            f"{error}. Upgrade or reinstall the plugin that provides it (see `ebonite plugins`)."
+        )
+
+    def run(self, args: argparse.Namespace) -> int:
+        raise EboniteError(self.message)
+
+
+def build_parser(commands: Mapping[str, type[Command]] | None = None) -> argparse.ArgumentParser:
+    """The ``ebonite`` parser, with a subcommand for each command (by default every installed one)."""
+    if commands is None:
+        from ..plugins import get_registry
+
+        commands = get_registry().commands()
+    parser = argparse.ArgumentParser(
+        prog="ebonite",
+        description="Look into, check, clean and copy an ebonite registry.",
+        parents=[_global_options(in_subcommand=False)],
+    )
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, cls in sorted(commands.items()):
+        subparser = subcommands.add_parser(
+            name, help=cls.help, description=cls.help, parents=[_global_options(in_subcommand=True)]
+        )
+        command: Command
+        try:
+            command = cls()
+            command.add_arguments(subparser)
+        except Exception as err:  # one plugin's broken command must not take the others down
+            command = _UnavailableCommand(name, cls, err)
+        subparser.set_defaults(command_object=command)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split("\n")).strip()
+    if isinstance(error, OSError) and error.strerror and not isinstance(error, EboniteError):
+        text = f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return text or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ebonite`` with ``argv`` (default: the process's arguments); return the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments  # known before parsing, for errors while loading plugin commands
+    try:
+        args = build_parser().parse_args(arguments)
+        return int(args.command_object.run(args) or 0)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("ebonite: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `ebonite ls | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+    except Exception as err:
+        if debug:
+            raise
+        if isinstance(err, UsageError):
+            print(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
+            return EXIT_USAGE
+        if isinstance(err, (EboniteError, OSError)):
+            print(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
+        else:  # a bug, in ebonite or a plugin: still one line, with the way to the details
+            print(
+                f"ebonite: error: unexpected {type(err).__name__}: {_one_line(err)} (run again with --debug for "
+                "the traceback, and report it)",
+                file=sys.stderr,
+            )
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

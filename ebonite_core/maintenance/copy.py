@@ -1,0 +1,228 @@
+"""Copying projects, tasks and models, artifacts included, from one registry into another.
+
+Idempotent and resumable:
+
+- A model whose name already exists in the target task with the same manifest (file names, sizes, sha256)
+  is left as it is; with a different manifest it is a conflict, reported and never overwritten.
+- Each model is copied like a push: artifacts first, checked against the manifest on arrival (read back
+  from the target), then its metadata in one atomic write. A model is visible in the target only once
+  complete.
+- Artifacts go under the model's artifact key in the source when the target does not use it for another
+  model, so that a copy killed between uploading a model's files and writing its metadata leaves a key that
+  the next run recognises as its own leftover, removes and writes again: no unreferenced copies pile up.
+- Projects and tasks keep their names, authors and creation dates; models keep all their metadata, tags
+  included. Aliases of the copied models are copied when the target task has no alias of that name.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..client import Ebonite
+from ..errors import ArtifactError, ArtifactIntegrityError, ExistingModelError, ExistingProjectError, ExistingTaskError
+from ..model.storage import new_artifact_key, verify_file
+from ..objects import Model, Project, Task
+from ..repository import check_artifact_name
+from .verify import check_file
+from .walk import RegistryPath, model_path, tree, walk
+
+
+@dataclass
+class CopyOutcome:
+    """What happened to one model: ``copied``, ``present`` (already there), ``conflict`` or ``failed``."""
+
+    path: str
+    status: str
+    size: int
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "status": self.status, "size": self.size, "detail": self.detail}
+
+
+def _manifest(model: Model) -> list[tuple[str, int, str]]:
+    return sorted((artifact.name, artifact.size, artifact.sha256) for artifact in model.artifacts)
+
+
+class _Copier:
+    def __init__(self, source: Ebonite, target: Ebonite, on_bytes: Callable[[int], None] | None) -> None:
+        self.source, self.target, self.on_bytes = source, target, on_bytes
+        self.projects: dict[str, Project] = {}
+        self.tasks: dict[tuple[str, str], Task] = {}
+        self.task_pairs: dict[tuple[str, str], tuple[Task, Task]] = {}  # (source task, target task)
+        self.copied_names: dict[str, str] = {}  # source model id -> name, for models now in the target
+        # Read once: which keys the target holds, and which of them its models use.
+        self.target_keys = set(target.artifact_repo.keys())
+        self.target_referenced = {model.artifact_key for _, _, model in walk(target) if model.artifact_key}
+
+    def project(self, project: Project) -> Project:
+        if project.name not in self.projects:
+            found = self.target.meta_repo.get_project_by_name(project.name)
+            if found is None:
+                try:
+                    copy = Project(project.name, author=project.author, creation_date=project.creation_date)
+                    found = self.target.meta_repo.create_project(copy)
+                except ExistingProjectError:  # created by someone else meanwhile
+                    found = self.target.meta_repo.get_project_by_name(project.name)
+            assert found is not None
+            self.projects[project.name] = found
+        return self.projects[project.name]
+
+    def task(self, project: Project, task: Task) -> Task:
+        name = (project.name, task.name)
+        if name not in self.tasks:
+            target_project = self.project(project)
+            found = self.target.meta_repo.get_task_by_name(target_project, task.name)
+            if found is None:
+                copy = Task(task.name, target_project.id, author=task.author, creation_date=task.creation_date)
+                try:
+                    found = self.target.meta_repo.create_task(copy)
+                except ExistingTaskError:
+                    found = self.target.meta_repo.get_task_by_name(target_project, task.name)
+            assert found is not None
+            self.tasks[name] = found
+            self.task_pairs[name] = (task, found)
+        return self.tasks[name]
+
+    def copy_aliases(self) -> None:
+        for source_task, target_task in self.task_pairs.values():
+            taken = self.target.meta_repo.get_aliases(target_task)
+            for alias, model_id in self.source.meta_repo.get_aliases(source_task).items():
+                if alias in taken or model_id not in self.copied_names:
+                    continue  # never move an alias the target already has
+                model = self.target.meta_repo.get_model_by_name(target_task, self.copied_names[model_id])
+                if model is not None:
+                    self.target.meta_repo.set_alias(target_task, alias, model)
+
+    def copy(self, project: Project, task: Task, model: Model) -> CopyOutcome:
+        location = model_path(project, task, model)
+        size = sum(artifact.size for artifact in model.artifacts)
+        target_task = self.task(project, task)
+        existing = self.target.meta_repo.get_model_by_name(target_task, model.name)
+        if existing is not None:
+            return self._compare(location, size, model, existing)
+        if not model.artifact_key or not model.artifacts:
+            return CopyOutcome(location, "failed", size, "the source records no artifact files for it")
+        with tempfile.TemporaryDirectory(prefix="ebonite-copy-", dir=self.target.artifact_repo.staging_dir()) as tmp:
+            try:
+                files = self._fetch(model, Path(tmp))
+            except ArtifactError as err:
+                return CopyOutcome(location, "failed", size, f"in the source: {err}")
+            key = self._choose_key(model.artifact_key)
+            try:
+                self._push(key, files)
+            except FileExistsError:  # a key we could not see at the start: take a fresh one
+                key = new_artifact_key()
+                self._push(key, files)
+        return self._commit(location, size, model, target_task, key)
+
+    def _push(self, key: str, files: dict[str, Path]) -> None:
+        try:
+            self.target.artifact_repo.push(key, files)
+        except FileExistsError:
+            raise  # someone else's key: not ours to remove
+        except BaseException:
+            self._discard(key)  # a push that failed half-way must leave nothing behind
+            raise
+
+    def _discard(self, key: str) -> None:
+        try:
+            self.target.artifact_repo.delete(key)
+        except Exception:  # the original error matters more; the next copy or `ebonite gc` removes it
+            pass
+
+    def _compare(self, location: str, size: int, model: Model, existing: Model) -> CopyOutcome:
+        if _manifest(existing) == _manifest(model):
+            return CopyOutcome(location, "present", size)
+        return CopyOutcome(
+            location, "conflict", size, "the target holds a different model of this name; it was left as it is"
+        )
+
+    def _fetch(self, model: Model, scratch: Path) -> dict[str, Path]:
+        """Local paths of the source files, each checked against the manifest before it is sent on."""
+        assert model.artifact_key is not None
+        files = {}
+        for artifact in model.artifacts:
+            path = self.source.artifact_repo.local_path(model.artifact_key, artifact.name)
+            if path is None:
+                path = scratch / check_artifact_name(artifact.name)
+                self.source.artifact_repo.download(model.artifact_key, artifact.name, path)
+            verify_file(path, artifact, model.name)
+            files[artifact.name] = path
+        return files
+
+    def _choose_key(self, source_key: str) -> str:
+        if source_key in self.target_referenced:  # another model of the target uses it: never share a key
+            return new_artifact_key()
+        if source_key in self.target_keys:  # unreferenced: what an interrupted copy of this model left
+            self.target.artifact_repo.delete(source_key)
+        return source_key
+
+    def _commit(self, location: str, size: int, model: Model, target_task: Task, key: str) -> CopyOutcome:
+        try:
+            self._check_arrival(model, key)
+            copy = Model.from_dict({**model.to_dict(), "id": None, "task_id": target_task.id, "artifact_key": key})
+            self.target.meta_repo.create_model(copy)
+        except ExistingModelError:  # another process copied it meanwhile
+            existing = self.target.meta_repo.get_model_by_name(target_task, model.name)
+            if existing is None or existing.artifact_key != key:
+                self._discard(key)
+            if existing is None:
+                raise
+            return self._compare(location, size, model, existing)
+        except BaseException:
+            self._discard(key)  # leave nothing unreferenced behind
+            raise
+        self.target_referenced.add(key)
+        self.target_keys.add(key)
+        if self.on_bytes is not None:
+            self.on_bytes(size)
+        return CopyOutcome(location, "copied", size)
+
+    def _check_arrival(self, model: Model, key: str) -> None:
+        with tempfile.TemporaryDirectory(prefix="ebonite-arrival-", dir=self.target.artifact_repo.staging_dir()) as tmp:
+            for artifact in model.artifacts:
+                difference = check_file(self.target.artifact_repo, key, artifact, Path(tmp))
+                if difference is not None:
+                    raise ArtifactIntegrityError(
+                        f"Artifact file {artifact.name!r} of model {model.name!r} arrived damaged in the target "
+                        f"({difference}); nothing was recorded. Run the copy again."
+                    )
+
+
+Tree = list[tuple[Project, list[tuple[Task, list[Model]]]]]
+
+
+def copy_models(
+    source: Ebonite,
+    target: Ebonite,
+    path: RegistryPath | None = None,
+    on_outcome: Callable[[CopyOutcome], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    selection: Tree | None = None,
+) -> list[CopyOutcome]:
+    """Copy the projects, tasks and models under ``path`` from ``source`` into ``target``.
+
+    ``on_outcome`` is called after each model, ``on_bytes`` with the bytes of each model copied (for a
+    progress bar); ``selection`` is what :func:`~ebonite_core.maintenance.walk.tree` gives for ``path``,
+    when the caller has it already. Backend failures propagate (run again to resume); a model that fails
+    its source checksum is reported as ``failed`` and the others are still copied.
+    """
+    copier = _Copier(source, target, on_bytes)
+    outcomes = []
+    for project, tasks in selection if selection is not None else tree(source, path or RegistryPath()):
+        copier.project(project)
+        for task, models in tasks:
+            copier.task(project, task)
+            for model in models:
+                outcome = copier.copy(project, task, model)
+                outcomes.append(outcome)
+                if outcome.status in ("copied", "present") and model.id is not None:
+                    copier.copied_names[model.id] = model.name
+                if on_outcome is not None:
+                    on_outcome(outcome)
+    copier.copy_aliases()
+    return outcomes

@@ -1,0 +1,72 @@
+"""Removing what interrupted pushes left: unreferenced artifact keys and backend leftovers.
+
+A push uploads its artifacts first and writes the metadata last, so for a while its key is referenced by
+no model. Only keys last written before a grace period (24 hours by default) are removed, so that a push
+still in progress is never collected; the referenced keys are read again just before removing anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..client import Ebonite
+from ..objects import utc_now
+from .walk import referenced_keys
+
+DEFAULT_GRACE = timedelta(hours=24)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30s``, ``15m``, ``2h``, ``7d``, ``1w`` or combinations such as ``1h30m``; ``0`` means no grace."""
+    text = text.strip()
+    if text == "0":
+        return timedelta(0)
+    position, seconds = 0, 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        seconds += float(match.group(1)) * _UNITS[match.group(2)]
+        position = match.end()
+    if position != len(text) or not text:
+        raise ValueError(
+            f"Invalid duration {text!r}: use a number and a unit (s, m, h, d, w), e.g. 30m, 2h, 7d or 1h30m."
+        )
+    return timedelta(seconds=seconds)
+
+
+@dataclass
+class GarbageReport:
+    dry_run: bool
+    older_than: timedelta
+    removed_keys: dict[str, datetime] = field(default_factory=dict)  # (or that would be, with dry_run)
+    recent_keys: dict[str, datetime] = field(default_factory=dict)  # unreferenced but within the grace period
+    leftovers: list[str] = field(default_factory=list)
+
+
+def collect_garbage(client: Ebonite, older_than: timedelta = DEFAULT_GRACE, dry_run: bool = False) -> GarbageReport:
+    """Remove artifact keys that no model references and that were last written before ``older_than``
+    ago, then let each repository clean its own leftovers (``clean_leftovers``) older than that."""
+    report = GarbageReport(dry_run, older_than)
+    cutoff = utc_now() - older_than
+    # Keys first, then the models: a push that completes in between is seen as referenced.
+    keys = client.artifact_repo.keys()
+    referenced = referenced_keys(client)
+    for key, written in sorted(keys.items(), key=lambda item: item[1]):
+        if key not in referenced:
+            (report.removed_keys if written < cutoff else report.recent_keys)[key] = written
+    if report.removed_keys and not dry_run:
+        referenced = referenced_keys(client)  # again, right before removing: nothing referenced is removed
+        for key in list(report.removed_keys):
+            if key in referenced:
+                del report.removed_keys[key]
+            else:
+                client.artifact_repo.delete(key)
+    report.leftovers += [
+        f"artifact repository: {item}" for item in client.artifact_repo.clean_leftovers(cutoff, dry_run)
+    ]
+    report.leftovers += [f"metadata repository: {item}" for item in client.meta_repo.clean_leftovers(cutoff, dry_run)]
+    return report

@@ -1,0 +1,164 @@
+"""`ebonite verify` and `ebonite gc` on a real local registry, run as the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from cli_support import Cli, artifact_dir, assert_one_line_error
+
+from ebonite_core import Ebonite
+from ebonite_core.maintenance.gc import parse_duration
+
+HOUR = 3600
+
+
+def age(path: Path, seconds: float) -> Path:
+    """Make ``path`` and everything inside it look last written ``seconds`` ago."""
+    stamp = time.time() - seconds
+    for item in [*path.rglob("*"), path] if path.is_dir() else [path]:
+        os.utime(item, (stamp, stamp))
+    return path
+
+
+def orphan(ebnt: Ebonite, key: str, seconds_ago: float) -> Path:
+    """An artifact key that no model references, as an interrupted push leaves it."""
+    directory = ebnt.artifact_repo.root / key
+    directory.mkdir()
+    (directory / "model.pkl").write_bytes(b"half a push")
+    return age(directory, seconds_ago)
+
+
+def test_verify_passes_on_a_sound_registry(cli: Cli, registry: Ebonite) -> None:
+    result = cli("verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Checked 3 models, 3 files (") and result.stdout.endswith("no problems.\n")
+
+
+def test_verify_reports_missing_changed_and_unreferenced_files(cli: Cli, registry: Ebonite) -> None:
+    (artifact_dir(registry, "demo/iris/scale") / "model.pkl").unlink()
+    triple = artifact_dir(registry, "demo/iris/triple") / "model.pkl"
+    data = bytearray(triple.read_bytes())
+    data[-10] ^= 1  # same size, one bit flipped
+    triple.write_bytes(bytes(data))
+    small = artifact_dir(registry, "other/t/small") / "model.pkl"
+    small.write_bytes(small.read_bytes() + b"!")
+    orphan(registry, "0badc0de", seconds_ago=10)
+
+    result = cli("verify")
+    assert result.returncode == 1
+    rows = [line.split(None, 3) for line in result.stdout.splitlines()[1:4]]
+    assert [row[:3] for row in rows] == [
+        ["missing", "demo/iris/scale", "model.pkl"],
+        ["changed", "demo/iris/triple", "model.pkl"],
+        ["changed", "other/t/small", "model.pkl"],
+    ]
+    assert "sha256" in rows[1][3] and "bytes, the manifest records" in rows[2][3]
+    assert "unreferenced  key 0badc0de" in result.stdout
+    assert "3 models, 3 files" in result.stdout and "1 missing, 2 changed, 1 unreferenced." in result.stdout
+
+    problems = cli("verify", "--json")
+    assert problems.returncode == 1
+    kinds = [(p["kind"], p["path"], p["key"]) for p in json.loads(problems.stdout)["problems"]]
+    assert ("unreferenced", None, "0badc0de") in kinds and len(kinds) == 4
+
+
+def test_verify_reports_a_file_that_no_manifest_lists(cli: Cli, registry: Ebonite) -> None:
+    (artifact_dir(registry, "demo/iris/scale") / "stray.bin").write_bytes(b"?")
+    result = cli("verify", "demo/iris/scale")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1].split()[:3] == ["unreferenced", "demo/iris/scale", "stray.bin"]
+    assert "not in its manifest" in result.stdout
+
+
+def test_verify_of_a_path_checks_only_its_models(cli: Cli, registry: Ebonite) -> None:
+    (artifact_dir(registry, "other/t/small") / "model.pkl").unlink()
+    orphan(registry, "0badc0de", seconds_ago=10)
+    result = cli("verify", "demo")
+    assert result.returncode == 0 and "Checked 2 models" in result.stdout, "unreferenced keys are registry-wide"
+    result = cli("verify", "other/t/small")
+    assert result.returncode == 1 and "missing  other/t/small" in result.stdout
+
+
+def test_gc_removes_old_unreferenced_keys_and_keeps_recent_ones(cli: Cli, registry: Ebonite) -> None:
+    old = orphan(registry, "01d", seconds_ago=25 * HOUR)
+    recent = orphan(registry, "2ecent", seconds_ago=1 * HOUR)
+    for name in ("scale", "triple"):  # referenced keys are never collected, however old
+        age(artifact_dir(registry, f"demo/iris/{name}"), 1000 * HOUR)
+
+    result = cli("gc", "--dry-run")
+    assert result.returncode == 0 and "Would remove unreferenced key 01d" in result.stdout
+    assert "Kept 1 unreferenced keys written in the last 24h" in result.stdout
+    assert old.exists() and recent.exists()
+
+    result = cli("gc")
+    assert result.returncode == 0 and "Removed unreferenced key 01d" in result.stdout
+    assert not old.exists() and recent.exists(), "the default grace period (24 h) keeps a push in progress"
+
+    document = cli.json("gc", "--older-than", "30m")
+    assert [entry["key"] for entry in document["removed_keys"]] == ["2ecent"] and not recent.exists()
+    assert cli.json("gc", "--older-than", "0")["removed_keys"] == []
+    assert cli("verify").returncode == 0, "every model still complete"
+
+
+def test_gc_cleans_old_leftovers_of_interrupted_pushes_and_deletes(cli: Cli, registry: Ebonite) -> None:
+    root = registry.artifact_repo.root
+    stale, fresh = [], []
+    for private in (".tmp", ".staging", ".trash"):
+        (root / private).mkdir(exist_ok=True)
+        for name, hours in (("stale", 48), ("fresh", 0.1)):
+            entry = root / private / f"{name}.{private[1:]}"
+            entry.mkdir()
+            (entry / "model.pkl").write_bytes(b"x")
+            age(entry, hours * HOUR)
+            (stale if name == "stale" else fresh).append(entry)
+    # A directory of an old push whose file is still being written: its newest write counts.
+    growing = root / ".tmp" / "growing"
+    growing.mkdir()
+    (growing / "model.pkl").write_bytes(b"x")
+    age(growing, 48 * HOUR)
+    os.utime(growing / "model.pkl")
+    metadata_tmp = registry.meta_repo.path.with_name(".metadata.json.0123.tmp")
+    metadata_tmp.write_text("{")
+    age(metadata_tmp, 48 * HOUR)
+
+    document = cli.json("gc", "--dry-run")
+    assert sorted(document["leftovers"]) == sorted(
+        [f"artifact repository: {p.relative_to(root).as_posix()}" for p in stale]
+        + ["metadata repository: .metadata.json.0123.tmp"]
+    )
+    assert all(p.exists() for p in stale)
+    result = cli("gc")
+    assert result.returncode == 0 and "Removed 0 unreferenced keys and 4 leftovers." in result.stdout
+    assert not any(p.exists() for p in stale) and not metadata_tmp.exists()
+    assert all(p.exists() for p in fresh) and growing.exists()
+
+
+def test_gc_rejects_a_bad_duration(cli: Cli, registry: Ebonite) -> None:
+    assert_one_line_error(cli("gc", "--older-than", "3 days"), 2, "--older-than", "e.g. 30m, 2h, 7d")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("15m", 900), ("2h", 7200), ("7d", 604800), ("1w", 604800), ("1h30m", 5400)]
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5", "h", "1x", "1h 30m", "-1h"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="Invalid duration"):
+        parse_duration(text)
+
+
+def test_verify_and_gc_refuse_an_unreadable_registry(cli: Cli, registry: Ebonite) -> None:
+    shutil.copy(registry.meta_repo.path, registry.meta_repo.path.with_suffix(".bak"))
+    registry.meta_repo.path.write_text("{ not json")
+    for command in ("verify", "gc", "ls"):
+        assert_one_line_error(cli(command), 1, "metadata.json is not valid JSON", "left untouched")
+    assert registry.meta_repo.path.read_text() == "{ not json"
+    assert len(registry.artifact_repo.keys()) == 3, "gc removed nothing"

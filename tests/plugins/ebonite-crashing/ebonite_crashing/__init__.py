@@ -1,0 +1,1 @@
+"""A test-only ebonite plugin providing the ``crashing`` artifact type."""
