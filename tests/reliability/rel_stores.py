@@ -7,7 +7,10 @@ A :class:`StoreSpec` is plain data: it is handed to forked children, which open 
 from __future__ import annotations
 
 import functools
+import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,3 +148,20 @@ def _listing_client(endpoint: str) -> Any:
     import boto3
 
     return boto3.session.Session().client("s3", endpoint_url=endpoint)
+
+
+EBONITE = str(Path(sys.executable).parent / "ebonite")
+
+
+def ebonite_command(spec: StoreSpec, directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``ebonite`` console script on this store (through a config file written in
+    ``directory``), in a subprocess, as a user would."""
+    config = directory / "ebonite-config.json"
+    document = {
+        "metadata": {"type": spec.metadata, **spec.meta_kwargs},
+        "artifact": {"type": spec.artifact, **spec.artifact_kwargs},
+    }
+    config.write_text(json.dumps(document))
+    return subprocess.run(
+        [EBONITE, "--config", str(config), *arguments], capture_output=True, text=True, timeout=600, check=False
+    )

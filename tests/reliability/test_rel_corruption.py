@@ -1,8 +1,8 @@
 """Corruption: a truncated or hand-edited metadata store, deleted or modified artifact files, missing S3 objects.
 
-Each gives a clear error that names what is wrong (the file or database, the model, the entry), and nothing
-is rewritten to "repair" it: the damaged metadata or file is left exactly as it was found, and every model
-the damage does not concern still loads.
+Each gives a clear error that names what is wrong (the file or database, the model, the entry), ``ebonite
+verify`` reports it, and nothing is rewritten to "repair" it: the damaged metadata or file is left exactly as
+it was found, and every model the damage does not concern still loads.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from rel_report import FaultRecord
-from rel_stores import tree_snapshot
+from rel_stores import StoreSpec, ebonite_command, local_artifacts, local_metadata, tree_snapshot
 
 from ebonite_core import (
     ArtifactIntegrityError,
@@ -47,7 +47,7 @@ def _every_operation(ebnt: Ebonite) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
-def _assert_refused_untouched(root: Path, fragment: str, record: FaultRecord) -> None:
+def _assert_refused_untouched(root: Path, fragment: str, record: FaultRecord, cli: bool = True) -> None:
     """Every operation of a fresh client raises MetadataCorruptError naming the file and ``fragment``; the
     store (metadata file and artifacts) is byte for byte what it was."""
     before = tree_snapshot(root)
@@ -58,7 +58,18 @@ def _assert_refused_untouched(root: Path, fragment: str, record: FaultRecord) ->
         message = str(raised.value)
         assert str(root / "metadata.json") in message and fragment in message, f"{operation}: {message}"
         record.runs += 1
+    if cli:  # `ebonite verify` finds it too: one line naming the file and the problem, exit status 1
+        verified = ebonite_command(_local_spec(root), root.parent, "verify")
+        assert verified.returncode == 1 and verified.stdout == "", verified.stdout
+        assert verified.stderr.startswith("ebonite: error: ") and len(verified.stderr.splitlines()) == 1
+        assert str(root / "metadata.json") in verified.stderr and fragment in verified.stderr, verified.stderr
+        record.note("found by ebonite verify")
     assert tree_snapshot(root) == before, "the damaged store was changed"
+
+
+def _local_spec(root: Path) -> StoreSpec:
+    """The store of ``Ebonite.local(root)``, for the ``ebonite`` command."""
+    return StoreSpec("local + local", "local", "local", local_metadata(root), local_artifacts(root))
 
 
 def test_a_truncated_metadata_file(tmp_path: Path, fault: Callable[..., FaultRecord]) -> None:
@@ -69,7 +80,7 @@ def test_a_truncated_metadata_file(tmp_path: Path, fault: Callable[..., FaultRec
     content = path.read_bytes()
     for length in sorted({0, 1, 2, 17, len(content) // 3, len(content) // 2, len(content) - 3, len(content) - 2}):
         path.write_bytes(content[:length])
-        _assert_refused_untouched(root, "not valid JSON", record)
+        _assert_refused_untouched(root, "not valid JSON", record, cli=length in (0, len(content) // 2))
     path.write_bytes(content)  # restored from "backup": everything is back
     ebnt = Ebonite.local(root)
     assert [m.predict(SAMPLE) for m in ebnt.get_models("task", "project")] == [[0.0], [1.0], [2.0]]
@@ -164,6 +175,13 @@ def test_hand_edited_sqlite_rows(
         assert "'model'" in message or "id 1" in message, message
         record.runs += 1
     ebnt.close()
+    spec = StoreSpec(
+        "sqlite + local", "sqlalchemy", "local", {"db_uri": f"sqlite:///{database}"}, local_artifacts(tmp_path)
+    )
+    verified = ebonite_command(spec, tmp_path, "verify")
+    assert verified.returncode == 1 and verified.stderr.startswith("ebonite: error: "), verified.stderr
+    assert str(database) in verified.stderr and fragment in verified.stderr, verified.stderr
+    record.note("found by ebonite verify")
     assert _rows(database) == rows_before
 
 
@@ -214,6 +232,12 @@ def test_a_damaged_local_artifact(how: str, tmp_path: Path, fault: Callable[...,
         message = str(raised.value)
         assert "'second'" in message and "model.pkl" in message, message
         record.runs += 1
+    verified = ebonite_command(_local_spec(root), tmp_path, "verify", "--json")
+    assert verified.returncode == 1, verified.stderr
+    problems = [(p["kind"], p["path"], p["file"]) for p in json.loads(verified.stdout)["problems"]]
+    kind = "missing" if LOCAL_DAMAGE[how] is ArtifactNotFoundError else "changed"
+    assert problems == [(kind, "project/task/second", "model.pkl")]
+    record.note("found by ebonite verify")
     assert tree_snapshot(root) == before
     others = Ebonite.local(root)
     assert [others.get_model(name, "task", "project").predict(SAMPLE) for name in ("first", "third")] == [[0.0], [2.0]]
@@ -248,6 +272,19 @@ def test_a_damaged_s3_object(
         message = str(raised.value)
         assert "'damaged'" in message and "model.pkl" in message, message
         record.runs += 1
+    spec = StoreSpec(
+        "local + s3",
+        "local",
+        "s3",
+        {"path": str(tmp_path / "metadata.json")},
+        {"bucket_name": "reliability", "endpoint": seaweedfs.endpoint, "prefix": s3_prefix},
+    )
+    verified = ebonite_command(spec, tmp_path, "verify", "--json")
+    assert verified.returncode == 1, verified.stderr
+    problems = [(p["kind"], p["path"], p["file"]) for p in json.loads(verified.stdout)["problems"]]
+    kind = "missing" if how == "object deleted" else "changed"
+    assert problems == [(kind, "project/task/damaged", "model.pkl")]
+    record.note("found by ebonite verify")
     assert (tmp_path / "metadata.json").read_bytes() == metadata_before
     remaining = client.list_objects_v2(Bucket="reliability", Prefix=object_key).get("Contents", [])
     assert len(remaining) == (0 if how == "object deleted" else 1), "the damaged object was changed"

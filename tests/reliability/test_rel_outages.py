@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from rel_stores import MiB, referenced_keys
 from sqlalchemy import event
 
 from ebonite_core import Ebonite, LocalArtifactRepository, LocalMetadataRepository, RepositoryError
+from ebonite_core.maintenance.gc import collect_garbage
 from ebonite_core.testing import ScaleModel
 
 SAMPLE = [1.0]
@@ -38,6 +40,15 @@ def _unreferenced(ebnt: Ebonite) -> set[str]:
 def _names(ebnt: Ebonite) -> list[str]:
     task = ebnt.get_task("project", "task")
     return [model.name for model in ebnt.get_models(task)] if task is not None else []
+
+
+def _collect(ebnt: Ebonite, record: FaultRecord) -> None:
+    """gc removes exactly the artifact keys the failed operation left, and nothing a model references."""
+    left = _unreferenced(ebnt)
+    record.note("artifact keys left for gc", len(left))
+    report = collect_garbage(ebnt, older_than=timedelta(0))
+    assert set(report.removed_keys) == left
+    assert set(ebnt.artifact_repo.keys()) == referenced_keys(ebnt)
 
 
 # Databases
@@ -107,7 +118,7 @@ def test_a_database_stopped_during_a_push(
     server.resume()
     assert _names(ebnt) == ["before"], "the interrupted push is visible"
     # Its artifacts were removed, or left for gc when the outcome could not be checked: never referenced.
-    record.note("artifact keys left for gc", len(_unreferenced(ebnt)))
+    _collect(ebnt, record)
     task.create_and_push_model(ScaleModel(3.0), SAMPLE, "during")
     assert ebnt.get_model("during", task).predict(SAMPLE) == [3.0]
     assert ebnt.get_model("before", task).predict(SAMPLE) == [1.0]
@@ -168,7 +179,7 @@ def test_a_locked_sqlite_database(tmp_path: Path, fault: Callable[..., FaultReco
         other.execute("ROLLBACK")
         other.close()
     assert _names(ebnt) == ["before"]
-    record.note("artifact keys left for gc", len(_unreferenced(ebnt)))
+    _collect(ebnt, record)
     task.create_and_push_model(ScaleModel(3.0), SAMPLE, "during")
     assert ebnt.get_model("during", task).predict(SAMPLE) == [3.0]
     ebnt.close()
