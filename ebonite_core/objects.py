@@ -39,9 +39,10 @@ def current_user() -> str | None:
 def check_name(name: object, kind: str = "name") -> str:
     """Return ``name`` if it may name a project, task or model; raise :class:`InvalidNameError` otherwise.
 
-    A name is 1 to 255 characters of text, with no ``/``, ``\\``, NUL or other control character, is not
-    ``.`` or ``..``, and has no leading or trailing whitespace. Names never become file paths or object keys,
-    but these rules keep them printable and portable between backends.
+    A name is 1 to 255 characters of text, with no ``/``, ``\\``, NUL or other control character and no
+    lone surrogate (which UTF-8, and so no backend, can store), is not ``.`` or ``..``, and has no leading or
+    trailing whitespace. Names never become file paths or object keys, but these rules keep them printable
+    and portable between backends.
     """
     if not isinstance(name, str):
         raise InvalidNameError(f"A {kind} name must be a string, not {type(name).__name__}: {name!r}")
@@ -56,11 +57,18 @@ def check_name(name: object, kind: str = "name") -> str:
         problem = "it contains '/' or '\\'"
     elif any(unicodedata.category(char) == "Cc" for char in name):
         problem = "it contains a control character"
+    elif _has_lone_surrogate(name):
+        problem = "it contains a lone surrogate (text that is not valid Unicode)"
     elif name != name.strip():
         problem = "it has leading or trailing whitespace"
     if problem:
         raise InvalidNameError(f"Invalid {kind} name {name!r}: {problem}.")
     return name
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    # What decoding invalid bytes with "surrogateescape" produces (file names, environment variables).
+    return not text.isascii() and any("\ud800" <= char <= "\udfff" for char in text)
 
 
 MAX_TAG_KEY_LENGTH = 128
@@ -69,7 +77,8 @@ MAX_TAG_VALUE_LENGTH = 500
 
 def check_tags(tags: object) -> dict[str, str]:
     """Return ``tags`` as a dict if every key is a valid name of at most 128 characters and every value a
-    string of at most 500 characters without control characters; raise :class:`InvalidNameError` otherwise."""
+    string of at most 500 characters without control characters or lone surrogates; raise
+    :class:`InvalidNameError` otherwise."""
     if not isinstance(tags, dict):
         raise InvalidNameError(f"Tags must be a dict of strings, not {type(tags).__name__}.")
     for key, value in tags.items():
@@ -78,9 +87,14 @@ def check_tags(tags: object) -> dict[str, str]:
             raise InvalidNameError(f"Invalid tag name {key!r}: it is longer than {MAX_TAG_KEY_LENGTH} characters.")
         if not isinstance(value, str):
             raise InvalidNameError(f"Tag {key!r}: the value must be a string, not {type(value).__name__}.")
-        if len(value) > MAX_TAG_VALUE_LENGTH or any(unicodedata.category(char) == "Cc" for char in value):
+        if (
+            len(value) > MAX_TAG_VALUE_LENGTH
+            or any(unicodedata.category(char) == "Cc" for char in value)
+            or _has_lone_surrogate(value)
+        ):
             raise InvalidNameError(
-                f"Tag {key!r}: the value must be at most {MAX_TAG_VALUE_LENGTH} characters, without control characters."
+                f"Tag {key!r}: the value must be at most {MAX_TAG_VALUE_LENGTH} characters, without control characters "
+                "or lone surrogates."
             )
     return dict(tags)
 

@@ -107,13 +107,28 @@ def local_leftovers(root: Path) -> dict[str, list[str]]:
     return found
 
 
+# Directories a local store creates empty on first use (an artifact root, its private working directories):
+# their appearing is no change to what the store holds.
+_SCAFFOLDING = frozenset({"artifacts", ".staging", ".tmp", ".trash"})
+
+
+def _only_scaffolding(path: str) -> bool:
+    """Whether ``path`` is a scaffolding directory holding nothing but empty scaffolding directories."""
+    return os.path.basename(path) in _SCAFFOLDING and all(
+        entry.is_dir(follow_symlinks=False) and _only_scaffolding(entry.path) for entry in os.scandir(path)
+    )
+
+
 def tree_snapshot(root: Path) -> dict[str, bytes | None]:
     """Every path under ``root`` with the content of files (``None`` for directories), to compare before and
-    after an operation that must change nothing."""
+    after an operation that must change nothing. Empty scaffolding directories are left out."""
     snapshot: dict[str, bytes | None] = {}
     for directory, subdirectories, files in os.walk(root):
         for name in subdirectories:
-            snapshot[os.path.relpath(os.path.join(directory, name), root)] = None
+            path = os.path.join(directory, name)
+            if _only_scaffolding(path):
+                continue
+            snapshot[os.path.relpath(path, root)] = None
         for name in files:
             path = os.path.join(directory, name)
             with open(path, "rb") as file:
