@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ExistingModelError, MetadataCorruptError, NonExistingProjectError, NonExistingTaskError
-from .objects import Model, Project, Task, check_alias, check_name, check_tags
+from .objects import Model, Project, Task, check_alias, check_name, check_storable, check_tags
 from .plugins import resolve
 from .query import ModelPage, ModelQuery
 from .repository import ArtifactRepository, MetadataRepository
@@ -301,6 +301,7 @@ class Ebonite:
         if task.id is None:
             raise NonExistingTaskError(f"Task {task.name!r} is not stored: create it with get_or_create_task.")
         check_name(model.name, "model")
+        check_storable(model)
         if model._object is None:
             raise ValueError(f"Model {model.name!r} holds no object to store: build it with create_model().")
         if self.meta_repo.get_model_by_name(task, model.name) is not None:  # fail early; the store decides

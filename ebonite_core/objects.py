@@ -107,6 +107,32 @@ def check_alias(alias: object) -> str:
     return alias  # type: ignore[return-value]
 
 
+def check_storable(model: Model) -> None:
+    """Raise ``ValueError`` unless every backend can store the model's metadata and give it back unchanged:
+    JSON data (no sets, bytes or objects), numbers JSON has (no NaN or infinity), and text that UTF-8 can
+    encode (no lone surrogate). The client checks this before uploading anything."""
+    import json
+
+    for field_name, value in model.to_dict().items():
+        try:
+            json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except UnicodeEncodeError as err:
+            bad = err.object[err.start : err.end]
+            raise ValueError(
+                f"Model {model.name!r} cannot be stored: its {field_name} holds text that is not valid Unicode "
+                f"(the lone surrogate {bad!r}), which no backend can store (metadata is UTF-8)."
+            ) from err
+        except ValueError as err:
+            raise ValueError(
+                f"Model {model.name!r} cannot be stored: its {field_name} holds a NaN or an infinity, which JSON "
+                "cannot represent."
+            ) from err
+        except TypeError as err:
+            raise ValueError(
+                f"Model {model.name!r} cannot be stored: its {field_name} is not JSON data ({err})."
+            ) from err
+
+
 def _client_of(obj: Project | Task | Model) -> Ebonite:
     if obj._client is None:
         raise ValueError(

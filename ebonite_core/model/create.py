@@ -70,9 +70,21 @@ def _json_params(params: dict[str, Any] | None) -> dict[str, Any]:
 
     try:
         # Stored as JSON by every backend: round-trip now, so every backend gives back the same values.
-        return json.loads(json.dumps(params, allow_nan=False))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"params must be JSON data (str, numbers without NaN, lists, dicts): {err}") from err
+        text = json.dumps(params, allow_nan=False, ensure_ascii=False)
+        text.encode("utf-8")  # a lone surrogate cannot be stored as UTF-8 by any backend
+        return json.loads(text)
+    except (TypeError, ValueError) as err:  # UnicodeEncodeError is a ValueError
+        raise ValueError(
+            f"params must be JSON data (valid Unicode text, numbers without NaN, lists, dicts): {err}"
+        ) from err
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def create_model(
@@ -105,8 +117,8 @@ def create_model(
     if name is None:
         name = f"{serializer_class.type}_model_{utc_now():%Y%m%dT%H%M%S%fZ}"
     check_name(name, "model")
-    if description is not None and not isinstance(description, str):
-        raise ValueError("description must be a string.")
+    if description is not None and (not isinstance(description, str) or not _encodable(description)):
+        raise ValueError("description must be a string of valid Unicode text (no lone surrogate).")
     json_params = _json_params(params)
     checked_tags = check_tags(tags if tags is not None else {})
     signatures = analyse_methods(obj, input_data, methods)

@@ -153,3 +153,23 @@ def test_artifacts_of_a_refused_push_are_removed() -> None:
     with pytest.raises(ExistingModelError):
         task.create_and_push_model(ScaleModel(2.0), [1.0], "model")
     assert len(ebnt.artifact_repo.keys()) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("params", {"loss": float("nan")}, "NaN"),
+        ("params", {"seen": {1, 2}}, "not JSON"),
+        ("description", "broken \udc80", "lone surrogate"),
+    ],
+)
+def test_metadata_no_backend_can_store_is_refused_before_anything_is_uploaded(
+    field: str, value: object, fragment: str
+) -> None:
+    ebnt = Ebonite.inmemory()
+    task = ebnt.get_or_create_task("project", "task")
+    model = create_model(ScaleModel(1.0), [1.0], "model")
+    setattr(model, field, value)  # set by hand, after create_model's own checks
+    with pytest.raises(ValueError, match=fragment):
+        ebnt.push_model(model, task)
+    assert ebnt.get_models(task) == [] and ebnt.artifact_repo.keys() == {}

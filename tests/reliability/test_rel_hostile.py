@@ -9,6 +9,7 @@ surrogates, ``..``, ``/``, very long, empty), params, and artifact file names ch
 from __future__ import annotations
 
 import itertools
+import math
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -161,6 +162,95 @@ def test_invalid_names_are_refused_and_change_nothing(
         assert _state(ebnt, tmp_path) == before
 
     check()
+
+
+# Params
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+NOT_JSON = st.sampled_from(
+    [
+        {1, 2},
+        b"bytes",
+        object(),
+        float("nan"),
+        float("inf"),
+        ScaleModel(),
+        {"nested": {"deeper": {3, 4}}},
+        (1j,),
+    ]
+)
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal, with the same types (1 is not 1.0) and the sign of zero kept."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_same(left[key], right[key]) for key in left)
+    if isinstance(left, list):
+        return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, float):
+        return left == right and math.copysign(1, left) == math.copysign(1, right)
+    return bool(left == right)
+
+
+def test_params_are_stored_exactly_or_refused(
+    store: tuple[StoreSpec, Ebonite], tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    """JSON params (any unicode, big integers, -0.0, nesting) come back identical; anything else (sets, bytes,
+    objects, NaN, infinity, lone surrogates) is a ValueError and the store is unchanged."""
+    spec, ebnt = store
+    record = fault("hostile input", "hypothesis: params, JSON and not (sets, NaN, surrogates...)", spec.label)
+    task = ebnt.get_or_create_task("project", "task")
+    counter = itertools.count()
+
+    @_settings()
+    @given(
+        good=st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=4),
+        bad=st.one_of(
+            NOT_JSON.map(lambda value: {"bad": value}),
+            st.builds(lambda text: {"text": text + "\ud800"}, st.text(max_size=5)),
+            st.builds(lambda text: {text + "\udfff": 1}, st.text(max_size=5)),
+        ),
+    )
+    def check(good: dict[str, Any], bad: dict[str, Any]) -> None:
+        name = f"model-{next(counter)}"
+        stored = task.create_and_push_model(ScaleModel(1.0), SAMPLE, name, params=good)
+        assert _same(ebnt.get_model(name, task).params, good), (good, ebnt.get_model(name, task).params)
+        assert _same(stored.params, good)
+        before = _state(ebnt, tmp_path)
+        with pytest.raises(ValueError, match=r"params|Unicode|surrogate"):
+            task.create_and_push_model(ScaleModel(1.0), SAMPLE, f"{name}-bad", params=bad)
+        assert _state(ebnt, tmp_path) == before
+        record.runs += 2
+
+    check()
+
+
+def test_other_metadata_text_with_lone_surrogates_is_refused(
+    store: tuple[StoreSpec, Ebonite], tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    """A description, tag or alias with text that UTF-8 cannot encode: refused before anything is written."""
+    spec, ebnt = store
+    record = fault("hostile input", "lone surrogates in description, tags, alias", spec.label)
+    task = ebnt.get_or_create_task("project", "task")
+    model = task.create_and_push_model(ScaleModel(1.0), SAMPLE, "model")
+    before = _state(ebnt, tmp_path)
+    attempts: list[Callable[[], object]] = [
+        lambda: task.create_and_push_model(ScaleModel(1.0), SAMPLE, "other", description="broken \udc80 text"),
+        lambda: task.create_and_push_model(ScaleModel(1.0), SAMPLE, "other", tags={"stage": "a\ud83d"}),
+        lambda: task.create_and_push_model(ScaleModel(1.0), SAMPLE, "other", tags={"st\ud83dage": "a"}),
+        lambda: ebnt.set_model_tags(model, {"stage": "\udfff"}),
+        lambda: ebnt.set_alias(task, "best\ud800", model),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ValueError):
+            attempt()
+        record.runs += 1
+    assert _state(ebnt, tmp_path) == before
 
 
 def test_unicode_categories_in_names_are_judged_consistently() -> None:
