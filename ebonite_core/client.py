@@ -399,11 +399,16 @@ class Ebonite:
         task_name: str = "default_task",
         **kwargs: Any,
     ) -> Model:
-        """Analyse ``obj`` (see :func:`ebonite_core.create_model`) and push it into ``project_name/task_name``."""
+        """Analyse ``obj`` (see :func:`ebonite_core.create_model`) and push it into ``project_name/task_name``.
+
+        The project and task are created if missing, once the analysis has succeeded: an object that cannot
+        be serialized, a sample the model rejects, invalid params or an invalid name change nothing.
+        """
         from .model.create import create_model
 
+        model = create_model(obj, input_data, model_name, **kwargs)
         task = self.get_or_create_task(project_name, task_name)
-        return self.push_model(create_model(obj, input_data, model_name, **kwargs), task)
+        return self.push_model(model, task)
 
     def delete_model(self, model: Model) -> None:
         """Delete a model: its metadata first (so it is never visible half-deleted), then its artifacts."""

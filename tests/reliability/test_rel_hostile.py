@@ -21,10 +21,7 @@ from hypothesis import strategies as st
 from rel_report import FaultRecord
 from rel_stores import StoreSpec, local_artifacts, local_metadata, sqlite_metadata, tree_snapshot
 
-from ebonite_core import (
-    Ebonite,
-    InvalidNameError,
-)
+from ebonite_core import Ebonite, InvalidNameError, create_model
 from ebonite_core.objects import check_name
 from ebonite_core.testing import ScaleModel
 
@@ -251,6 +248,68 @@ def test_other_metadata_text_with_lone_surrogates_is_refused(
             attempt()
         record.runs += 1
     assert _state(ebnt, tmp_path) == before
+
+
+# Objects and samples
+class Unpicklable:
+    """Refuses to be pickled at all."""
+
+    def predict(self, data: list[float]) -> list[float]:
+        return data
+
+    def __reduce__(self) -> Any:
+        raise TypeError("this object cannot be pickled")
+
+
+class Picky:
+    """A model that rejects the sample it is given."""
+
+    def predict(self, data: Any) -> list[float]:
+        if not isinstance(data, list):
+            raise TypeError(f"expects a list, got {type(data).__name__}")
+        return data
+
+
+@pytest.mark.parametrize(
+    ("case", "make", "sample", "fragment"),
+    [
+        ("a lambda", lambda: lambda data: data, SAMPLE, "cannot be serialized"),
+        ("an object whose pickling raises", Unpicklable, SAMPLE, "cannot be serialized"),
+        ("an object holding a lock", lambda: _WithLock(), SAMPLE, "cannot be serialized"),
+        ("a sample the model rejects", Picky, "not a list", "data sample failed"),
+        ("a generator as the sample", Picky, (x for x in [1.0]), "data sample failed"),
+    ],
+)
+def test_objects_and_samples_that_cannot_be_stored_change_nothing(
+    case: str,
+    make: Callable[[], Any],
+    sample: Any,
+    fragment: str,
+    store: tuple[StoreSpec, Ebonite],
+    tmp_path: Path,
+    fault: Callable[..., FaultRecord],
+) -> None:
+    spec, ebnt = store
+    record = fault("hostile input", f"model: {case}", spec.label)
+    ebnt.get_or_create_task("project", "task").create_and_push_model(ScaleModel(1.0), SAMPLE, "existing")
+    before = _state(ebnt, tmp_path)
+    with pytest.raises(ValueError, match=fragment):
+        create_model(make(), sample, "model")
+    # In one call, into a project and task that do not exist yet: they must not be created either.
+    with pytest.raises(ValueError, match=fragment):
+        ebnt.create_model(make(), sample, "model", project_name="new project", task_name="new task")
+    record.runs += 2
+    assert _state(ebnt, tmp_path) == before
+
+
+class _WithLock:
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+
+    def predict(self, data: list[float]) -> list[float]:
+        return data
 
 
 def test_unicode_categories_in_names_are_judged_consistently() -> None:
