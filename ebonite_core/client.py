@@ -315,7 +315,7 @@ class Ebonite:
         key = new_artifact_key()
         try:
             with tempfile.TemporaryDirectory(prefix="ebonite-push-", dir=self.artifact_repo.staging_dir()) as tmp:
-                manifest = write_files(serializer, model._object, Path(tmp))
+                manifest = write_files(serializer, model._object, Path(tmp), model.name)
                 self.artifact_repo.push(key, {artifact.name: Path(tmp) / artifact.name for artifact in manifest})
             staged = Model.from_dict(
                 {

@@ -68,8 +68,14 @@ class _HashingWriter:
         return self._hash.hexdigest()
 
 
-def write_files(serializer: ModelSerializer, obj: Any, directory: Path) -> list[ArtifactFile]:
-    """Serialize ``obj`` into ``directory`` and return the manifest of the files written."""
+def write_files(
+    serializer: ModelSerializer, obj: Any, directory: Path, model_name: str = "the model"
+) -> list[ArtifactFile]:
+    """Serialize ``obj`` into ``directory`` and return the manifest of the files written.
+
+    Whatever the serializer raises (the object refusing to be pickled, a file name it may not use) becomes a
+    ``ValueError`` naming the model and the serializer, chained to the original error.
+    """
     writers: dict[str, _HashingWriter] = {}
 
     def open_file(name: str) -> IO[bytes]:
@@ -80,6 +86,12 @@ def write_files(serializer: ModelSerializer, obj: Any, directory: Path) -> list[
 
     try:
         serializer.dump(obj, open_file)
+    except OSError:
+        raise
+    except Exception as err:
+        raise ValueError(
+            f"Model {model_name!r} could not be serialized with {serializer.type!r}: {type(err).__name__}: {err}"
+        ) from err
     finally:
         for writer in writers.values():
             writer.close()

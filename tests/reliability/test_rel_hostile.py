@@ -261,6 +261,22 @@ class Unpicklable:
         raise TypeError("this object cannot be pickled")
 
 
+class PicklesOnce:
+    """Pickles once (while its requirements are worked out), then fails: the failure comes during the push."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict(self, data: list[float]) -> list[float]:
+        return data
+
+    def __reduce__(self) -> Any:
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("the second pickling fails")
+        return (PicklesOnce, ())
+
+
 class Picky:
     """A model that rejects the sample it is given."""
 
@@ -310,6 +326,24 @@ class _WithLock:
 
     def predict(self, data: list[float]) -> list[float]:
         return data
+
+
+def test_an_object_that_fails_to_pickle_during_the_push_changes_nothing(
+    store: tuple[StoreSpec, Ebonite], tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    spec, ebnt = store
+    record = fault("hostile input", "model whose pickling fails during the push", spec.label)
+    task = ebnt.get_or_create_task("project", "task")
+    task.create_and_push_model(ScaleModel(1.0), SAMPLE, "existing")
+    before = _state(ebnt, tmp_path)
+    model = create_model(PicklesOnce(), SAMPLE, "model")
+    with pytest.raises(ValueError, match="second pickling fails") as raised:
+        task.push_model(model)
+    assert "'model'" in str(raised.value)
+    record.runs += 1
+    assert _state(ebnt, tmp_path) == before
+    staging = tmp_path / "artifacts" / ".staging"
+    assert not staging.exists() or list(staging.iterdir()) == [], "staged files were left behind"
 
 
 def test_unicode_categories_in_names_are_judged_consistently() -> None:
