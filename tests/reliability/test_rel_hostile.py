@@ -9,11 +9,12 @@ surrogates, ``..``, ``/``, very long, empty), params, and artifact file names ch
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,8 +22,18 @@ from hypothesis import strategies as st
 from rel_report import FaultRecord
 from rel_stores import StoreSpec, local_artifacts, local_metadata, sqlite_metadata, tree_snapshot
 
-from ebonite_core import Ebonite, InvalidNameError, create_model
+from ebonite_core import (
+    Ebonite,
+    InvalidNameError,
+    MetadataCorruptError,
+    ModelSerializer,
+    create_model,
+    hookimpl,
+)
+from ebonite_core.maintenance.gc import collect_garbage
+from ebonite_core.maintenance.verify import verify
 from ebonite_core.objects import check_name
+from ebonite_core.plugins import get_registry
 from ebonite_core.testing import ScaleModel
 
 SAMPLE = [1.0]
@@ -286,36 +297,33 @@ class Picky:
         return data
 
 
-@pytest.mark.parametrize(
-    ("case", "make", "sample", "fragment"),
-    [
-        ("a lambda", lambda: lambda data: data, SAMPLE, "cannot be serialized"),
-        ("an object whose pickling raises", Unpicklable, SAMPLE, "cannot be serialized"),
-        ("an object holding a lock", lambda: _WithLock(), SAMPLE, "cannot be serialized"),
-        ("a sample the model rejects", Picky, "not a list", "data sample failed"),
-        ("a generator as the sample", Picky, (x for x in [1.0]), "data sample failed"),
-    ],
-)
+# (what is wrong, the object, the sample, a fragment of the error)
+UNSTORABLE: list[tuple[str, Callable[[], Any], Callable[[], Any], str]] = [
+    ("a lambda", lambda: lambda data: data, lambda: SAMPLE, "cannot be serialized"),
+    ("an object whose pickling raises", Unpicklable, lambda: SAMPLE, "cannot be serialized"),
+    ("an object holding a lock", lambda: _WithLock(), lambda: SAMPLE, "cannot be serialized"),
+    ("a sample the model rejects", Picky, lambda: "not a list", "data sample failed"),
+    ("a generator as the sample", Picky, lambda: (x for x in [1.0]), "data sample failed"),
+]
+
+
 def test_objects_and_samples_that_cannot_be_stored_change_nothing(
-    case: str,
-    make: Callable[[], Any],
-    sample: Any,
-    fragment: str,
-    store: tuple[StoreSpec, Ebonite],
-    tmp_path: Path,
-    fault: Callable[..., FaultRecord],
+    store: tuple[StoreSpec, Ebonite], tmp_path: Path, fault: Callable[..., FaultRecord]
 ) -> None:
+    """Objects that fail to pickle and samples the model rejects: a ValueError saying so, and no change, even
+    when the call would also have created the project and the task."""
     spec, ebnt = store
-    record = fault("hostile input", f"model: {case}", spec.label)
+    record = fault("hostile input", "models that fail to pickle, samples the model rejects (5 kinds)", spec.label)
     ebnt.get_or_create_task("project", "task").create_and_push_model(ScaleModel(1.0), SAMPLE, "existing")
     before = _state(ebnt, tmp_path)
-    with pytest.raises(ValueError, match=fragment):
-        create_model(make(), sample, "model")
-    # In one call, into a project and task that do not exist yet: they must not be created either.
-    with pytest.raises(ValueError, match=fragment):
-        ebnt.create_model(make(), sample, "model", project_name="new project", task_name="new task")
-    record.runs += 2
-    assert _state(ebnt, tmp_path) == before
+    for case, make, sample, fragment in UNSTORABLE:
+        with pytest.raises(ValueError, match=fragment):
+            create_model(make(), sample(), "model")
+        with pytest.raises(ValueError, match=fragment):
+            ebnt.create_model(make(), sample(), "model", project_name="new project", task_name="new task")
+        record.runs += 2
+        record.note(case, 2)
+        assert _state(ebnt, tmp_path) == before, case
 
 
 class _WithLock:
@@ -344,6 +352,151 @@ def test_an_object_that_fails_to_pickle_during_the_push_changes_nothing(
     assert _state(ebnt, tmp_path) == before
     staging = tmp_path / "artifacts" / ".staging"
     assert not staging.exists() or list(staging.iterdir()) == [], "staged files were left behind"
+
+
+# Artifact file names chosen by a serializer
+class Hostile:
+    """An object whose serializer writes files under the names it carries."""
+
+    def __init__(self, file_names: list[str]) -> None:
+        self.file_names = file_names
+
+    def predict(self, data: list[float]) -> list[float]:
+        return data
+
+
+class HostileSerializer(ModelSerializer):
+    """Writes one file per name the object carries, whatever the names are."""
+
+    type = "reliability-hostile-names"
+    priority = -1000  # never chosen for anything but Hostile objects, and only when asked for
+
+    @classmethod
+    def can_serialize(cls, obj: Any) -> bool:
+        return isinstance(obj, Hostile)
+
+    def modules(self, obj: Any) -> set[str]:
+        return set()
+
+    def dump(self, obj: Any, open_file: Callable[[str], IO[bytes]]) -> None:
+        for name in obj.file_names:
+            with open_file(name) as file:
+                file.write(name.encode("utf-8", "surrogatepass"))
+
+    def load(self, open_file: Callable[[str], IO[bytes]]) -> Any:
+        raise NotImplementedError
+
+
+class _HostilePlugin:
+    @hookimpl
+    def ebonite_model_serializers(self) -> list[type[ModelSerializer]]:
+        return [HostileSerializer]
+
+
+@pytest.fixture(scope="module")
+def hostile_serializer() -> str:
+    registry = get_registry()
+    if "reliability-hostile" not in registry.plugins:
+        registry.register(_HostilePlugin(), "reliability-hostile")
+    return HostileSerializer.type
+
+
+SAFE_FILE_NAMES = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,30}", fullmatch=True).filter(
+    lambda name: ".." not in name
+)
+ESCAPING_NAMES = [
+    "../escaped",
+    "../../escaped",
+    "/tmp/escaped",
+    "a/../../escaped",
+    "..",
+    ".",
+    "",
+    ".hidden",
+    "-rf",
+    "a\\..\\escaped",
+    "x" * 256,
+    "nul\x00byte",
+]
+
+
+def test_artifact_file_names_never_escape_the_store(
+    hostile_serializer: str, tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    """Whatever names a serializer asks for, no file is written outside the key's directory, and a refused
+    name leaves the store unchanged."""
+    record = fault("hostile input", "hypothesis: artifact file names chosen by a serializer", "local + local")
+    root = tmp_path / "outer" / "store"
+    ebnt = Ebonite.local(root)
+    task = ebnt.get_or_create_task("project", "task")
+    counter = itertools.count()
+    outside_before = _outside(tmp_path, root)
+
+    @_settings(60)
+    @given(
+        names=st.lists(st.one_of(st.sampled_from(ESCAPING_NAMES), SAFE_FILE_NAMES, st.text(max_size=12)), max_size=3)
+    )
+    def check(names: list[str]) -> None:
+        record.runs += 1
+        before = tree_snapshot(root)
+        model = create_model(Hostile(names), SAMPLE, f"model-{next(counter)}", serializer=hostile_serializer)
+        try:
+            stored = task.push_model(model)
+        except ValueError as err:
+            assert any(why in str(err) for why in ("artifact file name", "twice", "wrote no file")), err
+            assert tree_snapshot(root) == before
+            record.note("refused")
+        else:
+            key_dir = root / "artifacts" / stored.artifact_key
+            assert sorted(path.name for path in key_dir.iterdir()) == sorted(set(names))
+            record.note("stored inside its key")
+        assert _outside(tmp_path, root) == outside_before
+
+    check()
+    assert verify(ebnt).problems == []
+
+
+def _outside(tmp_path: Path, root: Path) -> list[str]:
+    """Every path under tmp_path that is not inside the store."""
+    return sorted(str(path) for path in tmp_path.rglob("*") if root not in path.parents and path != root)
+
+
+# Metadata entries pointing outside the store
+POINTING_OUTSIDE = [
+    ("artifact key climbing out", lambda model: model.update(artifact_key="../../outside")),
+    ("absolute artifact key", lambda model: model.update(artifact_key="/tmp")),
+    ("file name climbing out", lambda model: model["artifacts"][0].update(name="../../../outside/secret")),
+    ("absolute file name", lambda model: model["artifacts"][0].update(name="/etc/passwd")),
+]
+
+
+@pytest.mark.parametrize(("case", "edit"), POINTING_OUTSIDE, ids=[case for case, _ in POINTING_OUTSIDE])
+def test_metadata_entries_pointing_outside_the_store(
+    case: str, edit: Callable[[dict[str, Any]], object], tmp_path: Path, fault: Callable[..., FaultRecord]
+) -> None:
+    """A metadata.json whose entries point outside the store: refused with the entry named; nothing outside is
+    read, written or deleted, and the store is unchanged (also by ebonite gc)."""
+    record = fault("hostile input", f"metadata.json entry: {case}", "local + local")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("not yours")
+    root = tmp_path / "a" / "b" / "store"
+    ebnt = Ebonite.local(root)
+    ebnt.get_or_create_task("project", "task").create_and_push_model(ScaleModel(1.0), SAMPLE, "model")
+    document = json.loads((root / "metadata.json").read_text())
+    edit(next(iter(document["models"].values())))
+    (root / "metadata.json").write_text(json.dumps(document))
+    before = tree_snapshot(tmp_path)
+    fresh = Ebonite.local(root)
+    for attempt in (
+        lambda: fresh.get_model("model", "task", "project").load(),
+        lambda: fresh.delete_project("project", cascade=True),
+        lambda: collect_garbage(fresh),
+    ):
+        with pytest.raises(MetadataCorruptError, match="artifact"):
+            attempt()
+        record.runs += 1
+    assert tree_snapshot(tmp_path) == before
 
 
 def test_unicode_categories_in_names_are_judged_consistently() -> None:
