@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ExistingModelError, MetadataCorruptError, NonExistingProjectError, NonExistingTaskError
+from .errors import (
+    ExistingModelError,
+    MetadataCorruptError,
+    NonExistingProjectError,
+    NonExistingTaskError,
+    RepositoryError,
+)
 from .objects import Model, Project, Task, check_alias, check_name, check_storable, check_tags
 from .plugins import resolve
 from .query import ModelPage, ModelQuery
@@ -29,6 +37,24 @@ def _bind(obj: Any, client: Ebonite) -> Any:
     if obj is not None:
         obj._client = client
     return obj
+
+
+@contextmanager
+def _staging_directory(repository: ArtifactRepository, model_name: str) -> Iterator[str]:
+    """A private temporary directory where a push writes its files; a failure to create it (a full disk)
+    is a :class:`RepositoryError` naming where."""
+    import tempfile
+
+    where = repository.staging_dir()
+    try:
+        directory = tempfile.TemporaryDirectory(prefix="ebonite-push-", dir=where)
+    except OSError as err:
+        raise RepositoryError(
+            f"Cannot create a directory for the files of model {model_name!r} in {where or tempfile.gettempdir()}: "
+            f"{err.strerror or err}. Nothing was stored."
+        ) from err
+    with directory as path:
+        yield path
 
 
 class Ebonite:
@@ -307,14 +333,12 @@ class Ebonite:
         if self.meta_repo.get_model_by_name(task, model.name) is not None:  # fail early; the store decides
             raise ExistingModelError(f"Model {model.name!r} already exists in task {task.name!r}.")
 
-        import tempfile
-
         from .model.storage import new_artifact_key, write_files
 
         serializer: ModelSerializer = resolve("serializer", model.serializer)()
         key = new_artifact_key()
         try:
-            with tempfile.TemporaryDirectory(prefix="ebonite-push-", dir=self.artifact_repo.staging_dir()) as tmp:
+            with _staging_directory(self.artifact_repo, model.name) as tmp:
                 manifest = write_files(serializer, model._object, Path(tmp), model.name)
                 self.artifact_repo.push(key, {artifact.name: Path(tmp) / artifact.name for artifact in manifest})
             staged = Model.from_dict(

@@ -6,10 +6,11 @@ import hashlib
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import ArtifactIntegrityError, ArtifactNotFoundError
+from ..errors import ArtifactIntegrityError, ArtifactNotFoundError, EboniteError, RepositoryError
 from ..objects import ArtifactFile, Model
 from ..repository import ArtifactRepository, check_artifact_name
 from .serializer import ModelSerializer
@@ -74,7 +75,8 @@ def write_files(
     """Serialize ``obj`` into ``directory`` and return the manifest of the files written.
 
     Whatever the serializer raises (the object refusing to be pickled, a file name it may not use) becomes a
-    ``ValueError`` naming the model and the serializer, chained to the original error.
+    ``ValueError`` naming the model and the serializer, chained to the original error; a failure to write
+    (a full disk) becomes a :class:`RepositoryError` naming the directory.
     """
     writers: dict[str, _HashingWriter] = {}
 
@@ -85,19 +87,34 @@ def write_files(
         return writers[name]  # type: ignore[return-value]
 
     try:
-        serializer.dump(obj, open_file)
-    except OSError:
-        raise
+        try:
+            serializer.dump(obj, open_file)
+        finally:
+            _close_all(writers.values())  # closing flushes: a full disk may only show here
+    except OSError as err:
+        raise RepositoryError(
+            f"Cannot write the artifact files of model {model_name!r} into {directory}: {err.strerror or err}. "
+            "Nothing was stored: free some space (or fix the permissions) and push again."
+        ) from err
     except Exception as err:
         raise ValueError(
             f"Model {model_name!r} could not be serialized with {serializer.type!r}: {type(err).__name__}: {err}"
         ) from err
-    finally:
-        for writer in writers.values():
-            writer.close()
     if not writers:
         raise ValueError(f"Serializer {serializer.type!r} wrote no file.")
     return [ArtifactFile(name, writer.size, writer.hexdigest()) for name, writer in writers.items()]
+
+
+def _close_all(writers: Iterable[_HashingWriter]) -> None:
+    """Close every writer, then raise the first error any of them raised."""
+    first: BaseException | None = None
+    for writer in writers:
+        try:
+            writer.close()
+        except BaseException as err:
+            first = first or err
+    if first is not None:
+        raise first
 
 
 def sha256_of(path: Path) -> str:
@@ -129,14 +146,31 @@ def read_object(serializer: ModelSerializer, repository: ArtifactRepository, mod
     """Fetch every file of ``model``, check it against the manifest, then deserialize the object."""
     if model.artifact_key is None or not model.artifacts:
         raise ArtifactNotFoundError(f"Model {model.name!r} has no stored artifacts.")
-    with tempfile.TemporaryDirectory(prefix="ebonite-load-", dir=repository.staging_dir()) as temporary:
+    where = repository.staging_dir()
+    try:
+        directory = tempfile.TemporaryDirectory(prefix="ebonite-load-", dir=where)
+    except OSError as err:
+        raise RepositoryError(
+            f"Cannot create a directory to fetch the files of model {model.name!r} in "
+            f"{where or tempfile.gettempdir()}: {err.strerror or err}."
+        ) from err
+    with directory as temporary:
         paths: dict[str, Path] = {}
         for artifact in model.artifacts:
             try:
                 path = repository.local_path(model.artifact_key, artifact.name)
                 if path is None:
                     path = Path(temporary) / check_artifact_name(artifact.name)
-                    repository.download(model.artifact_key, artifact.name, path)
+                    try:
+                        repository.download(model.artifact_key, artifact.name, path)
+                    except OSError as err:
+                        if isinstance(err, EboniteError):
+                            raise
+                        # Writing the local copy failed (a full disk), not the repository.
+                        raise RepositoryError(
+                            f"Cannot fetch artifact file {artifact.name!r} of model {model.name!r} into "
+                            f"{temporary}: {err.strerror or err}. Free some space there and load again."
+                        ) from err
             except ArtifactNotFoundError as err:
                 # The repository names the file where it looked; say which model lost it.
                 raise ArtifactNotFoundError(
