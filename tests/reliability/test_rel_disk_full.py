@@ -51,6 +51,7 @@ def _check_refused(err: BaseException, mount: Path) -> str:
     assert isinstance(err, RepositoryError), f"{type(err).__name__}: {message}"
     assert "No space left on device" in message or "disk is full" in message, message
     assert str(mount) in message, message
+    assert "Cannot reach" not in message, f"a full disk is not an unreachable server: {message}"
     if "artifact files" in message or "artifacts under" in message or "a directory for the files" in message:
         return "out of space writing the artifacts"
     if "metadata file" in message:

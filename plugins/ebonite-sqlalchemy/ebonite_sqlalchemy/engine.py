@@ -130,7 +130,10 @@ def database_errors(shown: str) -> Iterator[None]:
     except exc.IntegrityError:
         raise  # the caller knows which constraint it risked
     except exc.DBAPIError as err:
-        action = "reach" if isinstance(err, (exc.OperationalError, exc.InterfaceError)) else "use"
+        # A server that cannot be reached raises OperationalError; so does SQLite for a local file that is
+        # locked or on a full disk, where "reach" would send the user looking for a network problem.
+        unreachable = isinstance(err, (exc.OperationalError, exc.InterfaceError)) and not shown.startswith("sqlite")
+        action = "reach" if unreachable else "use"
         raise RepositoryError(f"Cannot {action} the metadata database {shown}: {err.orig}") from err
     except exc.SQLAlchemyError as err:
         raise RepositoryError(f"Metadata database {shown} failed: {err}") from err
