@@ -47,7 +47,8 @@ def _staging_directory(repository: ArtifactRepository, model_name: str) -> Itera
 
     where = repository.staging_dir()
     try:
-        directory = tempfile.TemporaryDirectory(prefix="ebonite-push-", dir=where)
+        # Named after this process: `ebonite gc` removes what a killed push left, never a running one's.
+        directory = tempfile.TemporaryDirectory(prefix=f"ebonite-push-{os.getpid()}-", dir=where)
     except OSError as err:
         raise RepositoryError(
             f"Cannot create a directory for the files of model {model_name!r} in {where or tempfile.gettempdir()}: "

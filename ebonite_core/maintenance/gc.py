@@ -7,9 +7,11 @@ still in progress is never collected; the referenced keys are read again just be
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from ..client import Ebonite
 from ..objects import utc_now
@@ -49,7 +51,8 @@ class GarbageReport:
 
 def collect_garbage(client: Ebonite, older_than: timedelta = DEFAULT_GRACE, dry_run: bool = False) -> GarbageReport:
     """Remove artifact keys that no model references and that were last written before ``older_than``
-    ago, then let each repository clean its own leftovers (``clean_leftovers``) older than that."""
+    ago, then let each repository clean its own leftovers (``clean_leftovers``) older than that, and remove
+    the client's own temporary directories that killed processes left (:func:`clean_temporary_files`)."""
     report = GarbageReport(dry_run, older_than)
     cutoff = utc_now() - older_than
     # Keys first, then the models: a push that completes in between is seen as referenced.
@@ -69,4 +72,49 @@ def collect_garbage(client: Ebonite, older_than: timedelta = DEFAULT_GRACE, dry_
         f"artifact repository: {item}" for item in client.artifact_repo.clean_leftovers(cutoff, dry_run)
     ]
     report.leftovers += [f"metadata repository: {item}" for item in client.meta_repo.clean_leftovers(cutoff, dry_run)]
+    report.leftovers += [f"temporary directory: {item}" for item in clean_temporary_files(cutoff, dry_run)]
     return report
+
+
+# The client's temporary directories, named after the process that made them: pushes stage files in them,
+# loads download into them.
+_TEMPORARY_NAME = re.compile(r"ebonite-(?:push|load)-(\d+)-")
+
+
+def clean_temporary_files(older_than: datetime, dry_run: bool = False) -> list[str]:
+    """Remove the client's temporary directories that killed processes left in the system's temporary
+    directory, last written before ``older_than``; return their paths.
+
+    Backends without a staging directory of their own (S3, most third-party ones) have pushes stage their
+    files there, so a killed push leaves a copy of the model that no repository knows about. A directory is
+    removed only if the process named in it is gone (whatever the grace period, a running push keeps its
+    files) and it belongs to this user.
+    """
+    import tempfile
+
+    from ..repository.local import _remove_old  # the same age rule as the local backend's leftovers
+
+    base = Path(tempfile.gettempdir())
+    try:
+        entries = [
+            entry
+            for entry in base.iterdir()
+            if (match := _TEMPORARY_NAME.match(entry.name))
+            and not _alive(int(match.group(1)))
+            and entry.is_dir()
+            and not entry.is_symlink()
+            and entry.lstat().st_uid == os.getuid()
+        ]
+    except OSError:
+        return []
+    return [f"{base / name}" for name in _remove_old(entries, older_than, dry_run, base)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid at all: leave it alone
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 import threading
 import uuid
@@ -148,7 +149,7 @@ def read_object(serializer: ModelSerializer, repository: ArtifactRepository, mod
         raise ArtifactNotFoundError(f"Model {model.name!r} has no stored artifacts.")
     where = repository.staging_dir()
     try:
-        directory = tempfile.TemporaryDirectory(prefix="ebonite-load-", dir=where)
+        directory = tempfile.TemporaryDirectory(prefix=f"ebonite-load-{os.getpid()}-", dir=where)
     except OSError as err:
         raise RepositoryError(
             f"Cannot create a directory to fetch the files of model {model.name!r} in "

@@ -15,6 +15,9 @@ from ebonite_core.testing import ScaleModel
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     env = {name: value for name, value in os.environ.items() if name != "EBONITE_CONFIG"}
+    # A temporary directory of the test's own: `ebonite gc` also cleans the system's, which other processes share.
+    (tmp_path / "system-tmp").mkdir()
+    env["TMPDIR"] = str(tmp_path / "system-tmp")
     return Cli(tmp_path, env)
 
 

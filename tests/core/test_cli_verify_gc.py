@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -162,3 +164,23 @@ def test_verify_and_gc_refuse_an_unreadable_registry(cli: Cli, registry: Ebonite
         assert_one_line_error(cli(command), 1, "metadata.json is not valid JSON", "left untouched")
     assert registry.meta_repo.path.read_text() == "{ not json"
     assert len(registry.artifact_repo.keys()) == 3, "gc removed nothing"
+
+
+def test_gc_cleans_the_temporary_directories_of_killed_processes_only(cli: Cli, registry: Ebonite) -> None:
+    """Pushes to backends without a staging directory (S3) stage files in the system's temporary directory,
+    named after their process: gc removes those of processes that are gone, never a running one's."""
+    system_tmp = Path(cli.env["TMPDIR"])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = system_tmp / f"ebonite-push-{int(dead.stdout)}-abc"
+    running = system_tmp / f"ebonite-push-{os.getpid()}-def"
+    loading = system_tmp / f"ebonite-load-{int(dead.stdout)}-ghi"
+    unrelated = system_tmp / "ebonite-push-notapid"
+    for directory in (gone, running, loading, unrelated):
+        directory.mkdir()
+        (directory / "model.pkl").write_bytes(b"x")
+        age(directory, 48 * HOUR)
+    result = cli("gc")
+    assert result.returncode == 0, result.stderr
+    assert "Removed 0 unreferenced keys and 2 leftovers." in result.stdout
+    assert not gone.exists() and not loading.exists()
+    assert running.exists() and unrelated.exists()

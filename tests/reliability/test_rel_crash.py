@@ -16,6 +16,7 @@ import json
 import os
 import random
 import signal
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,9 @@ def _leftovers(spec: StoreSpec, tmp_path: Path) -> dict[str, int]:
     found = {
         kind: len(paths) for kind, paths in local_leftovers(tmp_path / "store").items() if kind != "sqlite journal"
     }
+    staged_elsewhere = list((tmp_path / "system-tmp").iterdir())
+    if staged_elsewhere:
+        found["files staged in the system temporary directory"] = len(staged_elsewhere)
     assert "unknown" not in found, local_leftovers(tmp_path / "store")["unknown"]
     if unreferenced:
         found["unreferenced artifact key"] = len(unreferenced)
@@ -131,9 +135,15 @@ def _leftovers(spec: StoreSpec, tmp_path: Path) -> dict[str, int]:
 
 @pytest.mark.parametrize("backend", ["local", "sqlite", "s3"])
 def test_sigkill_during_a_push_loses_nothing(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest, fault: Any
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, fault: Any
 ) -> None:
     spec, size = _spec(backend, tmp_path, request)
+    # The system's temporary directory, where pushes to S3 stage their files: one of this test's own (for the
+    # forked children through tempfile, for the ebonite command through TMPDIR), to see what crashes leave.
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    monkeypatch.setenv("TMPDIR", str(system_tmp))
     record: FaultRecord = fault("crash", f"SIGKILL during a push of a {size // MiB} MiB model", spec.label)
     checker = spec.open()  # the parent's client, for set-up and checks
     checker.get_or_create_task("crash", "task")
