@@ -68,10 +68,10 @@ class Recorder:
         lines = [
             "# Reliability report",
             "",
-            "Written by the reliability suite (`tests/reliability/`) from the run described below, not by hand:",
-            "each row is one fault injected into one backend combination (metadata + artifacts), the number of",
-            "times it was injected, and what the test observed. *passed* means every assertion held on every run:",
-            "no pushed model lost, corrupted or half-visible, and a clear error wherever one was due.",
+            "Written by the reliability suite (`tests/reliability/`) from the run described below, not by hand.",
+            "Each fault was injected into every backend combination (metadata + artifacts) listed with it;",
+            "*passed* means every assertion held on every run: no pushed model lost, corrupted or",
+            "half-visible, a clear error wherever one was due, and the store unchanged by a refused operation.",
             "Regenerate with `make reliability-report`.",
             "",
             f"- Command: `{command}`",
@@ -79,16 +79,34 @@ class Recorder:
             f"- Python {platform.python_version()} on {platform.system()} {platform.machine()}, {os.cpu_count()} cores",
             f"- Result: {summary}",
             "",
-            "| family | fault | backend (metadata + artifacts) | runs | result | observed |",
+            "## Faults",
+            "",
+            "| family | fault | backends (metadata + artifacts) | runs | result |",
+            "|---|---|---|---:|---|",
+        ]
+        groups: dict[tuple[str, str], list[FaultRecord]] = {}
+        for record in records:
+            groups.setdefault((record.family, record.fault), []).append(record)
+        for (family, fault), group in groups.items():
+            backends = "; ".join(dict.fromkeys(record.backend for record in group))
+            failed = [f"{record.outcome} on {record.backend}" for record in group if record.outcome != "passed"]
+            result = "passed" if not failed else "; ".join(failed)
+            lines.append(_row([family, fault, backends, str(sum(record.runs for record in group)), result]))
+        lines += [
+            "",
+            "## What the runs observed, per backend",
+            "",
+            "| family | fault | backend | runs | result | observed |",
             "|---|---|---|---:|---|---|",
         ]
         for record in records:
             cells = [record.family, record.fault, record.backend, str(record.runs), record.outcome, record.describe()]
-            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+            lines.append(_row(cells))
         totals = Counter(record.outcome for record in records)
         lines += [
             "",
-            f"{len(records)} fault/backend combinations, {sum(record.runs for record in records)} runs in all: "
+            f"{len(groups)} faults on {len(records)} fault/backend combinations, "
+            f"{sum(record.runs for record in records)} runs in all: "
             + ", ".join(f"{count} {outcome}" for outcome, count in sorted(totals.items()))
             + ".",
             "",
@@ -101,6 +119,10 @@ class Recorder:
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.render(command.strip(), summary), encoding="utf-8")
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
 RECORDER = Recorder()

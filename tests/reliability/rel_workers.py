@@ -22,13 +22,13 @@ from ebonite_core.testing import ScaleModel
 # Where a push is, as the crash child reports it through shared memory (which outlives a SIGKILL).
 STARTED, UPLOADING, BETWEEN, WRITING_METADATA, METADATA_WRITTEN, RETURNED = range(1, 7)
 PHASE_NAMES = {
-    0: "before the push",
-    STARTED: "serializing",
-    UPLOADING: "uploading artifacts",
+    0: "before the push began",
+    STARTED: "while serializing",
+    UPLOADING: "while uploading the artifacts",
     BETWEEN: "between artifacts and metadata",
-    WRITING_METADATA: "writing metadata",
+    WRITING_METADATA: "while writing the metadata",
     METADATA_WRITTEN: "after the metadata write",
-    RETURNED: "after the push returned",
+    RETURNED: "the push had returned",
 }
 # Named points where the child kills itself, so that every phase is hit whatever the timing.
 FAILPOINTS = ("uploading", "between", "metadata", "after-metadata")

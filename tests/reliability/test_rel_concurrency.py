@@ -93,7 +93,7 @@ def test_concurrent_processes_match_the_log_of_acknowledged_operations(
 ) -> None:
     spec = _spec(metadata, artifacts, tmp_path, request)
     record: FaultRecord = fault(
-        "concurrency", f"{PROCESSES} processes pushing, getting, listing and deleting", spec.label
+        "concurrency", f"{PROCESSES} processes pushing, getting, listing and deleting (runs: operations)", spec.label
     )
     setup = spec.open()
     setup.get_or_create_task("concurrency", "task")

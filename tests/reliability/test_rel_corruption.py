@@ -219,7 +219,7 @@ LOCAL_DAMAGE = {
 
 @pytest.mark.parametrize("how", list(LOCAL_DAMAGE))
 def test_a_damaged_local_artifact(how: str, tmp_path: Path, fault: Callable[..., FaultRecord]) -> None:
-    record = fault("corruption", f"artifact file {how}", "local + local")
+    record = fault("corruption", f"local artifact: {how}", "local + local")
     root = tmp_path / "store"
     ebnt = _local_store(root)
     damaged = ebnt.get_model("second", "task", "project")

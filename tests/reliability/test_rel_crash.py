@@ -163,8 +163,8 @@ def test_sigkill_during_a_push_loses_nothing(
         failpoint = FAILPOINTS[(run // 2) % len(FAILPOINTS)] if run % 2 else None
         phases = _run_child(spec, name, factor, size, failpoint, delay=rng.uniform(0, duration))
         record.runs += 1
-        how = f"failpoint {failpoint}" if failpoint else "timed kill"
-        record.note(f"{how} {PHASE_NAMES[int(phases[0])]}")
+        how = "killed by a failpoint" if failpoint else "killed at a random moment"
+        record.note(f"{how}: {PHASE_NAMES[int(phases[0])]}")
         record.note(f"model {_check_store(spec, checker.artifact_repo, expected, name, factor)}")
 
     checker.close()
