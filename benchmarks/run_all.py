@@ -4,7 +4,7 @@ Each benchmark is a script of this directory printing its own figures and ratios
 in the same run; this runner only sequences them, starts the throwaway PostgreSQL server the registry-scale
 runs need, and assembles the report. ``--quick`` uses smaller sizes for a fast look (the report says so).
 
-    .venv/bin/python benchmarks/run_all.py --mlflow-python .bench-mlflow/bin/python
+    .venv/bin/python benchmarks/run_all.py --mlflow-python .bench-mlflow/bin/python --core-python .bench-core/bin/python
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def registry_table(rows: list[dict], mlflow: dict | None) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mlflow-python", help="a Python with mlflow and scikit-learn installed")
+    parser.add_argument("--core-python", help="a Python with ebonite-core installed regularly (import time)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes: a look, not the report's figures")
     parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
     args = parser.parse_args()
@@ -136,7 +137,8 @@ def main() -> None:
         (
             "4. Import time",
             [python, str(HERE / "import_time.py")]
-            + (["--mlflow-python", args.mlflow_python] if args.mlflow_python else []),
+            + (["--mlflow-python", args.mlflow_python] if args.mlflow_python else [])
+            + (["--core-python", args.core_python] if args.core_python else []),
         ),
         ("5. Many readers and one writer on the local store", [python, str(HERE / "many_readers.py")]),
     ]

@@ -17,7 +17,6 @@ from .errors import (
 )
 from .objects import Model, Project, Task, check_alias, check_name, check_storable, check_tags
 from .plugins import resolve
-from .query import ModelPage, ModelQuery
 from .repository import ArtifactRepository, MetadataRepository
 
 if TYPE_CHECKING:
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from .model.serializer import ModelSerializer
+    from .query import ModelPage
 
 # Pushing and loading need hashlib, tempfile, pickle and friends: they are imported on first use, so that
 # `import ebonite_core` stays fast for scripts that only look things up.
@@ -496,6 +496,8 @@ class Ebonite:
         ``creation_date``, ``name`` or ``params.<key>``, ``-`` first for descending. See
         :mod:`ebonite_core.query` for the details.
         """
+        from .query import ModelQuery
+
         project_id = task_id = None
         if task is not None:
             task_id = self._task(task, project).id

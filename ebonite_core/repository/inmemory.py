@@ -6,14 +6,16 @@ import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ArtifactNotFoundError
 from ..objects import Model, Project, Task, utc_now
-from ..query import ModelPage, ModelQuery
 from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
 from .metadata import MetadataRepository
 from .tables import Tables
+
+if TYPE_CHECKING:
+    from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
 
 
 class InMemoryMetadataRepository(MetadataRepository):

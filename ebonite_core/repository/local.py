@@ -13,14 +13,16 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ArtifactNotFoundError, MetadataCorruptError, RepositoryError
 from ..objects import Model, Project, Task
-from ..query import ModelPage, ModelQuery
 from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
 from .metadata import MetadataRepository
 from .tables import State, Tables, check_state, empty_state
+
+if TYPE_CHECKING:
+    from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
 
 # Version 2 added model tags and task aliases. Older files are read and upgraded in memory; the next write
 # saves them at the current version.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ExistingProjectError, ExistingTaskError
 from ..objects import Model, Project, Task
-from ..query import ModelPage, ModelQuery
+
+if TYPE_CHECKING:
+    from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
 
 
 class MetadataRepository(ABC):

@@ -12,7 +12,7 @@ Every method works on the state it is given and raises the errors of the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     ExistingModelError,
@@ -25,7 +25,9 @@ from ..errors import (
     TaskWithModelsError,
 )
 from ..objects import Model, Project, Task
-from ..query import ModelPage, ModelQuery
+
+if TYPE_CHECKING:
+    from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
 
 State = dict[str, Any]
 
