@@ -340,7 +340,9 @@ class Ebonite:
         key = new_artifact_key()
         try:
             with _staging_directory(self.artifact_repo, model.name) as tmp:
-                manifest = write_files(serializer, model._object, Path(tmp), model.name)
+                manifest = write_files(
+                    serializer, model._object, Path(tmp), model.name, sync=self.artifact_repo.sync_staged_files
+                )
                 self.artifact_repo.push(key, {artifact.name: Path(tmp) / artifact.name for artifact in manifest})
             staged = Model.from_dict(
                 {

@@ -26,11 +26,13 @@ def new_artifact_key() -> str:
 
 
 class _HashingWriter:
-    """A binary file that computes its size and sha256 while it is written."""
+    """A binary file that computes its size and sha256 while it is written; with ``sync``, large writes also
+    reach the disk while they are hashed."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sync: bool = False) -> None:
         self._file = open(path, "wb")
         self._hash = hashlib.sha256()
+        self._sync = sync
         self.size = 0
 
     def write(self, data: Any) -> int:
@@ -42,6 +44,12 @@ class _HashingWriter:
             hasher.start()
             try:
                 self._file.write(view)
+                if self._sync:
+                    # sha256 is slower than the kernel's copy: put these bytes on the disk while the hash
+                    # catches up, rather than leave the whole file to the repository's fsync after the last
+                    # hash (1 GiB: push 1.0 s -> 0.7 s on this machine, benchmarks/large_artifact.py).
+                    self._file.flush()
+                    os.fdatasync(self._file.fileno())
             finally:
                 hasher.join()
         else:
@@ -71,9 +79,12 @@ class _HashingWriter:
 
 
 def write_files(
-    serializer: ModelSerializer, obj: Any, directory: Path, model_name: str = "the model"
+    serializer: ModelSerializer, obj: Any, directory: Path, model_name: str = "the model", sync: bool = False
 ) -> list[ArtifactFile]:
     """Serialize ``obj`` into ``directory`` and return the manifest of the files written.
+
+    ``sync`` writes large buffers through to the disk as they come (for a repository that fsyncs what it is
+    given: see :attr:`ArtifactRepository.sync_staged_files`).
 
     Whatever the serializer raises (the object refusing to be pickled, a file name it may not use) becomes a
     ``ValueError`` naming the model and the serializer, chained to the original error; a failure to write
@@ -84,7 +95,7 @@ def write_files(
     def open_file(name: str) -> IO[bytes]:
         if check_artifact_name(name) in writers:
             raise ValueError(f"Serializer {serializer.type!r} opened the artifact file {name!r} twice.")
-        writers[name] = _HashingWriter(directory / name)
+        writers[name] = _HashingWriter(directory / name, sync)
         return writers[name]  # type: ignore[return-value]
 
     try:

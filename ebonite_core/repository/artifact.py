@@ -78,6 +78,9 @@ class ArtifactRepository(ABC):
 
     type: ClassVar[str]
     path_options: ClassVar[tuple[str, ...]] = ()
+    #: True when :meth:`push` fsyncs the files it is given: the client then writes the files it stages
+    #: through to the disk while it hashes them, so that the push's fsync has little left to wait for.
+    sync_staged_files: bool = False
 
     @abstractmethod
     def push(self, key: str, files: Mapping[str, Path]) -> None:

@@ -407,6 +407,7 @@ class LocalArtifactRepository(ArtifactRepository):
     def __init__(self, path: str | os.PathLike[str] = ".ebonite/artifacts", durable: bool = True) -> None:
         self.root = Path(path).absolute()
         self.durable = durable
+        self.sync_staged_files = durable
 
     def __repr__(self) -> str:
         return f"LocalArtifactRepository({str(self.root)!r})"

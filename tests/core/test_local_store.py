@@ -169,6 +169,29 @@ def test_a_push_leaves_no_temporary_files(store: Path) -> None:
     assert len([path for path in artifacts.iterdir() if not path.name.startswith(".")]) == 2
 
 
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_durable_store_has_large_files_written_through_while_they_are_hashed(
+    store: Path, durable: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client flushes each large buffer to the disk as it writes it (overlapping the disk with sha256)
+    only for a repository that fsyncs what it stores; the stored bytes and the manifest are the same."""
+    import hashlib
+    import os
+
+    synced: list[int] = []
+    real_fdatasync = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: synced.append(fd) or real_fdatasync(fd))
+    weights = bytes(range(256)) * (40 * 1024)  # 10 MiB: over the size hashed on a second thread
+    ebnt = Ebonite.local(store, durable=durable)
+    assert ebnt.artifact_repo.sync_staged_files is durable
+    model = ebnt.get_or_create_task("project", "task").create_and_push_model(ScaleModel(2.0, weights), SAMPLE, "big")
+    assert bool(synced) is durable
+    [artifact] = model.artifacts
+    stored = (store / "artifacts" / model.artifact_key / artifact.name).read_bytes()
+    assert (len(stored), hashlib.sha256(stored).hexdigest()) == (artifact.size, artifact.sha256)
+    assert ebnt.get_model("big", "task", "project").load().object.payload == weights
+
+
 def test_the_artifact_file_is_the_pickled_object(store: Path) -> None:
     import pickle
 
