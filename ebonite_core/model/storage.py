@@ -183,18 +183,28 @@ def read_object(serializer: ModelSerializer, repository: ArtifactRepository, mod
                             f"Cannot fetch artifact file {artifact.name!r} of model {model.name!r} into "
                             f"{temporary}: {err.strerror or err}. Free some space there and load again."
                         ) from err
-            except ArtifactNotFoundError as err:
-                # The repository names the file where it looked; say which model lost it.
-                raise ArtifactNotFoundError(
-                    f"Artifact file {artifact.name!r} of model {model.name!r} is missing: {err} It was deleted "
-                    "from the artifact repository: restore it from a backup, or delete the model and push it again."
-                ) from err
-            verify_file(path, artifact, model.name)
+                verify_file(path, artifact, model.name)
+            except (ArtifactNotFoundError, FileNotFoundError) as err:
+                # The repository names the file where it looked; say which model lost it. A file read in
+                # place can also vanish after the repository found it: the model deleted by another process.
+                raise _missing(artifact.name, model.name, err) from err
             paths[artifact.name] = path
 
         def open_file(name: str) -> IO[bytes]:
             if name not in paths:
                 raise ArtifactNotFoundError(f"Model {model.name!r} has no artifact file {name!r}.")
-            return open(paths[name], "rb")
+            try:
+                return open(paths[name], "rb")
+            except FileNotFoundError as err:
+                raise _missing(name, model.name, err) from err
 
         return serializer.load(open_file)
+
+
+def _missing(name: str, model_name: str, err: Exception) -> ArtifactNotFoundError:
+    where = f"{err.filename} is gone" if isinstance(err, FileNotFoundError) else str(err).rstrip(".")
+    return ArtifactNotFoundError(
+        f"Artifact file {name!r} of model {model_name!r} is missing: {where}. It was deleted from the artifact "
+        "repository (by a delete of the model running meanwhile, or by hand): if the model is still listed, "
+        "restore the file from a backup, or delete the model and push it again."
+    )

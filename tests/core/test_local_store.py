@@ -161,6 +161,24 @@ def test_a_changed_artifact_file_is_refused(store: Path) -> None:
         model.load()
 
 
+def test_a_file_deleted_while_a_model_loads_is_an_artifact_not_found_error(store: Path) -> None:
+    """Another process deleting the model between the repository finding its file and the load reading it
+    (found by tests/reliability/test_rel_concurrency.py) is the clean error, not a bare FileNotFoundError."""
+    from ebonite_core import LocalArtifactRepository
+
+    class DeletedMeanwhile(LocalArtifactRepository):
+        def local_path(self, key: str, name: str) -> Path | None:
+            path = super().local_path(key, name)
+            self.delete(key)  # what a concurrent delete_model does to the files
+            return path
+
+    push_some(store, ["doomed"])
+    ebnt = Ebonite(LocalMetadataRepository(store / "metadata.json"), DeletedMeanwhile(store / "artifacts"))
+    model = ebnt.get_model("doomed", "task", "project")
+    with pytest.raises(ArtifactNotFoundError, match=r"'model.pkl' of model 'doomed' is missing: .* is gone"):
+        model.load()
+
+
 def test_a_push_leaves_no_temporary_files(store: Path) -> None:
     push_some(store, ["a", "b"])
     artifacts = store / "artifacts"
