@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +11,6 @@ from .errors import (
     MetadataCorruptError,
     NonExistingProjectError,
     NonExistingTaskError,
-    RepositoryError,
 )
 from .objects import Model, Project, Task, check_alias, check_name, check_storable, check_tags
 from .plugins import resolve
@@ -37,25 +34,6 @@ def _bind(obj: Any, client: Ebonite) -> Any:
     if obj is not None:
         obj._client = client
     return obj
-
-
-@contextmanager
-def _staging_directory(repository: ArtifactRepository, model_name: str) -> Iterator[str]:
-    """A private temporary directory where a push writes its files; a failure to create it (a full disk)
-    is a :class:`RepositoryError` naming where."""
-    import tempfile
-
-    where = repository.staging_dir()
-    try:
-        # Named after this process: `ebonite gc` removes what a killed push left, never a running one's.
-        directory = tempfile.TemporaryDirectory(prefix=f"ebonite-push-{os.getpid()}-", dir=where)
-    except OSError as err:
-        raise RepositoryError(
-            f"Cannot create a directory for the files of model {model_name!r} in {where or tempfile.gettempdir()}: "
-            f"{err.strerror or err}. Nothing was stored."
-        ) from err
-    with directory as path:
-        yield path
 
 
 class Ebonite:
@@ -334,12 +312,12 @@ class Ebonite:
         if self.meta_repo.get_model_by_name(task, model.name) is not None:  # fail early; the store decides
             raise ExistingModelError(f"Model {model.name!r} already exists in task {task.name!r}.")
 
-        from .model.storage import new_artifact_key, write_files
+        from .model.storage import new_artifact_key, private_directory, write_files
 
         serializer: ModelSerializer = resolve("serializer", model.serializer)()
         key = new_artifact_key()
         try:
-            with _staging_directory(self.artifact_repo, model.name) as tmp:
+            with private_directory(self.artifact_repo, "push", model.name) as tmp:
                 manifest = write_files(
                     serializer, model._object, Path(tmp), model.name, sync=self.artifact_repo.sync_staged_files
                 )

@@ -78,6 +78,26 @@ class _HashingWriter:
         return self._hash.hexdigest()
 
 
+def private_directory(
+    repository: ArtifactRepository, purpose: str, model_name: str
+) -> tempfile.TemporaryDirectory[str]:
+    """A temporary directory for the files of one push or load (``purpose``) of ``model_name``, in the
+    repository's staging directory or the system's temporary one.
+
+    Named after this process, so that ``ebonite gc`` removes what a killed process left and never a running
+    one's (:func:`ebonite_core.maintenance.gc.clean_temporary_files`); a failure to create it (a full disk)
+    is a :class:`RepositoryError` naming where.
+    """
+    where = repository.staging_dir()
+    try:
+        return tempfile.TemporaryDirectory(prefix=f"ebonite-{purpose}-{os.getpid()}-", dir=where)
+    except OSError as err:
+        raise RepositoryError(
+            f"Cannot create a directory for the files of model {model_name!r} ({purpose}) in "
+            f"{where or tempfile.gettempdir()}: {err.strerror or err}. Nothing was changed."
+        ) from err
+
+
 def write_files(
     serializer: ModelSerializer, obj: Any, directory: Path, model_name: str = "the model", sync: bool = False
 ) -> list[ArtifactFile]:
@@ -158,15 +178,7 @@ def read_object(serializer: ModelSerializer, repository: ArtifactRepository, mod
     """Fetch every file of ``model``, check it against the manifest, then deserialize the object."""
     if model.artifact_key is None or not model.artifacts:
         raise ArtifactNotFoundError(f"Model {model.name!r} has no stored artifacts.")
-    where = repository.staging_dir()
-    try:
-        directory = tempfile.TemporaryDirectory(prefix=f"ebonite-load-{os.getpid()}-", dir=where)
-    except OSError as err:
-        raise RepositoryError(
-            f"Cannot create a directory to fetch the files of model {model.name!r} in "
-            f"{where or tempfile.gettempdir()}: {err.strerror or err}."
-        ) from err
-    with directory as temporary:
+    with private_directory(repository, "load", model.name) as temporary:
         paths: dict[str, Path] = {}
         for artifact in model.artifacts:
             try:
