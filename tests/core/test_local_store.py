@@ -194,11 +194,12 @@ def test_a_durable_store_has_large_files_written_through_while_they_are_hashed(
     """The client flushes each large buffer to the disk as it writes it (overlapping the disk with sha256)
     only for a repository that fsyncs what it stores; the stored bytes and the manifest are the same."""
     import hashlib
-    import os
+
+    from ebonite_core.model import storage
 
     synced: list[int] = []
-    real_fdatasync = os.fdatasync
-    monkeypatch.setattr(os, "fdatasync", lambda fd: synced.append(fd) or real_fdatasync(fd))
+    real_fdatasync = storage._fdatasync
+    monkeypatch.setattr(storage, "_fdatasync", lambda fd: synced.append(fd) or real_fdatasync(fd))
     weights = bytes(range(256)) * (40 * 1024)  # 10 MiB: over the size hashed on a second thread
     ebnt = Ebonite.local(store, durable=durable)
     assert ebnt.artifact_repo.sync_staged_files is durable
