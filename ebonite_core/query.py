@@ -28,7 +28,9 @@ from typing import Any
 from .objects import Model, _parse_timestamp
 
 MAX_LIMIT = 1000
-COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+# The comparison operators of a param filter. Applied to values they give a bool; a SQL backend applies
+# them to column expressions and gets the SQL comparison.
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,

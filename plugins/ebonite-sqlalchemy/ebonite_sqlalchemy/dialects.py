@@ -132,14 +132,21 @@ def _sqlite_member(params: ColumnElement[Any], key: str, numbers: bool) -> Colum
     )
 
 
+def _postgresql_member(params: ColumnElement[Any], key: str) -> tuple[ColumnElement[Any], ColumnElement[str]]:
+    """The member ``key`` of the JSON object ``params`` (``->``, to ask its JSON type) and its text (``->>``)."""
+    return (
+        params.op("->", return_type=JSON)(literal(key, String)),
+        params.op("->>", return_type=String)(literal(key, String)),
+    )
+
+
 def param_number(dialect_family: str, params: ColumnElement[Any], key: str) -> ColumnElement[float]:
     """The param ``key`` of the JSON object ``params`` as a double, or ``NULL`` unless it is a JSON number."""
     if dialect_family == "sqlite":
         return _sqlite_member(params, key, numbers=True)
     if dialect_family == "postgresql":
         # CASE, not AND: PostgreSQL may evaluate either side of an AND first, and the cast fails on text.
-        member = params.op("->", return_type=JSON)(literal(key, String))
-        text = params.op("->>", return_type=String)(literal(key, String))
+        member, text = _postgresql_member(params, key)
         return case((func.json_typeof(member) == "number", cast(text, Double)))
     extracted = _mysql_member(params, key)
     numeric = ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL")  # JSON_TYPE's names; BOOLEAN is apart
@@ -151,8 +158,7 @@ def param_string(dialect_family: str, params: ColumnElement[Any], key: str) -> C
     if dialect_family == "sqlite":
         return _sqlite_member(params, key, numbers=False)
     if dialect_family == "postgresql":
-        member = params.op("->", return_type=JSON)(literal(key, String))
-        text = params.op("->>", return_type=String)(literal(key, String))
+        member, text = _postgresql_member(params, key)
         return case((func.json_typeof(member) == "string", text))
     extracted = _mysql_member(params, key)
     return case((func.JSON_TYPE(extracted) == "STRING", func.JSON_UNQUOTE(extracted)))

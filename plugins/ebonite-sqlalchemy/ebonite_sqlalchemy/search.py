@@ -19,19 +19,10 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from ebonite_core.query import ModelQuery, ParamCondition, is_number
+from ebonite_core.query import COMPARISONS, ModelQuery, ParamCondition, is_number
 
 from .dialects import exact_equals, param_number, param_string
 from .schema import model_tags, models, tasks
-
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 
 
 def _sort_expression(query: ModelQuery, dialect_family: str) -> ColumnElement[Any]:
@@ -52,7 +43,7 @@ def _param_condition(condition: ParamCondition, dialect_family: str) -> ColumnEl
         return equal if condition.op == "==" else and_(text.is_not(None), not_(equal))
     number = param_number(dialect_family, models.c.params, condition.key)
     # A float, so that an integer beyond 64 bits binds on every driver; the database compares doubles anyway.
-    return _COMPARE[condition.op](number, float(condition.value))
+    return COMPARISONS[condition.op](number, float(condition.value))
 
 
 def _token_value(query: ModelQuery, value: Any) -> Any:
