@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -22,7 +20,7 @@ import warnings
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 import mlflow
-from tiny_model import SAMPLE, train_tiny_model
+from tiny_model import SAMPLE, print_figures, train_tiny_model
 
 LOADS = 50
 
@@ -50,20 +48,7 @@ def main() -> None:
             started = time.perf_counter()
             mlflow.sklearn.load_model("models:/tiny/1").predict(SAMPLE)
             loads.append(time.perf_counter() - started)
-    window = max(1, pushes // 10)
-    print(
-        json.dumps(
-            {
-                "backend": "mlflow",
-                "pushes": pushes,
-                "first_ms": 1000 * statistics.mean(timings[:window]),
-                "last_ms": 1000 * statistics.mean(timings[-window:]),
-                "first_median_ms": 1000 * statistics.median(timings[:window]),
-                "last_median_ms": 1000 * statistics.median(timings[-window:]),
-                "load_ms": 1000 * statistics.median(loads),
-            }
-        )
-    )
+    print_figures("mlflow", timings, loads)
 
 
 if __name__ == "__main__":

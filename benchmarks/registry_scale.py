@@ -15,15 +15,13 @@ sqlalchemy metadata repository on a SQLite file, local artifacts), ``postgresql`
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-from tiny_model import SAMPLE, train_tiny_model
+from tiny_model import SAMPLE, print_figures, train_tiny_model
 
 from ebonite_core import Ebonite, LocalArtifactRepository
 
@@ -65,20 +63,7 @@ def main() -> None:
             ebnt.get_model("model-00000", task).predict(SAMPLE)
             loads.append(time.perf_counter() - started)
         ebnt.close()
-    window = max(1, args.pushes // 10)
-    print(
-        json.dumps(
-            {
-                "backend": args.backend,
-                "pushes": args.pushes,
-                "first_ms": 1000 * statistics.mean(timings[:window]),
-                "last_ms": 1000 * statistics.mean(timings[-window:]),
-                "first_median_ms": 1000 * statistics.median(timings[:window]),
-                "last_median_ms": 1000 * statistics.median(timings[-window:]),
-                "load_ms": 1000 * statistics.median(loads),
-            }
-        )
-    )
+    print_figures(args.backend, timings, loads)
 
 
 if __name__ == "__main__":

@@ -30,14 +30,11 @@ import json
 import os
 import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,17 +44,11 @@ import boto3
 from botocore.config import Config
 from ebonite_s3.repository import S3ArtifactRepository
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "s3"))
+from s3_servers import MotoServer, SeaweedFSServer, ServerUnavailable, child_environment  # the tests' servers
+
 MiB = 1024 * 1024
 BUCKET = "bench"
-ACCESS_KEY = SECRET_KEY = "benchmark"
-ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-    "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 
 
 def peak_rss_mib() -> float:
@@ -71,64 +62,6 @@ def high_water_mib() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_ports(count: int) -> list[int]:
-    """Free loopback ports ``p`` with ``p + 10000`` free too (SeaweedFS puts gRPC there)."""
-    ports: list[int] = []
-    candidate = 17000
-    while len(ports) < count:
-        candidate += 7
-        if _bindable(candidate) and _bindable(candidate + 10000):
-            ports.append(candidate)
-    return ports
-
-
-def _executable(name: str) -> str:
-    return shutil.which(name, path=str(Path(sys.executable).parent)) or name
-
-
-def start_server(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    if kind == "moto":
-        (port,) = free_ports(1)
-        command = [_executable("moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-    else:
-        s3, master, volume, filer, admin = free_ports(5)
-        port = s3
-        identity = {"name": "bench", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
-        identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
-        (workdir / "s3.json").write_text(json.dumps({"identities": [identity]}))
-        (workdir / "data").mkdir()
-        command = [_executable("weed"), "mini", f"-dir={workdir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
-        command += ["-master.telemetry=false", "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0"]
-        command += ["-s3.port.lance=0", "-volume.preStopSeconds=0", f"-s3.config={workdir / 's3.json'}"]
-        for name, http in (("s3", s3), ("master", master), ("volume", volume), ("filer", filer), ("admin", admin)):
-            command += [f"-{name}.port={http}", f"-{name}.port.grpc={http + 10000}"]
-    log = open(workdir / "server.log", "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **ENVIRONMENT})
-    endpoint = f"http://127.0.0.1:{port}"
-    client = plain_client(endpoint, 8)
-    for _ in range(600):  # up to 60 s
-        try:
-            if kind == "moto":
-                urllib.request.urlopen(endpoint, timeout=1).close()
-            else:  # SeaweedFS answers before its volume server takes writes: probe with one
-                client.create_bucket(Bucket="probe")
-                client.put_object(Bucket="probe", Key="probe", Body=b"ok")
-            return process, endpoint
-        except Exception:
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit(f"{kind} did not start on {endpoint}; see {workdir / 'server.log'}")
 
 
 def plain_client(endpoint: str, concurrency: int) -> object:
@@ -170,18 +103,22 @@ def main() -> None:
     if options.measure_memory:
         measure_memory(options, *options.measure_memory)
         return
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.update(ENVIRONMENT)
+    # The tests' credentials and nothing from ~/.aws or the machine's AWS_* variables, for this process and
+    # the ones it starts.
+    environment = child_environment()
+    os.environ.clear()
+    os.environ.update(environment)
 
     size = options.size_mib * MiB
     workdir = Path(tempfile.mkdtemp(prefix="ebonite-s3-bench-"))
-    server, endpoint = start_server(options.server, workdir)
+    server = (MotoServer if options.server == "moto" else SeaweedFSServer)(workdir / "server")
     try:
-        run(options, size, endpoint, workdir)
+        server.start()
+        run(options, size, server.endpoint, workdir)
+    except ServerUnavailable as err:
+        raise SystemExit(f"{options.server} did not start: {err}") from err
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait()
+        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
