@@ -113,13 +113,7 @@ class RestartableMariaDB(sql_servers.MariaDBServer):
 
 def start_restartable(kind: str) -> RestartablePostgres | RestartableMariaDB:
     """A restartable ``postgresql`` or ``mariadb`` server; ``ServerUnavailable`` if it cannot run here."""
-    server = RestartablePostgres() if kind == "postgresql" else RestartableMariaDB()
-    try:
-        server.start()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return sql_servers.started(RestartablePostgres() if kind == "postgresql" else RestartableMariaDB())
 
 
 class CuttingProxy:

@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
@@ -313,7 +314,14 @@ class MariaDBServer(Server):
 
 def start_server(kind: str) -> Server:
     """Start a ``postgresql`` or ``mariadb`` server; :class:`ServerUnavailable` if it cannot be done here."""
-    server: Server = PostgresServer() if kind == "postgresql" else MariaDBServer()
+    return started(PostgresServer() if kind == "postgresql" else MariaDBServer())
+
+
+AnyServer = TypeVar("AnyServer", bound=Server)
+
+
+def started(server: AnyServer) -> AnyServer:
+    """``server``, started; if starting fails, whatever it had started is stopped before the error goes on."""
     try:
         server.start()
     except BaseException:
