@@ -124,7 +124,7 @@ class Ebonite:
             [artifact]
             type = "s3"
             bucket_name = "models"
-            aws_secret_access_key = "${AWS_SECRET_ACCESS_KEY}"   # from the environment
+            endpoint = "${S3_ENDPOINT}"            # from the environment
 
         ``${NAME}`` is replaced by the environment variable (``${NAME:-fallback}`` has a fallback, ``$${`` is a
         literal ``${``). A missing file or variable, a missing section or an option the backend does not take
