@@ -407,10 +407,13 @@ class LocalArtifactRepository(ArtifactRepository):
     def __init__(self, path: str | os.PathLike[str] = ".ebonite/artifacts", durable: bool = True) -> None:
         self.root = Path(path).absolute()
         self.durable = durable
-        self.sync_staged_files = durable
 
     def __repr__(self) -> str:
         return f"LocalArtifactRepository({str(self.root)!r})"
+
+    @property
+    def sync_staged_files(self) -> bool:  # type: ignore[override]
+        return self.durable  # push fsyncs exactly when durable
 
     def config(self) -> dict[str, Any]:
         return {"path": str(self.root)} if self.durable else {"path": str(self.root), "durable": False}
