@@ -12,7 +12,7 @@ TEST_PLUGINS := $(wildcard tests/plugins/*) $(foreach example,$(wildcard example
 PACKAGE_FILES := pyproject.toml $(wildcard plugins/*/pyproject.toml) \
 	$(shell find tests/plugins examples/ebonite-* -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: demo test install lint services bench clean reliability-report
+.PHONY: demo test install lint services bench bench-scale clean reliability-report
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ $(CORE_VENV)/.installed: pyproject.toml $(shell find ebonite_core -name '*.py')
 bench: install $(MLFLOW_VENV)/bin/python $(CORE_VENV)/.installed
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python benchmarks/run_all.py --mlflow-python $(MLFLOW_VENV)/bin/python \
 		--core-python $(CORE_VENV)/bin/python
+
+# A million models on PostgreSQL, 100,000 on SQLite (issue 18): built and timed in about half an hour, on a
+# throwaway server; not part of `make bench`.
+bench-scale: install services
+	$(BIN)/python benchmarks/million_models.py
+	$(BIN)/python benchmarks/million_models.py --database sqlite --models 100000 --no-commands
 
 clean:
 	rm -rf $(VENV) $(CORE_VENV) build *.egg-info .pytest_cache

@@ -151,6 +151,15 @@ def main() -> None:
             "7. Search latency over many models (local, SQLite)",
             [python, str(HERE / "search.py")] + (["--models", "2000"] if args.quick else []),
         ),
+        (
+            "8. Where the local store stops being the right choice (and the move to SQLite)",
+            [python, str(HERE / "local_limits.py")] + (["--sizes", "1000", "2000"] if args.quick else []),
+        ),
+        (
+            "9. Concurrent pushers on PostgreSQL + SeaweedFS (S3)",
+            [python, str(HERE / "concurrent_push.py")]
+            + (["--pushers", "1", "4", "--seconds", "5"] if args.quick else []),
+        ),
     ]
     for title, command in outputs:
         output = run(command)

@@ -17,11 +17,11 @@ from .plugins import resolve
 from .repository import ArtifactRepository, MetadataRepository
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from datetime import datetime
 
     from .model.serializer import ModelSerializer
-    from .query import ModelPage
+    from .query import ModelPage, ModelQuery
 
 # Pushing and loading need hashlib, tempfile, pickle and friends: they are imported on first use, so that
 # `import ebonite_core` stays fast for scripts that only look things up.
@@ -476,6 +476,67 @@ class Ebonite:
         ``creation_date``, ``name`` or ``params.<key>``, ``-`` first for descending. See
         :mod:`ebonite_core.query` for the details.
         """
+        query = self._query(
+            project, task, tags, params, created_after, created_before, order_by, limit=limit, page_token=page_token
+        )
+        page = self.meta_repo.search_models(query)
+        for model in page:
+            _bind(model, self)
+        return page
+
+    def iter_models(
+        self,
+        project: ProjectRef | None = None,
+        task: TaskRef | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        order_by: str = "creation_date",
+        page_size: int = 500,
+    ) -> Iterator[Model]:
+        """Every model matching the filters (those of :meth:`search_models`), oldest first by default, read
+        page by page: memory holds one page, whatever the size of the registry.
+
+        Pages are keyset pages: a model pushed while the iteration runs is met if it sorts after the current
+        page, and no model is met twice. Without ``project`` and ``task``, the whole registry.
+        """
+        token: str | None = None
+        while True:
+            page = self.search_models(
+                project, task, tags, params, created_after, created_before, order_by, page_size, token
+            )
+            yield from page
+            token = page.next_page_token
+            if token is None:
+                return
+
+    def count_models(
+        self,
+        project: ProjectRef | None = None,
+        task: TaskRef | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> int:
+        """How many models match the filters (those of :meth:`search_models`); one ``count`` in SQL."""
+        return self.meta_repo.count_models(
+            self._query(project, task, tags, params, created_after, created_before, "creation_date")
+        )
+
+    def _query(
+        self,
+        project: ProjectRef | None,
+        task: TaskRef | None,
+        tags: dict[str, str] | None,
+        params: dict[str, Any] | None,
+        created_after: datetime | None,
+        created_before: datetime | None,
+        order_by: str,
+        limit: int = 100,
+        page_token: str | None = None,
+    ) -> ModelQuery:
         from .query import ModelQuery
 
         project_id = task_id = None
@@ -483,7 +544,7 @@ class Ebonite:
             task_id = self._task(task, project).id
         elif project is not None:
             project_id = self._project(project).id
-        query = ModelQuery.create(
+        return ModelQuery.create(
             project_id=project_id,
             task_id=task_id,
             tags=tags,
@@ -494,10 +555,6 @@ class Ebonite:
             limit=limit,
             page_token=page_token,
         )
-        page = self.meta_repo.search_models(query)
-        for model in page:
-            _bind(model, self)
-        return page
 
     def latest_model(self, task: TaskRef, project: ProjectRef | None = None) -> Model | None:
         """The newest model of a task, or ``None`` if it has none."""

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
-from typing import Any
+from itertools import islice
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidNameError
-from ..maintenance.walk import RegistryPath, find, model_path, tree
+from ..maintenance.walk import RegistryPath, find, model_path, tasks_under
 from ..objects import Model, Project, Task
 from . import output
 from .command import Command, UsageError
+
+if TYPE_CHECKING:
+    from ..client import Ebonite
 
 
 def add_path(
@@ -50,47 +54,57 @@ def _model_summary(project: Project, task: Task, model: Model) -> dict[str, Any]
     }
 
 
+DEFAULT_LIMIT = 100
+
+
 class LsCommand(Command):
     name = "ls"
-    help = "list projects and tasks (or the models of a task) with model counts, sizes and creation dates"
+    help = "list projects and tasks with model counts, or the models of a task (a page at a time)"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_path(parser)
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=DEFAULT_LIMIT,
+            metavar="N",
+            help=f"list at most N models of a task, oldest first (default {DEFAULT_LIMIT})",
+        )
+        parser.add_argument("--all", action="store_true", help="list every model of a task, however many")
 
     def run(self, args: argparse.Namespace) -> int:
+        if args.limit < 1:
+            raise UsageError(f"--limit must be a positive number of models, not {args.limit}.")
         path = parse_path(args.path)
-        projects = tree(self.client(args), path)
-        document = {"projects": []}
-        for project, tasks in projects:
-            task_rows = []
-            for task, models in tasks:
-                task_rows.append(
-                    {
-                        "name": task.name,
-                        "path": model_path(project, task),
-                        "created": output.iso(task.creation_date),
-                        "author": task.author,
-                        "model_count": len(models),
-                        "size": sum(model_size(model) for model in models),
-                        "models": [_model_summary(project, task, model) for model in models],
-                    }
-                )
+        client = self.client(args)
+        project, task, model = find(client, path)
+        if task is not None:
+            return self._list_models(client, project, task, model, args)
+        document: dict[str, Any] = {"projects": []}
+        for each_project, tasks in tasks_under(client, path):
+            task_rows = [
+                {
+                    "name": each_task.name,
+                    "path": model_path(each_project, each_task),
+                    "created": output.iso(each_task.creation_date),
+                    "author": each_task.author,
+                    "model_count": client.count_models(task=each_task),
+                }
+                for each_task in tasks
+            ]
             document["projects"].append(
                 {
-                    "name": project.name,
-                    "path": project.name,
-                    "created": output.iso(project.creation_date),
-                    "author": project.author,
+                    "name": each_project.name,
+                    "path": each_project.name,
+                    "created": output.iso(each_project.creation_date),
+                    "author": each_project.author,
                     "task_count": len(task_rows),
                     "model_count": sum(row["model_count"] for row in task_rows),
-                    "size": sum(row["size"] for row in task_rows),
                     "tasks": task_rows,
                 }
             )
         if args.json:
             output.print_json(document)
-        elif path.depth >= 2:
-            self._print_models(document)
         else:
             self._print_tree(document)
         return 0
@@ -99,27 +113,47 @@ class LsCommand(Command):
     def _print_tree(document: dict[str, Any]) -> None:
         rows = []
         for project in document["projects"]:
-            rows.append(
-                (project["path"], project["task_count"], project["model_count"], project["size"], project["created"])
-            )
-            rows += [(t["path"], "", t["model_count"], t["size"], t["created"]) for t in project["tasks"]]
+            rows.append((project["path"], project["task_count"], project["model_count"], _date(project["created"])))
+            rows += [(t["path"], "", t["model_count"], _date(t["created"])) for t in project["tasks"]]
         if not rows:
             print("No projects yet: push a model into this registry first.")
             return
-        table = [(p, tasks, models, output.size(size), _date(created)) for p, tasks, models, size, created in rows]
-        output.print_table(("PATH", "TASKS", "MODELS", "SIZE", "CREATED (UTC)"), table, right=(1, 2, 3))
+        output.print_table(("PATH", "TASKS", "MODELS", "CREATED (UTC)"), rows, right=(1, 2))
 
     @staticmethod
-    def _print_models(document: dict[str, Any]) -> None:
-        models = [m for p in document["projects"] for t in p["tasks"] for m in t["models"]]
-        if not models:
-            print("No models in this task yet.")
-            return
-        rows = [
+    def _list_models(
+        client: Ebonite, project: Project | None, task: Task, model: Model | None, args: argparse.Namespace
+    ) -> int:
+        """The models of a task (or the one model the path names), a page at a time: the first page is
+        printed while the next ones are read, and memory holds one page."""
+        assert project is not None
+        total = 1 if model is not None else client.count_models(task=task)
+        models = iter([model]) if model is not None else client.iter_models(task=task)
+        if not args.all:
+            models = islice(models, args.limit)
+        summaries = (_model_summary(project, task, each) for each in models)
+        if args.json:
+            document = {
+                "projects": [
+                    {
+                        "name": project.name,
+                        "path": project.name,
+                        "tasks": [{"name": task.name, "path": model_path(project, task), "model_count": total}],
+                    }
+                ]
+            }
+            output.print_json_with_list(document, ("projects", 0, "tasks", 0, "models"), summaries)
+            return 0
+        rows = (
             (m["path"], m["files"], output.size(m["size"]), _date(m["created"]), ", ".join(m["methods"]))
-            for m in models
-        ]
-        output.print_table(("PATH", "FILES", "SIZE", "CREATED (UTC)", "METHODS"), rows, right=(1, 2))
+            for m in summaries
+        )
+        shown = output.print_table_streamed(("PATH", "FILES", "SIZE", "CREATED (UTC)", "METHODS"), rows, right=(1, 2))
+        if total == 0:
+            print("No models in this task yet.")
+        elif shown < total:
+            print(f"{shown} of {total:,} models shown: --limit N or --all for more.")
+        return 0
 
 
 def _date(iso_text: str) -> str:

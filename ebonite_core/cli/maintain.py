@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..maintenance.copy import CopyOutcome, copy_models
 from ..maintenance.gc import DEFAULT_GRACE, collect_garbage, parse_duration
 from ..maintenance.verify import verify
-from ..maintenance.walk import tree
+from ..maintenance.walk import RegistryPath, find
 from . import output
 from .browse import add_path, parse_path
 from .command import Command, UsageError, open_client
+
+if TYPE_CHECKING:
+    from ..client import Ebonite
 
 
 class VerifyCommand(Command):
@@ -25,7 +28,9 @@ class VerifyCommand(Command):
 
     def run(self, args: argparse.Namespace) -> int:
         path = parse_path(args.path)
-        report = verify(self.client(args), path)
+        client = self.client(args)
+        _announce(client, path, "Checking")
+        report = verify(client, path)
         if args.json:
             output.print_json(
                 {
@@ -74,7 +79,9 @@ class GcCommand(Command):
             grace = parse_duration(args.older_than) if args.older_than is not None else DEFAULT_GRACE
         except ValueError as err:
             raise UsageError(f"--older-than: {err}") from err
-        report = collect_garbage(self.client(args), grace, dry_run=args.dry_run)
+        client = self.client(args)
+        _announce(client, RegistryPath(), "Reading the artifact keys of")
+        report = collect_garbage(client, grace, dry_run=args.dry_run)
         if args.json:
             output.print_json(
                 {
@@ -125,34 +132,34 @@ class CopyCommand(Command):
         path = parse_path(args.path)
         source = self.client(args)
         target = _target(args.to)
-        selection = tree(source, path)
-        models = [model for _, tasks in selection for _, task_models in tasks for model in task_models]
-        total = sum(sum(artifact.size for artifact in model.artifacts) for model in models)
-        bar = _progress_bar(total, len(models))
+        models = _announce(source, path, "Copying")
+        bar = _progress_bar(models)
         say = bar.write if bar is not None else print
+        counts: dict[str, Any] = {status: 0 for status in ("copied", "present", "conflict", "failed")}
+        if args.json:
+            print('{"models": [', end="")
 
         def report(outcome: CopyOutcome) -> None:
-            if not args.json:
+            if args.json:  # streamed: a million outcomes are never held at once
+                print(("" if sum(counts.values()) == 0 else ",") + "\n  " + output.json_text(outcome.to_dict()), end="")
+            else:
                 detail = f": {outcome.detail}" if outcome.detail else ""
                 say(f"{outcome.status:<9}{outcome.path} ({output.size(outcome.size)}){detail}")
-            if bar is not None and outcome.status != "copied":
-                bar.update(outcome.size)
+            counts[outcome.status] += 1
+            if bar is not None:
+                bar.update(1)
 
         try:
-            outcomes = copy_models(
-                source, target, path, on_outcome=report, on_bytes=bar.update if bar else None, selection=selection
-            )
+            copy_models(source, target, path, on_outcome=report)
         finally:
             if bar is not None:
                 bar.close()
-        counts: dict[str, Any] = {status: 0 for status in ("copied", "present", "conflict", "failed")}
-        for outcome in outcomes:
-            counts[outcome.status] += 1
+        outcomes = sum(counts.values())
         if args.json:
-            output.print_json({**counts, "models": [outcome.to_dict() for outcome in outcomes]})
+            print("\n]," + output.json_text(counts)[1:-1] + "}")
         else:
             print(
-                f"{len(outcomes)} models: {counts['copied']} copied, {counts['present']} already there, "
+                f"{outcomes} models: {counts['copied']} copied, {counts['present']} already there, "
                 f"{counts['conflict']} in conflict, {counts['failed']} failed."
             )
         return 1 if counts["conflict"] or counts["failed"] else 0
@@ -166,12 +173,28 @@ def _target(location: str) -> Any:
     return open_client(location)
 
 
-def _progress_bar(total_bytes: int, models: int) -> Any:
-    """A tqdm bar on stderr when tqdm is installed and stderr is a terminal; else ``None``."""
+def _progress_bar(models: int) -> Any:
+    """A tqdm bar of models on stderr when tqdm is installed and stderr is a terminal; else ``None``."""
     try:
         from tqdm import tqdm
     except ImportError:
         return None
     if not sys.stderr.isatty():
         return None
-    return tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, desc=f"copy {models} models")
+    return tqdm(total=models, unit="model", desc=f"copy {models} models")
+
+
+def _announce(client: Ebonite, path: RegistryPath, doing: str) -> int:
+    """Say on stderr, when it is a terminal, how many models a walk will go through before it starts (a
+    million take minutes); return that count."""
+    project, task, model = find(client, path)
+    if model is not None:
+        count = 1
+    elif task is not None:
+        count = client.count_models(task=task)
+    else:
+        count = client.count_models(project=project)
+    if sys.stderr.isatty():
+        where = f" under {path}" if path.depth else ""
+        print(f"{doing} {count:,} models{where}...", file=sys.stderr, flush=True)
+    return count

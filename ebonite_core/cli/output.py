@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any
 
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def json_text(data: Any) -> str:
+    """One value as JSON on one line, for output streamed piece by piece."""
+    return json.dumps(data, ensure_ascii=False)
 
 
 def print_table(
@@ -25,6 +31,50 @@ def print_table(
             for column, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         print(indent + "  ".join(padded).rstrip())
+
+
+def print_table_streamed(
+    header: Sequence[str], rows: Iterable[Sequence[object]], right: Sequence[int] = (), sample: int = 100
+) -> int:
+    """:func:`print_table` for rows that come a page at a time: the widths are those of the header and the
+    first ``sample`` rows, printed at once; a later, wider cell pushes its row out of line rather than hold
+    every row in memory. Returns how many rows were printed (the header is printed only if there are rows)."""
+    iterator = iter(rows)
+    first = list(islice(iterator, sample))
+    if not first:
+        return 0
+    cells = [[str(cell) for cell in row] for row in [header, *first]]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        padded = [
+            cell.rjust(width) if column in right else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(padded).rstrip()
+
+    for row in cells:
+        print(line(row))
+    count = len(first)
+    for row in iterator:
+        print(line([str(cell) for cell in row]))
+        count += 1
+    return count
+
+
+def print_json_with_list(document: Any, where: Sequence[str | int], items: Iterable[Any]) -> None:
+    """Print ``document`` as JSON with a list placed at ``where`` (keys and indexes leading to it) whose
+    items are printed as they come: a list of a million models is never held at once."""
+    marker = "\x00items\x00"
+    place = document
+    for step in where[:-1]:
+        place = place[step]  # type: ignore[index]
+    place[where[-1]] = marker  # type: ignore[index]
+    head, tail = json.dumps(document, indent=2, ensure_ascii=False).split(json.dumps(marker), 1)
+    print(head + "[", end="")
+    for index, item in enumerate(items):
+        print(("," if index else "") + "\n  " + json.dumps(item, ensure_ascii=False), end="")
+    print("\n]" + tail)
 
 
 def size(count: int) -> str:

@@ -27,7 +27,7 @@ from ..model.storage import new_artifact_key, verify_file
 from ..objects import Model, Project, Task
 from ..repository import check_artifact_name
 from .verify import check_file
-from .walk import RegistryPath, model_path, tree, walk
+from .walk import RegistryPath, model_path, referenced_keys, tasks_under, walk
 
 
 @dataclass
@@ -53,10 +53,13 @@ class _Copier:
         self.projects: dict[str, Project] = {}
         self.tasks: dict[tuple[str, str], Task] = {}
         self.task_pairs: dict[tuple[str, str], tuple[Task, Task]] = {}  # (source task, target task)
-        self.copied_names: dict[str, str] = {}  # source model id -> name, for models now in the target
+        # Source models that an alias points at -> their name, once they are in the target (aliases are few:
+        # this stays small however many models are copied).
+        self.alias_targets: set[str] = set()
+        self.copied_names: dict[str, str] = {}
         # Read once: which keys the target holds, and which of them its models use.
         self.target_keys = set(target.artifact_repo.keys())
-        self.target_referenced = {model.artifact_key for _, _, model in walk(target) if model.artifact_key}
+        self.target_referenced = referenced_keys(target)
 
     def project(self, project: Project) -> Project:
         if project.name not in self.projects:
@@ -85,6 +88,7 @@ class _Copier:
             assert found is not None
             self.tasks[name] = found
             self.task_pairs[name] = (task, found)
+            self.alias_targets.update(self.source.meta_repo.get_aliases(task).values())
         return self.tasks[name]
 
     def copy_aliases(self) -> None:
@@ -193,36 +197,30 @@ class _Copier:
                     )
 
 
-Tree = list[tuple[Project, list[tuple[Task, list[Model]]]]]
-
-
 def copy_models(
     source: Ebonite,
     target: Ebonite,
     path: RegistryPath | None = None,
     on_outcome: Callable[[CopyOutcome], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
-    selection: Tree | None = None,
-) -> list[CopyOutcome]:
-    """Copy the projects, tasks and models under ``path`` from ``source`` into ``target``.
+) -> None:
+    """Copy the projects, tasks and models under ``path`` from ``source`` into ``target``, a page of models
+    at a time (memory does not grow with the number of models).
 
-    ``on_outcome`` is called after each model, ``on_bytes`` with the bytes of each model copied (for a
-    progress bar); ``selection`` is what :func:`~ebonite_core.maintenance.walk.tree` gives for ``path``,
-    when the caller has it already. Backend failures propagate (run again to resume); a model that fails
-    its source checksum is reported as ``failed`` and the others are still copied.
+    ``on_outcome`` is called after each model with what happened to it, ``on_bytes`` with the bytes of
+    each model copied (for a progress bar). Backend failures propagate (run again to resume); a model that
+    fails its source checksum is reported as ``failed`` and the others are still copied.
     """
+    path = path or RegistryPath()
     copier = _Copier(source, target, on_bytes)
-    outcomes = []
-    for project, tasks in selection if selection is not None else tree(source, path or RegistryPath()):
+    for project, tasks in tasks_under(source, path):
         copier.project(project)
-        for task, models in tasks:
-            copier.task(project, task)
-            for model in models:
-                outcome = copier.copy(project, task, model)
-                outcomes.append(outcome)
-                if outcome.status in ("copied", "present") and model.id is not None:
-                    copier.copied_names[model.id] = model.name
-                if on_outcome is not None:
-                    on_outcome(outcome)
+        for task in tasks:
+            copier.task(project, task)  # empty tasks (and projects) are copied too
+    for project, task, model in walk(source, path):
+        outcome = copier.copy(project, task, model)
+        if outcome.status in ("copied", "present") and model.id in copier.alias_targets:
+            copier.copied_names[model.id] = model.name
+        if on_outcome is not None:
+            on_outcome(outcome)
     copier.copy_aliases()
-    return outcomes

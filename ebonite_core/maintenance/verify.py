@@ -13,7 +13,7 @@ from ..errors import ArtifactNotFoundError
 from ..model.storage import sha256_of
 from ..objects import ArtifactFile, Model, utc_now
 from ..repository import ArtifactRepository, check_artifact_name
-from .walk import RegistryPath, model_path, walk
+from .walk import KeySet, RegistryPath, model_path, walk
 
 
 @dataclass
@@ -107,12 +107,13 @@ def verify(
     report = VerifyReport(checked_unreferenced=path.depth == 0)
     # Keys are listed before the models are read, so that a push finishing in between is seen as referenced.
     keys = client.artifact_repo.keys() if report.checked_unreferenced else {}
-    referenced = set()
+    referenced = KeySet()  # 8 to 60 bytes per model, whatever the size of its metadata
     with tempfile.TemporaryDirectory(prefix="ebonite-verify-", dir=client.artifact_repo.staging_dir()) as scratch:
         for project, task, model in walk(client, path):
             location = model_path(project, task, model)
             report.models += 1
-            referenced.add(model.artifact_key)
+            if model.artifact_key:
+                referenced.add(model.artifact_key)
             verify_model(client, model, location, Path(scratch), report)
             if on_model is not None:
                 on_model(location)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..client import Ebonite
@@ -90,30 +93,60 @@ def find(client: Ebonite, path: RegistryPath) -> tuple[Project | None, Task | No
     return project, task, model
 
 
-def tree(client: Ebonite, path: RegistryPath) -> list[tuple[Project, list[tuple[Task, list[Model]]]]]:
-    """Projects, their tasks and their models under ``path`` (metadata only), in creation order."""
-    project, task, model = find(client, path)
-    projects = [project] if project is not None else client.get_projects()
-    result = []
-    for each_project in projects:
-        tasks = [task] if task is not None else client.get_tasks(each_project)
-        result.append(
-            (
-                each_project,
-                [(each_task, [model] if model is not None else client.get_models(each_task)) for each_task in tasks],
-            )
-        )
-    return result
+def tasks_under(client: Ebonite, path: RegistryPath) -> Iterator[tuple[Project, list[Task]]]:
+    """The projects under ``path`` with their tasks (all of them, or the one the path names), in creation order."""
+    project, task, _ = find(client, path)
+    for each_project in [project] if project is not None else client.get_projects():
+        yield each_project, [task] if task is not None else client.get_tasks(each_project)
 
 
 def walk(client: Ebonite, path: RegistryPath = RegistryPath()) -> Iterator[tuple[Project, Task, Model]]:
-    """Every model under ``path`` with its project and task."""
-    for project, tasks in tree(client, path):
-        for task, models in tasks:
-            for model in models:
-                yield project, task, model
+    """Every model under ``path`` with its project and task, in creation order, read a page at a time:
+    memory holds one page whatever the size of the registry."""
+    project, task, model = find(client, path)
+    if model is not None:
+        assert project is not None and task is not None
+        yield project, task, model
+        return
+    for each_project, tasks in tasks_under(client, path):
+        for each_task in tasks:
+            for each_model in client.iter_models(task=each_task):
+                yield each_project, each_task, each_model
 
 
-def referenced_keys(client: Ebonite) -> set[str]:
-    """The artifact key of every model in the registry."""
-    return {model.artifact_key for _, _, model in walk(client) if model.artifact_key}
+class KeySet:
+    """A set of artifact keys held in 8 bytes per key (a sorted array of 64-bit hashes), for walks of
+    registries of millions of models.
+
+    Membership may answer yes for a key never added (for a million keys, about one chance in 10^13 per
+    question), never no for a key added: use it only where a wrong yes is harmless (``gc`` keeps a key it
+    should have removed; ``verify`` leaves one unreferenced key unreported).
+    """
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self._sorted = array("q", sorted(_hash(key) for key in keys))
+        self._added: set[int] = set()  # keys added later, about 60 bytes each
+
+    def add(self, key: str) -> None:
+        self._added.add(_hash(key))
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        wanted = _hash(key)
+        if wanted in self._added:
+            return True
+        index = bisect_left(self._sorted, wanted)
+        return index < len(self._sorted) and self._sorted[index] == wanted
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._added)
+
+
+def _hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def referenced_keys(client: Ebonite) -> KeySet:
+    """The artifact key of every model in the registry (8 bytes per model in memory)."""
+    return KeySet(model.artifact_key for _, _, model in walk(client) if model.artifact_key)

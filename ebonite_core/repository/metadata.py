@@ -33,7 +33,8 @@ class MetadataRepository(ABC):
       ``None`` when nothing matches; lists are in creation order.
     - The repository never stores absolute paths, endpoints or credentials inside the metadata.
 
-    Optional methods, with defaults: ``config`` (the constructor options, for ``Ebonite.save_config``; the
+    Optional methods, with defaults: ``search_models`` and ``count_models`` (built on the getters; SQL
+    backends do them in the database), ``config`` (the constructor options, for ``Ebonite.save_config``; the
     default raises ``NotImplementedError``), ``clean_leftovers`` (what interrupted writes left behind, for
     ``ebonite gc``; the default finds nothing) and ``close``. ``path_options`` names the constructor
     options that are local paths (resolved relative to a config file's directory).
@@ -167,6 +168,24 @@ class MetadataRepository(ABC):
                     continue
                 rows.extend(row for row in map(Model.to_dict, self.get_models(task)) if query.matches(row))
         return query.page(rows)
+
+    def count_models(self, query: ModelQuery) -> int:
+        """How many models match ``query`` (its order, limit and page token aside).
+
+        This default counts through :meth:`search_models`, page by page (memory stays bounded); a backend
+        that can count in its store (SQL) should override it.
+        """
+        from dataclasses import replace
+
+        from ..query import MAX_LIMIT
+
+        count, query = 0, replace(query, limit=MAX_LIMIT, after=None)
+        while True:
+            page = self.search_models(query)
+            count += len(page)
+            if page.next_page_token is None:
+                return count
+            query = replace(query, after=query.decode_token(page.next_page_token))
 
     def get_or_create_project(self, name: str) -> Project:
         """The project called ``name``, created if missing; safe when several processes race to create it."""

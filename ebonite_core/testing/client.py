@@ -246,3 +246,17 @@ class ClientContract:
             ebnt.search_models(page_token="garbage!")
         with pytest.raises(NonExistingProjectError):
             ebnt.search_models(project="missing")
+        # Iterating and counting: every model once, across pages, with the same filters.
+        assert [m.name for m in ebnt.iter_models(task=task, page_size=2)] == ["m0", "m1", "m2"]
+        assert [m.name for m in ebnt.iter_models(page_size=1, order_by="-params.accuracy")] == [
+            "elsewhere",
+            "m1",
+            "m2",
+            "m0",
+        ]
+        assert [m.name for m in ebnt.iter_models(project="project", tags={"stage": "candidate"}, page_size=1)] == [
+            "m1",
+            "m2",
+        ]
+        assert ebnt.count_models(task=task) == 3 and ebnt.count_models() == 4
+        assert ebnt.count_models(project="project", params={"accuracy": (">=", 0.9)}, tags={"stage": "candidate"}) == 2

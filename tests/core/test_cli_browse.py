@@ -10,37 +10,36 @@ from cli_support import Cli, artifact_dir, assert_one_line_error
 from ebonite_core import Ebonite
 
 
-def test_ls_lists_projects_and_tasks_with_counts_and_sizes(cli: Cli, registry: Ebonite) -> None:
+def test_ls_lists_projects_and_tasks_with_counts(cli: Cli, registry: Ebonite) -> None:
     result = cli("ls")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["PATH", "TASKS", "MODELS", "SIZE", "CREATED", "(UTC)"]
+    assert lines[0].split() == ["PATH", "TASKS", "MODELS", "CREATED", "(UTC)"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert list(rows) == ["demo", "demo/iris", "demo/wine", "other", "other/t"]
-    assert rows["demo"][1:3] == ["2", "2"] and rows["demo/iris"][1] == "2" and rows["demo/wine"][1:3] == ["0", "0"]
-    total = sum(model.artifacts[0].size for model in registry.get_models("iris", "demo"))
-    assert rows["demo/iris"][2:4] == [f"{total / 1024:.1f}", "KiB"], "the sizes of the manifests add up"
+    assert rows["demo"][1:3] == ["2", "2"] and rows["demo/iris"][1] == "2" and rows["demo/wine"][1] == "0"
     created = registry.get_project("demo").creation_date
     assert f"{created:%Y-%m-%d %H:%M:%S}" in " ".join(rows["demo"])
+    assert cli.json("ls")["projects"][0]["tasks"][0]["model_count"] == 2
 
 
-def test_ls_json_is_the_tree_with_exact_numbers(cli: Cli, registry: Ebonite) -> None:
-    document = cli.json("ls")
-    demo = document["projects"][0]
-    assert (demo["name"], demo["task_count"], demo["model_count"]) == ("demo", 2, 2)
-    iris = demo["tasks"][0]
-    sizes = {model.name: sum(a.size for a in model.artifacts) for model in registry.get_models("iris", "demo")}
-    assert {m["name"]: m["size"] for m in iris["models"]} == sizes
-    assert iris["size"] == sum(sizes.values()) == demo["size"]
-    assert iris["models"][0]["methods"] == ["predict"] and iris["models"][0]["path"] == "demo/iris/scale"
-
-
-def test_ls_of_a_task_lists_its_models(cli: Cli, registry: Ebonite) -> None:
+def test_ls_of_a_task_lists_a_page_of_its_models_with_sizes_and_the_total(cli: Cli, registry: Ebonite) -> None:
     result = cli("ls", "demo/iris")
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["PATH", "FILES", "SIZE"]
     assert [line.split()[0] for line in lines[1:]] == ["demo/iris/scale", "demo/iris/triple"]
     assert lines[1].rstrip().endswith("predict")
+    first = cli("ls", "demo/iris", "--limit", "1").stdout.splitlines()
+    assert [line.split()[0] for line in first[1:-1]] == ["demo/iris/scale"]
+    assert first[-1] == "1 of 2 models shown: --limit N or --all for more."
+    assert len(cli("ls", "demo/iris", "--limit", "1", "--all").stdout.splitlines()) == 3
+
+    document = cli.json("ls", "demo/iris", "--limit", "1")
+    iris = document["projects"][0]["tasks"][0]
+    assert iris["model_count"] == 2 and [m["name"] for m in iris["models"]] == ["scale"]
+    sizes = {model.name: sum(a.size for a in model.artifacts) for model in registry.get_models("iris", "demo")}
+    assert {m["name"]: m["size"] for m in cli.json("ls", "demo/iris")["projects"][0]["tasks"][0]["models"]} == sizes
+    assert iris["models"][0]["methods"] == ["predict"] and iris["models"][0]["path"] == "demo/iris/scale"
     assert cli.json("ls", "demo")["projects"][0]["tasks"][1]["name"] == "wine"
     assert [p["name"] for p in cli.json("ls", "other/t/small")["projects"]] == ["other"]
 

@@ -63,7 +63,9 @@ def test_copy_into_s3_then_ls_and_verify(team: Path, local: Ebonite, tmp_path: P
     listing = json.loads(ebonite("ls", "--json", "--config", team, cwd=tmp_path).stdout)
     [project] = listing["projects"]
     assert [(task["name"], task["model_count"]) for task in project["tasks"]] == [("t", 4), ("empty", 0)]
-    assert project["size"] == sum(model.artifacts[0].size for model in local.get_models("t", "p"))
+    models = json.loads(ebonite("ls", "p/t", "--json", "--config", team, cwd=tmp_path).stdout)["projects"][0]
+    sizes = [model["size"] for model in models["tasks"][0]["models"]]
+    assert sizes == [model.artifacts[0].size for model in local.get_models("t", "p")]
     verified = ebonite("verify", "--config", team, cwd=tmp_path)
     assert verified.returncode == 0 and "Checked 4 models, 4 files" in verified.stdout, verified.stdout
 

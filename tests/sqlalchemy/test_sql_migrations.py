@@ -25,7 +25,7 @@ from ebonite_core.query import ModelQuery
 from ebonite_core.testing import make_model
 
 FIRST_REVISION = "0001"
-REVISIONS = [FIRST_REVISION, "0002", "0003"]
+REVISIONS = [FIRST_REVISION, "0002", "0003", "0004"]
 
 # The tables as revision 0002 had them, for writing what an older release wrote: params inside ``data``.
 LEGACY_PROJECTS = table("ebonite_projects", column("id"), column("name"), column("creation_date", UTCDateTime()))
@@ -90,10 +90,10 @@ def write_legacy_models(db_url: str, models: list[Model]) -> None:
         engine.dispose()
 
 
-def test_the_package_ships_a_linear_history_of_three_revisions() -> None:
+def test_the_package_ships_a_linear_history_of_four_revisions() -> None:
     revisions = list(script_directory().walk_revisions())
     assert [revision.revision for revision in reversed(revisions)] == REVISIONS
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 def test_an_empty_database_is_created_at_the_newest_revision(
@@ -136,11 +136,13 @@ def test_a_database_at_the_first_revision_is_refused_then_upgraded(
     assert "python -m ebonite_sqlalchemy upgrade" in message and "upgrade=True" in message
     assert make_url(db_url).render_as_string(hide_password=True) in message
     assert (refused.value.current, refused.value.head) == (FIRST_REVISION, head_revision())
-    assert "ix_ebonite_models_task_id_id" not in index_names(db_url, "ebonite_models"), "refusal changed nothing"
+    assert "ix_ebonite_models_task_id_id_creation_date" not in index_names(db_url, "ebonite_models"), (
+        "refusal changed nothing"
+    )
 
     upgraded = open_repository(db_url, upgrade=True)
     assert upgraded.revision == head_revision()
-    assert "ix_ebonite_models_task_id_id" in index_names(db_url, "ebonite_models")
+    assert "ix_ebonite_models_task_id_id_creation_date" in index_names(db_url, "ebonite_models")
     project = upgraded.get_project_by_name("old")
     assert project is not None and (project.author, project.creation_date) == ("ann", when)
     task = upgraded.get_or_create_task(project, "task")
@@ -209,20 +211,24 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(db_url: str, open_rep
 def test_a_database_at_0002_with_models_is_refused_then_upgraded_and_keeps_them(
     db_url: str, open_repository: Callable[..., SQLAlchemyMetaRepository]
 ) -> None:
-    """Revision 0003 adds the tag and alias tables and moves params out of ``data``: the models survive it."""
+    """Revision 0003 adds the tag and alias tables and moves params out of ``data``, 0004 indexes the params:
+    the models survive both, and search finds them through the new index."""
     migrate_to(db_url, "0002")
     when = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=timezone.utc)
     legacy = [
         make_model("accurate", params={"accuracy": 0.95, "kernel": "rbf", "clé": 1}, creation_date=when),
         make_model("sloppy", params={"accuracy": 0.5, "nested": {"deep": [1, "ü"]}}, creation_date=when),
         make_model("plain", params={}, creation_date=when),
+        make_model(
+            "odd", params={"accuracy": True, "kernel": "r" * 300, "k" * 300: 2, "big": 10**400}, creation_date=when
+        ),
     ]
     write_legacy_models(db_url, legacy)
 
     with pytest.raises(SchemaVersionError) as refused:
         open_repository(db_url)
     message = str(refused.value)
-    assert "revision '0002'" in message and "revision '0003'" in message
+    assert "revision '0002'" in message and f"revision '{head_revision()}'" in message
     assert "python -m ebonite_sqlalchemy upgrade" in message and "upgrade=True" in message
     engine = create_engine(db_url, poolclass=NullPool)
     try:
@@ -231,11 +237,11 @@ def test_a_database_at_0002_with_models_is_refused_then_upgraded_and_keeps_them(
         engine.dispose()
 
     upgraded = open_repository(db_url, upgrade=True)
-    assert upgraded.revision == "0003"
+    assert upgraded.revision == head_revision()
     project = upgraded.get_project_by_name("legacy")
     task = upgraded.get_task_by_name(project, "task")
     models = upgraded.get_models(task)
-    assert [model.name for model in models] == ["accurate", "sloppy", "plain"]
+    assert [model.name for model in models] == ["accurate", "sloppy", "plain", "odd"]
     for model, original in zip(models, legacy, strict=True):
         for field in ("params", "methods", "requirements", "artifacts", "description", "creation_date"):
             assert getattr(model, field) == getattr(original, field), (model.name, field)
@@ -243,6 +249,14 @@ def test_a_database_at_0002_with_models_is_refused_then_upgraded_and_keeps_them(
     found = upgraded.search_models(ModelQuery.create(params={"accuracy": (">=", 0.9)}))
     assert [model.name for model in found] == ["accurate"]
     assert [model.name for model in upgraded.search_models(ModelQuery.create(params={"clé": 1}))] == ["accurate"]
+    by_accuracy = upgraded.search_models(ModelQuery.create(order_by="params.accuracy"))  # booleans are no number
+    assert [model.name for model in by_accuracy] == ["sloppy", "accurate"]
+    for params, expected in [
+        ({"kernel": "rbf"}, ["accurate"]),
+        ({"kernel": "r" * 300}, ["odd"]),
+        ({"k" * 300: 2}, ["odd"]),
+    ]:
+        assert [model.name for model in upgraded.search_models(ModelQuery.create(params=params))] == expected
     with upgraded.engine.connect() as connection:  # moved, not copied
         documents = connection.execute(select(LEGACY_MODELS.c.data)).scalars().all()
     assert all("params" not in document for document in documents)
@@ -252,7 +266,13 @@ def test_a_database_at_0002_with_models_is_refused_then_upgraded_and_keeps_them(
     assert upgraded.get_model_by_alias(task, "champion").name == "accurate"
     assert [m.name for m in upgraded.search_models(ModelQuery.create(tags={"stage": "candidate"}))] == ["sloppy"]
     upgraded.create_model(make_model("new", task.id, tags={"stage": "candidate"}))
-    assert [model.name for model in open_repository(db_url).get_models(task)] == ["accurate", "sloppy", "plain", "new"]
+    assert [model.name for model in open_repository(db_url).get_models(task)] == [
+        "accurate",
+        "sloppy",
+        "plain",
+        "odd",
+        "new",
+    ]
 
 
 @pytest.mark.parametrize("backend", SHARED_BACKENDS)

@@ -69,6 +69,6 @@ def test_the_wheel_works_installed_in_a_fresh_environment(tmp_path: Path) -> Non
     report = json.loads(result.stdout)
     for key in ("package", "repository class", "migrations"):
         assert Path(report[key]).resolve().is_relative_to(environment.resolve()), (key, report[key])
-    assert report["revision"] == report["head"] == "0003"
+    assert report["revision"] == report["head"] == "0004"
     assert report["prediction"] == [8.0]
     assert report["found"] == ["model"]

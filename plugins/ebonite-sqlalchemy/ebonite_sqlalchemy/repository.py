@@ -36,8 +36,18 @@ from .engine import (
     make_engine,
 )
 from .migrate import ensure_schema
-from .schema import MODEL_COLUMNS, NAME_LENGTH, model_tags, models, projects, task_aliases, tasks
-from .search import search_statement
+from .schema import (
+    MODEL_COLUMNS,
+    NAME_LENGTH,
+    model_params,
+    model_tags,
+    models,
+    param_index_rows,
+    projects,
+    task_aliases,
+    tasks,
+)
+from .search import count_statement, search_statement
 
 _MAX_ID = 2**63 - 1
 _DEADLOCK_RETRIES = 3
@@ -432,11 +442,14 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         }
 
         def write(connection: Connection) -> int:
-            # The model and its tags in one transaction: a push appears whole or not at all.
+            # The model, its tags and its params' index in one transaction: a push appears whole or not at all.
             new_id = connection.execute(insert(models).values(**values)).inserted_primary_key[0]
             if tags:
                 rows = [{"model_id": new_id, "key": key, "value": value} for key, value in tags.items()]
                 connection.execute(insert(model_tags).values(rows))
+            indexed = param_index_rows(new_id, document["params"])
+            if indexed:
+                connection.execute(insert(model_params).values(indexed))
             return new_id
 
         try:
@@ -572,3 +585,11 @@ class SQLAlchemyMetaRepository(MetadataRepository):
             last = page[-1]
             page.next_page_token = query.encode_token(query.sort_value(last.to_dict()), str(last.id))
         return page
+
+    def count_models(self, query: ModelQuery) -> int:
+        """One ``SELECT count(*)`` with the search's filters."""
+        statement = count_statement(query, self._family, _row_id)
+        if statement is None:
+            return 0
+        with self._connection() as connection:
+            return connection.execute(statement).scalar_one()

@@ -14,6 +14,9 @@ hold for every dialect:
   looks models up by (name, task) is in columns with a unique constraint. Its ``params`` are a JSON document
   of their own (revision 0003), so that searching them parses a few bytes per model, not the whole analysis.
 - Tags and aliases have tables of their own (revision 0003), with the indexes that search and lookups need.
+- ``ebonite_model_params`` (revision 0004) is an index of the ``params`` JSON, kept by the repository in
+  the transaction that writes the model: a row per param that is a number (as a double) or a string (its
+  first 255 characters), so that search filters and orders by a param through a B-tree, not by reading JSON.
 - Foreign keys between projects, tasks and models have no ``ON DELETE`` action: deleting a parent that has
   children is refused by the database. A model's tags and the aliases pointing at it are its own data:
   their foreign keys to the model cascade, so that deleting the model removes them in the same statement.
@@ -21,6 +24,7 @@ hold for every dialect:
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,6 +34,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -46,6 +51,8 @@ from ebonite_core.objects import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH
 NAME_LENGTH = 255
 TAG_KEY_LENGTH = MAX_TAG_KEY_LENGTH  # 128
 TAG_VALUE_LENGTH = MAX_TAG_VALUE_LENGTH  # 500
+PARAM_KEY_LENGTH = 255  # longer keys are not in the params index: search reads them from the JSON
+PARAM_TEXT_LENGTH = 255  # the index holds a string param's first 255 characters
 VERSION_TABLE = "ebonite_alembic_version"  # not "alembic_version": the database may be shared with an app
 
 # Constraint and index names that are the same on every dialect, so that migrations can refer to them.
@@ -72,6 +79,12 @@ def name_type(length: int = NAME_LENGTH) -> TypeEngine[str]:
     """``VARCHAR(length)`` that compares exactly on every dialect."""
     binary = mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin")
     return String(length).with_variant(binary, "mysql", "mariadb")
+
+
+def sorted_name_type() -> TypeEngine[str]:
+    """:func:`name_type` whose indexes sort by code point on every dialect: on PostgreSQL the ``"C"``
+    collation (revision 0004), as the database's own may sort otherwise."""
+    return name_type().with_variant(String(NAME_LENGTH, collation="C"), "postgresql")
 
 
 def timestamp_type() -> TypeEngine[datetime]:
@@ -139,7 +152,7 @@ models = Table(
     metadata,
     Column("id", id_type(), primary_key=True, autoincrement=True),
     Column("task_id", id_type(), ForeignKey(tasks.c.id), nullable=False),
-    Column("name", name_type(), nullable=False),
+    Column("name", sorted_name_type(), nullable=False),
     Column("author", String(NAME_LENGTH), nullable=True),
     Column("creation_date", UTCDateTime(), nullable=False),
     Column("artifact_key", String(NAME_LENGTH), nullable=True),
@@ -148,10 +161,15 @@ models = Table(
     # which MySQL refuses on JSON columns. Every write sets it, and 0003 filled it for the models it found.
     Column("params", JSON(), nullable=True),
     UniqueConstraint("task_id", "name"),  # also the index for get_model_by_name
-    Index("ix_ebonite_models_task_id_id", "task_id", "id"),  # get_models, in creation order (revision 0002)
+    # get_models, in creation order (revision 0002); with the creation dates that a search starting from a
+    # rare tag or param sorts by, so that it reads no model's row for them (revision 0004)
+    Index("ix_ebonite_models_task_id_id_creation_date", "task_id", "id", "creation_date"),
     # Searching a task newest first (the default order, latest_model): the newest rows without a sort, and a
     # filtered search stops as soon as it has a page (revision 0003).
     Index("ix_ebonite_models_task_id_creation_date_id", "task_id", "creation_date", "id"),
+    # The same orders across tasks: a search by project or over the whole registry (revision 0004).
+    Index("ix_ebonite_models_creation_date_id", "creation_date", "id"),
+    Index("ix_ebonite_models_name_id", "name", "id"),
     sqlite_autoincrement=True,
     **MYSQL_OPTIONS,
 )
@@ -162,7 +180,20 @@ model_tags = Table(
     Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), primary_key=True),
     Column("key", name_type(TAG_KEY_LENGTH), primary_key=True),
     Column("value", name_type(TAG_VALUE_LENGTH), nullable=False),
-    Index("ix_ebonite_model_tags_key_value", "key", "value"),  # search by tag
+    Index("ix_ebonite_model_tags_key_value_model_id", "key", "value", "model_id"),  # search by tag (0004)
+    **MYSQL_OPTIONS,
+)
+
+model_params = Table(
+    "ebonite_model_params",
+    metadata,
+    Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("key", name_type(PARAM_KEY_LENGTH), primary_key=True),
+    Column("number", Double(), nullable=True),
+    Column("text", name_type(PARAM_TEXT_LENGTH), nullable=True),
+    # Search by a number param, and ordering by one, walk this index (revision 0004).
+    Index("ix_ebonite_model_params_key_number_model_id", "key", "number", "model_id"),
+    Index("ix_ebonite_model_params_key_text_model_id", "key", "text", "model_id"),
     **MYSQL_OPTIONS,
 )
 
@@ -179,3 +210,26 @@ task_aliases = Table(
 # Model fields kept in columns or tables of their own; every other key of Model.to_dict() goes into the JSON
 # ``data`` column.
 MODEL_COLUMNS = ("id", "name", "task_id", "author", "creation_date", "artifact_key", "params", "tags")
+
+
+def param_index_rows(model_id: int, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``ebonite_model_params`` rows of one model: a string param's first characters, a number param as
+    a double. Keys longer than :data:`PARAM_KEY_LENGTH` and numbers no double holds are left out (a search
+    by them reads the JSON). Revision 0004 computes the same rows for the models it finds."""
+    rows = []
+    for key, value in params.items():
+        if len(key) > PARAM_KEY_LENGTH:
+            continue
+        if isinstance(value, str):
+            rows.append({"model_id": model_id, "key": key, "number": None, "text": value[:PARAM_TEXT_LENGTH]})
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and _double(value) is not None:
+            rows.append({"model_id": model_id, "key": key, "number": _double(value), "text": None})
+    return rows
+
+
+def _double(value: int | float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a double's range
+        return None
+    return number if math.isfinite(number) else None
