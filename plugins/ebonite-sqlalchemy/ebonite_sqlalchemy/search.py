@@ -36,23 +36,28 @@ def _indexed(condition: ParamCondition) -> bool:
     return not isinstance(condition.value, str) or len(condition.value) < PARAM_TEXT_LENGTH
 
 
+def _compare(
+    condition: ParamCondition, dialect_family: str, text: ColumnElement[Any], number: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """``condition`` on a param whose value is ``text`` when it is a string, ``number`` when it is a number
+    (each ``NULL`` otherwise)."""
+    if isinstance(condition.value, str):  # only == and != take a string (ModelQuery checks)
+        equal = exact_equals(dialect_family, text, condition.value)
+        return equal if condition.op == "==" else and_(text.is_not(None), not_(equal))
+    # A float, so that an integer beyond 64 bits binds on every driver; the database compares doubles anyway.
+    return COMPARISONS[condition.op](number, float(condition.value))
+
+
 def _indexed_condition(condition: ParamCondition, params: Any, dialect_family: str) -> ColumnElement[bool]:
     """``condition`` on a row of ``params`` (the table or an alias of it) that holds the param."""
-    if isinstance(condition.value, str):  # only == and != take a string (ModelQuery checks)
-        equal = exact_equals(dialect_family, params.c.text, condition.value)
-        return equal if condition.op == "==" else and_(params.c.text.is_not(None), not_(equal))
-    # A float, so that an integer beyond 64 bits binds on every driver; the column holds doubles anyway.
-    return COMPARISONS[condition.op](params.c.number, float(condition.value))
+    return _compare(condition, dialect_family, params.c.text, params.c.number)
 
 
 def _json_condition(condition: ParamCondition, dialect_family: str) -> ColumnElement[bool]:
     """``condition`` read from the ``params`` JSON, for what the index does not answer (see :func:`_indexed`)."""
-    if isinstance(condition.value, str):
-        text = param_string(dialect_family, models.c.params, condition.key)
-        equal = exact_equals(dialect_family, text, condition.value)
-        return equal if condition.op == "==" else and_(text.is_not(None), not_(equal))
+    text = param_string(dialect_family, models.c.params, condition.key)
     number = param_number(dialect_family, models.c.params, condition.key)
-    return COMPARISONS[condition.op](number, float(condition.value))
+    return _compare(condition, dialect_family, text, number)
 
 
 def _member_of(dialect_family: str, model_id: ColumnElement[Any], ids: Select[Any]) -> ColumnElement[bool]:
