@@ -36,10 +36,11 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def push_for(
-    worker: int, run: int, db_uri: str, endpoint: str, seconds: float, start_at: float, results: Any, measured: Any
+    worker: int, run: int, db_uri: str, endpoint: str, seconds: float, ready: Any, results: Any, measured: Any
 ) -> None:
-    """One pusher: push until ``seconds`` after ``start_at``; put (timings, errors) on ``results``, and stay
-    connected until the parent has read every process's CPU time (``measured``)."""
+    """One pusher: set up, wait at ``ready`` until every pusher and the parent are there, push for
+    ``seconds``; put (timings, errors) on ``results``, and stay connected until the parent has read every
+    process's CPU time (``measured``)."""
     warnings.simplefilter("ignore")
     from tiny_model import SAMPLE, train_tiny_model
 
@@ -56,8 +57,9 @@ def push_for(
     task = ebnt.get_or_create_task("concurrent", "push")
     timings: list[float] = []
     errors: list[str] = []
-    time.sleep(max(0.0, start_at - time.time()))
-    deadline = start_at + seconds
+    task.create_and_push_model(model, SAMPLE, f"run{run}-worker{worker}-warm-up")  # imports done, connected
+    ready.wait()
+    deadline = time.time() + seconds
     index = 0
     while time.time() < deadline:
         started = time.perf_counter()
@@ -136,18 +138,17 @@ def main() -> int:
             f"{'CPU ms/push: pushers':>22}{'postgres':>9}{'seaweedfs':>10}{'cores busy':>11}"
         )
         for run, count in enumerate(args.pushers):
-            results, measured = context.Queue(), context.Event()
-            start_at = time.time() + 8.0  # every process imported and connected before the clock starts
+            results, measured, ready = context.Queue(), context.Event(), context.Barrier(count + 1)
             workers = [
                 context.Process(
                     target=push_for,
-                    args=(worker, run, db_uri, storage.endpoint, args.seconds, start_at, results, measured),
+                    args=(worker, run, db_uri, storage.endpoint, args.seconds, ready, results, measured),
                 )
                 for worker in range(count)
             ]
             for worker in workers:
                 worker.start()
-            time.sleep(max(0.0, start_at - time.time()))
+            ready.wait(timeout=600)  # every pusher has imported, connected and pushed once: the clock starts now
             servers = {"postgres": descendants(postgres_pid(database)), "seaweedfs": [storage.process.pid]}
             before = {name: cpu_seconds(pids) for name, pids in servers.items()}
             pushers_before = cpu_seconds([worker.pid for worker in workers])

@@ -120,18 +120,20 @@ TEAM = {"postgresql": "(1 + floor(random() * 5))::int::text", "sqlite": "(1 + ab
 
 
 def tag_statements(dialect: str) -> list[str]:
-    """Tags of the models above ``:before``, drawn like :func:`draw_tags`."""
+    """Tags of the models above ``:before``, drawn like :func:`draw_tags`, with the model's task and creation
+    date (as the repository writes them)."""
     r = RANDOM[dialect]
     stage = "CASE WHEN r < 0.6 THEN 'candidate' WHEN r < 0.9 THEN 'staging' ELSE 'production' END"
+    insert = "INSERT INTO ebonite_model_tags (model_id, key, value, task_id, creation_date)"
     return [
-        f"INSERT INTO ebonite_model_tags (model_id, key, value) SELECT id, 'stage', {stage} "
-        f"FROM (SELECT id, {r} AS r FROM ebonite_models WHERE id > :before) AS drawn",
-        f"INSERT INTO ebonite_model_tags (model_id, key, value) "
-        f"SELECT id, 'data', '2026-' || {MONTH[dialect]} FROM ebonite_models WHERE id > :before",
-        f"INSERT INTO ebonite_model_tags (model_id, key, value) "
-        f"SELECT id, 'team', 'team-' || {TEAM[dialect]} FROM ebonite_models WHERE id > :before",
-        f"INSERT INTO ebonite_model_tags (model_id, key, value) "
-        f"SELECT id, 'reviewed', 'yes' FROM ebonite_models WHERE id > :before AND {r} < 0.001",
+        f"{insert} SELECT id, 'stage', {stage}, task_id, creation_date "
+        f"FROM (SELECT id, task_id, creation_date, {r} AS r FROM ebonite_models WHERE id > :before) AS drawn",
+        f"{insert} SELECT id, 'data', '2026-' || {MONTH[dialect]}, task_id, creation_date "
+        "FROM ebonite_models WHERE id > :before",
+        f"{insert} SELECT id, 'team', 'team-' || {TEAM[dialect]}, task_id, creation_date "
+        "FROM ebonite_models WHERE id > :before",
+        f"{insert} SELECT id, 'reviewed', 'yes', task_id, creation_date "
+        f"FROM ebonite_models WHERE id > :before AND {r} < 0.001",
     ]
 
 

@@ -114,6 +114,10 @@ class InMemoryMetadataRepository(MetadataRepository):
         with self._lock:
             return self._tables.search_models(query)
 
+    def count_models(self, query: ModelQuery) -> int:
+        with self._lock:
+            return self._tables.count_models(query)
+
 
 class InMemoryArtifactRepository(ArtifactRepository):
     """Artifact bytes kept in this object only. Thread-safe; meant for tests and throwaway sessions."""

@@ -389,6 +389,9 @@ class LocalMetadataRepository(MetadataRepository):
     def search_models(self, query: ModelQuery) -> ModelPage:
         return self._read(lambda: self._tables.search_models(query))
 
+    def count_models(self, query: ModelQuery) -> int:
+        return self._read(lambda: self._tables.count_models(query))
+
 
 class LocalArtifactRepository(ArtifactRepository):
     """Artifacts as plain files, ``<path>/<key>/<file name>`` (default ``.ebonite/artifacts`` under the

@@ -12,6 +12,7 @@ Every method works on the state it is given and raises the errors of the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
@@ -333,11 +334,16 @@ class Tables:
         return dict(row["aliases"]) if row else {}
 
     def search_models(self, query: ModelQuery) -> ModelPage:
+        return query.page(self._matching(query))
+
+    def count_models(self, query: ModelQuery) -> int:
+        return sum(1 for _ in self._matching(query))
+
+    def _matching(self, query: ModelQuery) -> Iterator[dict[str, Any]]:
         tasks = self.state["tasks"]
-        rows = (
+        return (
             row
             for row in self.state["models"].values()
             if (query.project_id is None or tasks[row["task_id"]]["project_id"] == query.project_id)
             and query.matches(row)
         )
-        return query.page(rows)

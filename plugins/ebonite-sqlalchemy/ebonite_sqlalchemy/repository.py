@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import URL, Connection, Row, Table, Text, delete, exc, insert, literal, select
@@ -119,6 +120,14 @@ def _model(row: Row[Any]) -> Model:
             "tags": row.tags or {},  # NULL from PostgreSQL's and MariaDB's aggregate of no rows
         }
     )
+
+
+def _tag_rows(model_id: int, task_id: int, creation_date: datetime, tags: dict[str, str]) -> list[dict[str, Any]]:
+    """A model's rows of ``ebonite_model_tags``, with the task and creation date that search walks them by."""
+    return [
+        {"model_id": model_id, "key": key, "value": value, "task_id": task_id, "creation_date": creation_date}
+        for key, value in tags.items()
+    ]
 
 
 class _Violation(Exception):
@@ -240,8 +249,6 @@ class SQLAlchemyMetaRepository(MetadataRepository):
 
     def _bad_row(self) -> str:
         """Where the unreadable value is, found by reading every row as raw text (only after such an error)."""
-        from datetime import datetime
-
         checks = {"creation_date": datetime.fromisoformat, "data": json.loads, "params": json.loads}
         for table in (projects, tasks, models):
             columns = [column for column in checks if column in table.c]
@@ -445,8 +452,7 @@ class SQLAlchemyMetaRepository(MetadataRepository):
             # The model, its tags and its params' index in one transaction: a push appears whole or not at all.
             new_id = connection.execute(insert(models).values(**values)).inserted_primary_key[0]
             if tags:
-                rows = [{"model_id": new_id, "key": key, "value": value} for key, value in tags.items()]
-                connection.execute(insert(model_tags).values(rows))
+                connection.execute(insert(model_tags).values(_tag_rows(new_id, task_id, model.creation_date, tags)))
             indexed = param_index_rows(new_id, document["params"])
             if indexed:
                 connection.execute(insert(model_params).values(indexed))
@@ -493,8 +499,10 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         tags = check_tags(tags)
 
         def change(connection: Connection, model_id: int) -> None:
-            if tags:
-                rows = [{"model_id": model_id, "key": key, "value": value} for key, value in tags.items()]
+            where = connection.execute(select(models.c.task_id, models.c.creation_date).where(models.c.id == model_id))
+            found = where.first()
+            if tags and found is not None:  # a model gone meanwhile is reported by the caller
+                rows = _tag_rows(model_id, found.task_id, found.creation_date, tags)
                 connection.execute(upsert(self._family, model_tags, rows, ("model_id", "key"), "value"))
 
         return self._changed_model(model, change)

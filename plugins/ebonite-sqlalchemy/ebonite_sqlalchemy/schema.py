@@ -180,7 +180,14 @@ model_tags = Table(
     Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), primary_key=True),
     Column("key", name_type(TAG_KEY_LENGTH), primary_key=True),
     Column("value", name_type(TAG_VALUE_LENGTH), nullable=False),
-    Index("ix_ebonite_model_tags_key_value_model_id", "key", "value", "model_id"),  # search by tag (0004)
+    # The model's task and creation date, copied (revision 0004; nullable only because 0004 adds them to
+    # existing rows, which it fills): a search by tag, newest first, walks the tag's own rows in that order.
+    Column("task_id", id_type(), nullable=True),
+    Column("creation_date", UTCDateTime(), nullable=True),
+    Index("ix_ebonite_model_tags_key_value_model_id", "key", "value", "model_id"),  # "has this model the tag?"
+    Index(
+        "ix_ebonite_model_tags_key_value_task_id_creation_date", "key", "value", "task_id", "creation_date", "model_id"
+    ),
     **MYSQL_OPTIONS,
 )
 

@@ -4,7 +4,9 @@ The statement has two levels. The inner one finds the page: it filters (task or 
 (subquery)`` on the tag index per tag, one on the params index per param, creation bounds), orders by the
 sort value and the id in the same direction, starts strictly beyond the page token's (value, id), and
 keeps ``limit + 1`` rows, the last of which only says that there is a next page. Ordering by a param joins
-that param's row of the params index and orders by its number, so the database walks that index in order.
+that param's row of the params index and orders by its number, so the database walks that index in order;
+a search by tags, newest first, joins the first tag's row and orders by the creation date it copies, so the
+database walks that tag's models only.
 The outer one reads those rows' columns and tags, so that the wide columns and the tag aggregation are
 computed for one page, never for every candidate.
 
@@ -119,27 +121,29 @@ class _Filtered:
 
 
 def _filtered(query: ModelQuery, dialect_family: str, row_id: Callable[[str | None], int | None]) -> _Filtered | None:
-    conditions: list[ColumnElement[bool]] = []
-    if query.task_id is not None:
-        task_id = row_id(query.task_id)
-        if task_id is None:
-            return None
-        conditions.append(models.c.task_id == task_id)
-    if query.project_id is not None:
-        project_id = row_id(query.project_id)
-        if project_id is None:
-            return None
-        conditions.append(models.c.task_id.in_(select(tasks.c.id).where(tasks.c.project_id == project_id)))
-    if query.created_after is not None:
-        conditions.append(models.c.creation_date > query.created_after)
-    if query.created_before is not None:
-        conditions.append(models.c.creation_date < query.created_before)
-
+    # What the database walks in order: the models (by creation date or name), the first tag's rows (by
+    # creation date, which each tag row copies: only the tagged models are walked), or a param's rows.
     source: FromClause = models
     tie: ColumnElement[Any] = models.c.id
+    task_column, date_column = models.c.task_id, models.c.creation_date
+    conditions: list[ColumnElement[bool]] = []
+    tags = list(query.tags)
     param_conditions = list(query.params)
     order_param = query.order_param
-    if order_param is None:
+    if order_param is None and query.order_field == "creation_date" and tags:
+        key, value = tags.pop(0)
+        ordered_tag = model_tags.alias("ordered_tag")
+        source = models.join(
+            ordered_tag,
+            and_(
+                ordered_tag.c.model_id == models.c.id,
+                exact_equals(dialect_family, ordered_tag.c.key, key),
+                exact_equals(dialect_family, ordered_tag.c.value, value),
+            ),
+        )
+        tie, task_column, date_column = ordered_tag.c.model_id, ordered_tag.c.task_id, ordered_tag.c.creation_date
+        sort = date_column
+    elif order_param is None:
         sort = _sort_expression(query, dialect_family)
     elif len(order_param) > PARAM_KEY_LENGTH:
         sort = param_number(dialect_family, models.c.params, order_param)
@@ -157,9 +161,24 @@ def _filtered(query: ModelQuery, dialect_family: str, row_id: Callable[[str | No
         same = [c for c in param_conditions if c.key == order_param and not isinstance(c.value, str)]
         conditions.extend(_indexed_condition(condition, ordered, dialect_family) for condition in same)
         param_conditions = [c for c in param_conditions if c not in same]
-    # Filters on the model's id test the id the walk already has (the param row's, when ordering by a
-    # param), so that SQLite checks them before reading the model's row.
-    for key, value in query.tags:
+
+    if query.task_id is not None:
+        task_id = row_id(query.task_id)
+        if task_id is None:
+            return None
+        conditions.append(task_column == task_id)
+    if query.project_id is not None:
+        project_id = row_id(query.project_id)
+        if project_id is None:
+            return None
+        conditions.append(task_column.in_(select(tasks.c.id).where(tasks.c.project_id == project_id)))
+    if query.created_after is not None:
+        conditions.append(date_column > query.created_after)
+    if query.created_before is not None:
+        conditions.append(date_column < query.created_before)
+    # Filters on the model's id test the id the walk already has (the tag's or param's row), so that SQLite
+    # checks them before reading the model's row.
+    for key, value in tags:
         tagged = select(model_tags.c.model_id).where(
             exact_equals(dialect_family, model_tags.c.key, key),
             exact_equals(dialect_family, model_tags.c.value, value),

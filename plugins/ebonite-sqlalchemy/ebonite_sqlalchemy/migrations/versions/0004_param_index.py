@@ -12,7 +12,10 @@ Create Date: 2026-12-01
   the JSON of every model, and a param filter finds its candidates in that index. Existing models' params
   are copied in by one ``INSERT ... SELECT`` (PostgreSQL, SQLite) or in batches (MariaDB/MySQL, whose
   ``JSON_TABLE`` needs MariaDB 10.6).
-- The tag index gains ``model_id`` (key, value, model_id), so that a search by tag reads the index alone.
+- The tag index gains ``model_id`` (key, value, model_id), so that checking a model's tag reads the index
+  alone; tags gain a copy of their model's ``task_id`` and ``creation_date`` (filled here by one UPDATE), and
+  an index on (key, value, task_id, creation_date, model_id): a search by tag, newest first, walks the
+  tagged models in that order instead of every model of the task.
 - ``ebonite_models``: indexes on (creation_date, id) and (name, id), so that a search across tasks (by
   project, or over the whole registry) walks its order instead of sorting every candidate; the (task_id,
   id) index of 0002 gains ``creation_date``, so that a search starting from a rare tag or param reads the
@@ -68,6 +71,21 @@ _COPY_PARAMS = {
           AND (p.type = 'text' OR p.type IN ('integer', 'real') AND abs(p.value) <= {MAX_DOUBLE})
     """,
 }
+
+
+# Each tag gets its model's task and creation date.
+_COPY_TAG_ORDER = {
+    "postgresql": "UPDATE ebonite_model_tags AS t SET task_id = m.task_id, creation_date = m.creation_date "
+    "FROM ebonite_models AS m WHERE m.id = t.model_id",
+    "sqlite": "UPDATE ebonite_model_tags SET (task_id, creation_date) = "
+    "(SELECT task_id, creation_date FROM ebonite_models WHERE ebonite_models.id = ebonite_model_tags.model_id)",
+    "mysql": "UPDATE ebonite_model_tags AS t JOIN ebonite_models AS m ON m.id = t.model_id "
+    "SET t.task_id = m.task_id, t.creation_date = m.creation_date",
+}
+
+
+def _timestamp() -> sa.types.TypeEngine:
+    return sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def _text(length: int) -> sa.types.TypeEngine:
@@ -150,7 +168,15 @@ def upgrade() -> None:
         op.create_index(
             f"ix_ebonite_model_params_key_{column}_model_id", "ebonite_model_params", ["key", column, "model_id"]
         )
+    op.add_column("ebonite_model_tags", sa.Column("task_id", _id(), nullable=True))
+    op.add_column("ebonite_model_tags", sa.Column("creation_date", _timestamp(), nullable=True))
+    op.execute(_COPY_TAG_ORDER[dialect if dialect in _COPY_TAG_ORDER else "mysql"])
     op.create_index("ix_ebonite_model_tags_key_value_model_id", "ebonite_model_tags", ["key", "value", "model_id"])
+    op.create_index(
+        "ix_ebonite_model_tags_key_value_task_id_creation_date",
+        "ebonite_model_tags",
+        ["key", "value", "task_id", "creation_date", "model_id"],
+    )
     op.drop_index("ix_ebonite_model_tags_key_value", table_name="ebonite_model_tags")
     if dialect == "postgresql":
         op.alter_column("ebonite_models", "name", type_=sa.String(255, collation="C"), existing_nullable=False)
@@ -169,5 +195,8 @@ def downgrade() -> None:
     if dialect == "postgresql":
         op.alter_column("ebonite_models", "name", type_=sa.String(255), existing_nullable=False)
     op.create_index("ix_ebonite_model_tags_key_value", "ebonite_model_tags", ["key", "value"])
+    op.drop_index("ix_ebonite_model_tags_key_value_task_id_creation_date", table_name="ebonite_model_tags")
     op.drop_index("ix_ebonite_model_tags_key_value_model_id", table_name="ebonite_model_tags")
+    op.drop_column("ebonite_model_tags", "creation_date")
+    op.drop_column("ebonite_model_tags", "task_id")
     op.drop_table("ebonite_model_params")
