@@ -21,7 +21,9 @@ Create Date: 2026-12-01
   id) index of 0002 gains ``creation_date``, so that a search starting from a rare tag or param reads the
   creation dates it sorts from that index alone, not from each model's row. On PostgreSQL
   ``name`` takes the ``"C"`` collation (code point order, which search promises): an index in the
-  database's own collation cannot serve ``ORDER BY name COLLATE "C"``. Equality is unchanged.
+  database's own collation cannot serve ``ORDER BY name COLLATE "C"``. Equality is unchanged. Also on
+  PostgreSQL, statistics of tags' (key, value) and string params' (key, text) pairs (``CREATE STATISTICS``),
+  so that the planner knows how common a tag is.
 
 Types are spelled out here, as in 0001: a migration must keep building the schema of its own revision.
 """
@@ -82,6 +84,15 @@ _COPY_TAG_ORDER = {
     "mysql": "UPDATE ebonite_model_tags AS t JOIN ebonite_models AS m ON m.id = t.model_id "
     "SET t.task_id = m.task_id, t.creation_date = m.creation_date",
 }
+
+
+# PostgreSQL: statistics of the (key, value) pairs together. Alone, the planner multiplies the frequency of
+# the key by that of the value and underestimates a common tag by 3x: it then sorts every model that has
+# three common tags rather than walk one tag's models in order (100 ms against 20 ms at a million models).
+_STATISTICS = (
+    "ebonite_model_tags_key_value (mcv) ON key, value FROM ebonite_model_tags",
+    "ebonite_model_params_key_text (mcv) ON key, text FROM ebonite_model_params",
+)
 
 
 def _timestamp() -> sa.types.TypeEngine:
@@ -180,6 +191,8 @@ def upgrade() -> None:
     op.drop_index("ix_ebonite_model_tags_key_value", table_name="ebonite_model_tags")
     if dialect == "postgresql":
         op.alter_column("ebonite_models", "name", type_=sa.String(255, collation="C"), existing_nullable=False)
+        for statement in _STATISTICS:
+            op.execute(f"CREATE STATISTICS {statement}")
     op.create_index("ix_ebonite_models_creation_date_id", "ebonite_models", ["creation_date", "id"])
     op.create_index("ix_ebonite_models_name_id", "ebonite_models", ["name", "id"])
     op.create_index("ix_ebonite_models_task_id_id_creation_date", "ebonite_models", ["task_id", "id", "creation_date"])
@@ -194,6 +207,8 @@ def downgrade() -> None:
     op.drop_index("ix_ebonite_models_creation_date_id", table_name="ebonite_models")
     if dialect == "postgresql":
         op.alter_column("ebonite_models", "name", type_=sa.String(255), existing_nullable=False)
+        for statement in _STATISTICS:
+            op.execute(f"DROP STATISTICS IF EXISTS {statement.split()[0]}")
     op.create_index("ix_ebonite_model_tags_key_value", "ebonite_model_tags", ["key", "value"])
     op.drop_index("ix_ebonite_model_tags_key_value_task_id_creation_date", table_name="ebonite_model_tags")
     op.drop_index("ix_ebonite_model_tags_key_value_model_id", table_name="ebonite_model_tags")
