@@ -81,7 +81,9 @@ def _children_cpu() -> float:
 
 def print_row(store: str, models: int, figures: dict[str, float]) -> None:
     print(
-        f"{store:<24}{models:>8}{figures['push_ms']:>9.1f}{figures['ls_s']:>7.2f}{figures['show_s']:>8.2f}", flush=True
+        f"{store:<24}{models:>8}{figures['push_ms']:>9.1f}{figures['push_cpu_ms']:>6.1f}{figures['ls_s']:>7.2f}"
+        f"{figures['ls_cpu_s']:>6.2f}{figures['show_s']:>8.2f}{figures['show_cpu_s']:>6.2f}",
+        flush=True,
     )
 
 
