@@ -276,7 +276,7 @@ class PluginRegistry:
         label = KINDS[kind][1]
         installed = ", ".join(sorted(self._table(kind))) or "none"
         known = [*self._table(kind), *(name for hint_kind, name in INSTALL_HINTS if hint_kind == kind)]
-        meant = closest(type_name, known)
+        meant = closest(type_name, [name for name in known if name != type_name])
         message = f"Unknown {label} type {type_name!r}"
         message += f" (did you mean {meant!r}?)." if meant else "."
         message += f" Installed {label} types: {installed}."

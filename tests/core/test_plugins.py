@@ -115,7 +115,7 @@ def test_unknown_type_names_installed_types_and_the_package_to_install(plugin_mo
     with pytest.raises(UnknownBackendError) as raised:
         registry.resolve("artifact", "s3")
     message = str(raised.value)
-    assert "Unknown artifact repository type 's3'" in message
+    assert "Unknown artifact repository type 's3'." in message, "the type itself is no suggestion"
     assert "fake, inmemory, local" in message
     assert "pip install ebonite-s3" in message
     with pytest.raises(UnknownBackendError, match="pip install ebonite-sqlalchemy"):
