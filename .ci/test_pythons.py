@@ -32,7 +32,8 @@ SUITES = [
     "tests/core/test_builtin_backends.py",
     "tests/s3/test_contract.py",
     "tests/sqlalchemy/test_sql_contracts.py",
-    "tests/e2e",
+    "tests/e2e/test_quickstart.py",
+    "tests/e2e/test_packaging.py",  # the README's examples (tests/e2e/test_readme.py) run on python3 only
     "examples/ebonite-example-backend/tests",
 ]
 
