@@ -1,7 +1,7 @@
 """Checking a repository's options against its constructor before it runs, and naming the closest match.
 
 ``Ebonite.custom_client``, ``Ebonite.from_config`` and the ``ebonite`` command build repositories through
-:func:`ebonite_core.config.build_repository`, which calls :func:`check_options`: a typo such as
+:func:`ebonite_core.config.build_repositories`, which calls :func:`check_options`: a typo such as
 ``bucket`` for ``bucket_name`` is one :class:`~ebonite_core.errors.ConfigError` naming the backend type,
 the option, the options it accepts and the closest match, instead of a bare ``TypeError`` from the
 constructor. The values of the options are the backend's to check (an S3 endpoint without a scheme, a
