@@ -64,11 +64,9 @@ def install(version: str, python: Path) -> tuple[Path | None, str]:
         return environment / "bin" / "python", ""
     if not (environment / "bin" / "python").exists():
         subprocess.run([str(python), "-m", "venv", str(environment)], check=True)
-        # The pip that venv bundles can be old (23.0 with 3.10.13), and it cannot resolve a local plugin's
-        # dependency on the editable core.
-        subprocess.run(
-            [str(environment / "bin" / "python"), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True
-        )
+    # The pip that venv bundles can be old (23.0 with 3.10.13), and it cannot resolve a local plugin's
+    # dependency on the editable core.
+    subprocess.run([str(environment / "bin" / "python"), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
     command = [str(environment / "bin" / "python"), "-m", "pip", "install", "-q", "--only-binary=:all:"]
     for requirement in requirements:
         command += requirement.split(" ")
