@@ -44,15 +44,19 @@ DESELECT = "not mariadb and not seaweedfs"
 def find_python(version: str) -> Path | None:
     """The newest pyenv-installed ``version``, else ``pythonX.Y`` from the PATH, if it runs."""
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    candidates = sorted(
-        pyenv.glob(f"{version}.*/bin/python{version}"), key=lambda path: int(path.parts[-3].split(".")[2])
-    )
+    candidates = sorted(pyenv.glob(f"{version}.*/bin/python{version}"), key=lambda path: _patch_level(path.parts[-3]))
     found = shutil.which(f"python{version}")
     for candidate in [*reversed(candidates), *([Path(found)] if found else [])]:
         check = [str(candidate), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
         if subprocess.run(check, capture_output=True, text=True).stdout.strip() == version:
             return candidate
     return None
+
+
+def _patch_level(name: str) -> int:
+    """13 for pyenv's ``3.10.13``; pre-releases (``3.13.0rc1``) and others sort first."""
+    match = re.fullmatch(r"\d+\.\d+\.(\d+)", name)
+    return int(match.group(1)) if match else -1
 
 
 def install(version: str, python: Path) -> tuple[Path | None, str]:
