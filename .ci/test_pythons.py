@@ -83,6 +83,9 @@ def install(version: str, python: Path) -> tuple[Path | None, str]:
         missing = sorted(set(re.findall(r"No matching distribution found for ([^\s;]+)", done.stderr)))
         if missing:
             return None, f"no wheel of {', '.join(missing)} for Python {version} (pip installs wheels only here)"
+        refused = sorted(set(re.findall(r"Package '([^']+)' requires a different Python", done.stderr)))
+        if refused:
+            return None, f"{', '.join(refused)} do not support Python {version} (requires-python)"
         return None, "pip could not install the test dependencies (its output is above)"
     stamp_file.write_text(stamp)
     return environment / "bin" / "python", ""
