@@ -48,7 +48,10 @@ class VerifyCommand(Command):
             ]
             if rows:
                 output.print_table(("PROBLEM", "WHERE", "FILE", "DETAIL"), rows)
-            summary = f"Checked {report.models} models, {report.files} files ({output.size(report.bytes)}): "
+            summary = (
+                f"Checked {output.plural(report.models, 'model')}, {output.plural(report.files, 'file')} "
+                f"({output.size(report.bytes)}): "
+            )
             counts = {
                 kind: sum(p.kind == kind for p in report.problems) for kind in ("missing", "changed", "unreferenced")
             }
@@ -98,10 +101,13 @@ class GcCommand(Command):
             print(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
         for leftover in report.leftovers:
             print(f"{verb} leftover {leftover}")
-        print(f"{verb} {len(report.removed_keys)} unreferenced keys and {len(report.leftovers)} leftovers.")
+        print(
+            f"{verb} {output.plural(len(report.removed_keys), 'unreferenced key')} and "
+            f"{output.plural(len(report.leftovers), 'leftover')}."
+        )
         if report.recent_keys:
             print(
-                f"Kept {len(report.recent_keys)} unreferenced keys written in the last "
+                f"Kept {output.plural(len(report.recent_keys), 'unreferenced key')} written in the last "
                 f"{_duration_text(grace.total_seconds())}: a push may still be in progress."
             )
         return 0
@@ -159,8 +165,8 @@ class CopyCommand(Command):
             print("\n]," + output.json_text(counts)[1:-1] + "}")
         else:
             print(
-                f"{outcomes} models: {counts['copied']} copied, {counts['present']} already there, "
-                f"{counts['conflict']} in conflict, {counts['failed']} failed."
+                f"{output.plural(outcomes, 'model')}: {counts['copied']} copied, {counts['present']} already "
+                f"there, {counts['conflict']} in conflict, {counts['failed']} failed."
             )
         return 1 if counts["conflict"] or counts["failed"] else 0
 
@@ -181,7 +187,7 @@ def _progress_bar(models: int) -> Any:
         return None
     if not sys.stderr.isatty():
         return None
-    return tqdm(total=models, unit="model", desc=f"copy {models} models")
+    return tqdm(total=models, unit="model", desc=f"copy {output.plural(models, 'model')}")
 
 
 def _announce(client: Ebonite, path: RegistryPath, doing: str) -> int:
@@ -196,5 +202,5 @@ def _announce(client: Ebonite, path: RegistryPath, doing: str) -> int:
         count = client.count_models(project=project)
     if sys.stderr.isatty():
         where = f" under {path}" if path.depth else ""
-        print(f"{doing} {count:,} models{where}...", file=sys.stderr, flush=True)
+        print(f"{doing} {count:,} {'model' if count == 1 else 'models'}{where}...", file=sys.stderr, flush=True)
     return count

@@ -23,6 +23,11 @@ def test_ls_lists_projects_and_tasks_with_counts(cli: Cli, registry: Ebonite) ->
     assert cli.json("ls")["projects"][0]["tasks"][0]["model_count"] == 2
 
 
+def test_json_before_the_command_is_the_same_output(cli: Cli, registry: Ebonite) -> None:
+    before, after = cli("--json", "ls", "demo"), cli("ls", "demo", "--json")
+    assert before.returncode == 0 and before.stdout == after.stdout and json.loads(before.stdout)["projects"]
+
+
 def test_ls_of_a_task_lists_a_page_of_its_models_with_sizes_and_the_total(cli: Cli, registry: Ebonite) -> None:
     result = cli("ls", "demo/iris")
     lines = result.stdout.splitlines()
