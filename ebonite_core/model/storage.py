@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ArtifactIntegrityError, ArtifactNotFoundError, EboniteError, RepositoryError
-from ..objects import ArtifactFile, Model
+from ..objects import ArtifactFile, Model, is_additional_artifact
 from ..repository import ArtifactRepository, check_artifact_name
 from .serializer import ModelSerializer
 
@@ -102,8 +102,9 @@ def private_directory(
 
 def write_files(
     serializer: ModelSerializer, obj: Any, directory: Path, model_name: str = "the model", sync: bool = False
-) -> list[ArtifactFile]:
-    """Serialize ``obj`` into ``directory`` and return the manifest of the files written.
+) -> tuple[list[ArtifactFile], dict[str, Any]]:
+    """Serialize ``obj`` into ``directory``; return the manifest of the files written and the details the
+    serializer returned (JSON data, recorded in the model's ``format``).
 
     ``sync`` writes large buffers through to the disk as they come (for a repository that fsyncs what it is
     given: see :attr:`ArtifactRepository.sync_staged_files`).
@@ -122,7 +123,8 @@ def write_files(
 
     try:
         try:
-            serializer.dump(obj, open_file)
+            details = serializer.dump(obj, open_file)
+            details = _json_details(serializer, details)
         finally:
             _close_all(writers.values())  # closing flushes: a full disk may only show here
     except OSError as err:
@@ -136,7 +138,20 @@ def write_files(
         ) from err
     if not writers:
         raise ValueError(f"Serializer {serializer.type!r} wrote no file.")
-    return [ArtifactFile(name, writer.size, writer.hexdigest()) for name, writer in writers.items()]
+    return [ArtifactFile(name, writer.size, writer.hexdigest()) for name, writer in writers.items()], details
+
+
+def _json_details(serializer: ModelSerializer, details: Any) -> dict[str, Any]:
+    if details is None:
+        return {}
+    import json
+
+    try:
+        return json.loads(json.dumps(dict(details), allow_nan=False, ensure_ascii=False))
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"Serializer {serializer.type!r}: dump() must return a dict of JSON data or None: {err}"
+        ) from err
 
 
 def _close_all(writers: Iterable[_HashingWriter]) -> None:
@@ -183,6 +198,8 @@ def read_object(serializer: ModelSerializer, repository: ArtifactRepository, mod
     with private_directory(repository, "load", model.name) as temporary:
         paths: dict[str, Path] = {}
         for artifact in model.artifacts:
+            if is_additional_artifact(artifact.name):
+                continue  # fetched for the user by ebonite_core.model.additional, never given to the serializer
             try:
                 path = repository.local_path(model.artifact_key, artifact.name)
                 if path is None:
@@ -212,7 +229,7 @@ def read_object(serializer: ModelSerializer, repository: ArtifactRepository, mod
             except FileNotFoundError as err:
                 raise _missing(name, model.name, err) from err
 
-        return serializer.load(open_file)
+        return serializer.load(open_file, model.format.get("details") or {})
 
 
 def _missing(name: str, model_name: str, err: Exception) -> ArtifactNotFoundError:
