@@ -183,3 +183,31 @@ def test_names_either_pass_every_rule_or_raise_invalid_name(name: str) -> None:
     assert 1 <= len(name) <= 255 and name.strip() == name and name not in (".", "..")
     assert "/" not in name and "\\" not in name
     assert all(ord(char) >= 32 and not 127 <= ord(char) < 160 for char in name)
+
+
+def test_requirements_record_the_library_of_the_sample(frame: pd.DataFrame) -> None:
+    arrays = frame[["x"]].to_numpy()
+    on_arrays = LinearRegression().fit(arrays, frame["y"].to_numpy())
+    assert set(create_model(on_arrays, arrays, "arrays").requirements) == {"numpy", "scikit-learn"}
+    model = create_model(LinearRegression().fit(frame[["x"]], frame["y"]), frame[["x"]], "framed")
+    assert model.requirements["pandas"] == version("pandas")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("numpy", {"numpy": version("numpy")}),
+        (["Scikit_Learn", "gunicorn==23.0"], {"scikit-learn": version("scikit-learn"), "gunicorn": "23.0"}),
+        ({"gunicorn": "23.0"}, {"gunicorn": "23.0"}),
+    ],
+)
+def test_additional_requirements_are_recorded(given: object, expected: dict[str, str]) -> None:
+    model = create_model(ScaleModel(), [1.0], "extra", additional_requirements=given)
+    assert expected.items() <= model.requirements.items()
+    assert list(model.requirements) == sorted(model.requirements)
+
+
+@pytest.mark.parametrize("given", ["not-installed-anywhere", "numpy>=2", ["a b"], {"x": ""}])
+def test_bad_additional_requirements_are_clear_errors(given: object) -> None:
+    with pytest.raises(ValueError, match="additional_requirements"):
+        create_model(ScaleModel(), [1.0], "extra", additional_requirements=given)
