@@ -145,7 +145,7 @@ class SerializerContract:
                 originals[artifact.name] = path.read_bytes()
         marker = tmp_path / "marker"
         for number, (label, files) in enumerate(self.poisoned_files(marker, originals)):
-            poisoned = _store_by_hand(ebnt, pushed, f"poisoned-{number}", files, tmp_path / f"poison-{number}")
+            poisoned = store_by_hand(ebnt, pushed, f"poisoned-{number}", files, tmp_path / f"poison-{number}")
             client = Ebonite(ebnt.meta_repo, ebnt.artifact_repo, allow_pickle=self.serializer.safe)
             model = client.get_model(poisoned.name, "task", "project")
             assert model is not None
@@ -160,7 +160,7 @@ class SerializerContract:
             assert not marker.exists(), f"the {label} variant ran code when loaded by {self.serializer.type!r}"
 
 
-def _store_by_hand(ebnt: Ebonite, model: Model, name: str, files: dict[str, bytes], scratch: Path) -> Model:
+def store_by_hand(ebnt: Ebonite, model: Model, name: str, files: dict[str, bytes], scratch: Path) -> Model:
     """Store ``files`` under a new key with a metadata entry copied from ``model`` whose manifest matches
     them: what someone who can write both the metadata and the artifacts could do."""
     from ..model.storage import new_artifact_key, sha256_of

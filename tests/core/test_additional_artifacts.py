@@ -50,7 +50,7 @@ def test_a_changed_additional_file_is_refused_on_load_and_reported_by_verify(
         ScaleModel(), SAMPLE, "m", project_name="p", task_name="t", additional_artifacts={"v": vocabulary}
     )
     (artifact_dir(ebnt, "p/t/m") / "additional.v").write_text("tampered")
-    with pytest.raises(ArtifactIntegrityError, match="'additional.v' of model 'm'"):
+    with pytest.raises(ArtifactIntegrityError, match=r"'additional\.v' of model 'm'"):
         ebnt.get_model("m", "t", "p").load()
     result = cli("verify")
     assert result.returncode == 1 and "changed" in result.stdout and "additional.v" in result.stdout
