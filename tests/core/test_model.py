@@ -29,7 +29,7 @@ def frame() -> pd.DataFrame:
 
 def test_sklearn_classifier_records_methods_signatures_and_requirements(frame: pd.DataFrame) -> None:
     classifier = LogisticRegression().fit(frame, frame["x"] > 0)
-    model = create_model(classifier, frame, "clf", params={"C": 1.0}, description="a classifier")
+    model = create_model(classifier, frame, "clf", params={"C": 1.0}, description="a classifier", serializer="pickle")
     assert set(model.methods) == {"predict", "predict_proba", "decision_function"}
     predict = model.methods["predict"]
     assert predict["input"] == {"type": "pandas.DataFrame", "columns": ["x", "y"], "dtypes": ["float64", "float64"]}
@@ -188,8 +188,9 @@ def test_names_either_pass_every_rule_or_raise_invalid_name(name: str) -> None:
 def test_requirements_record_the_library_of_the_sample(frame: pd.DataFrame) -> None:
     arrays = frame[["x"]].to_numpy()
     on_arrays = LinearRegression().fit(arrays, frame["y"].to_numpy())
-    assert set(create_model(on_arrays, arrays, "arrays").requirements) == {"numpy", "scikit-learn"}
-    model = create_model(LinearRegression().fit(frame[["x"]], frame["y"]), frame[["x"]], "framed")
+    pickled = create_model(on_arrays, arrays, "arrays", serializer="pickle")
+    assert set(pickled.requirements) == {"numpy", "scikit-learn"}
+    model = create_model(LinearRegression().fit(frame[["x"]], frame["y"]), frame[["x"]], "framed", serializer="pickle")
     assert model.requirements["pandas"] == version("pandas")
 
 
