@@ -544,15 +544,16 @@ class Ebonite:
         """
         from .model import additional
         from .model.requirements import check_requirements
-        from .model.safety import check_load_allowed
+        from .model.safety import check_load_allowed, loads_without_code
         from .model.storage import read_object
 
         serializer_class = resolve("serializer", model.serializer)
         check_load_allowed(model, serializer_class, self.allow_pickle)
         check_requirements(model.requirements, model.name)
         files, directory = additional.fetch(self.artifact_repo, model)
+        overlap = serializer_class.load_while_verifying is True and loads_without_code(model, serializer_class)
         try:
-            obj = read_object(serializer_class(), self.artifact_repo, model)
+            obj = read_object(serializer_class(), self.artifact_repo, model, verify_while_loading=overlap)
         except BaseException:
             if directory is not None:
                 directory.cleanup()

@@ -64,6 +64,11 @@ def recorded_safe(model: Model) -> bool:
     return model.format.get("safe") is True
 
 
+def loads_without_code(model: Model, serializer_class: type[ModelSerializer]) -> bool:
+    """Whether both the metadata and the serializer class say that loading ``model`` runs no code."""
+    return recorded_safe(model) and getattr(serializer_class, "safe", False) is True
+
+
 def describe_format(model: Model) -> str:
     """``"skops: loads without running code"`` or ``"pickle: loading runs code from the file"``."""
     return f"{model.serializer}: {SAFE_TEXT if recorded_safe(model) else UNSAFE_TEXT}"
@@ -73,9 +78,9 @@ def check_load_allowed(model: Model, serializer_class: type[ModelSerializer], al
     """Raise :class:`UnsafeModelError` unless the client may load ``model`` with ``serializer_class``."""
     if allow_pickle:
         return
-    declared = getattr(serializer_class, "safe", False) is True
-    if recorded_safe(model) and declared:
+    if loads_without_code(model, serializer_class):
         return
+    declared = getattr(serializer_class, "safe", False) is True
     how = (
         "If you trust whoever wrote this registry, allow code-running formats: Ebonite(..., allow_pickle=True), "
         f"`allow_pickle = true` in the config file, or {ALLOW_PICKLE_VARIABLE}=1."

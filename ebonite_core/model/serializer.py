@@ -54,6 +54,12 @@ class ModelSerializer(ABC):
     type: ClassVar[str]
     priority: ClassVar[int] = 0
     safe: ClassVar[bool] = False
+    load_while_verifying: ClassVar[bool] = False
+    """For a ``safe`` serializer whose ``load`` interprets nothing an attacker could aim at (it checks a small
+    header and copies bytes into place): the client checks the files' sha256 on a second thread while
+    ``load`` reads, rather than before, and returns the object only once every file matched. Serializers
+    that hand the bytes to a parser (a C++ model loader, skops) leave it ``False``: their files are checked
+    before any byte reaches the parser."""
 
     @classmethod
     @abstractmethod

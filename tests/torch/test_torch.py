@@ -13,7 +13,7 @@ from ebonite_torch import TorchSerializer
 from ebonite_torch.examples import MLP
 from ebonite_torch.serializer import read_safetensors, write_safetensors
 
-from ebonite_core import Ebonite, UnsafeModelError, create_model
+from ebonite_core import ArtifactIntegrityError, Ebonite, UnsafeModelError, create_model
 from ebonite_core.testing import SerializerContract
 from ebonite_core.testing.serializer import MarkerPayload
 
@@ -104,3 +104,16 @@ def test_metadata_naming_something_else_than_a_module_is_refused(tmp_path: Path)
     for module, name in [("subprocess", "Popen"), ("os", "system"), ("__main__", "MLP"), ("x;y", "z")]:
         with pytest.raises(UnsafeModelError):
             serializer.load(lambda _: io.BytesIO(), {**model.format["details"], "module": module, "class": name})
+
+
+@pytest.mark.parametrize("tamper", [lambda data: data[:-1] + bytes([data[-1] ^ 1]), lambda data: data[:-8]])
+def test_weights_changed_behind_the_metadata_are_refused_though_read_while_verified(
+    tmp_path: Path, tamper: Any
+) -> None:
+    """The torch serializer reads while the client hashes (load_while_verifying): a changed file still fails."""
+    ebnt = Ebonite.local(tmp_path)
+    pushed = ebnt.create_model(MLP(), torch.randn(1, 4), "net", project_name="p", task_name="t")
+    path = ebnt.artifact_repo.root / pushed.artifact_key / "weights.safetensors"
+    path.write_bytes(tamper(path.read_bytes()))
+    with pytest.raises(ArtifactIntegrityError, match=r"'weights\.safetensors' of model 'net'"):
+        Ebonite.local(tmp_path).get_model("net", "t", "p").load()

@@ -77,6 +77,7 @@ class TorchSerializer(ModelSerializer):
     type = "torch"
     priority = 10
     safe = True
+    load_while_verifying = True  # load checks a JSON header and copies bytes: hash while it reads
     file_name = "weights.safetensors"
 
     @classmethod
