@@ -51,6 +51,7 @@ def push(store: Path, size_mib: int) -> dict:
 
     from ebonite_core import Ebonite, create_model
 
+    imports = peak_mib()
     model = build(size_mib)
     weights = sum(parameter.numel() * parameter.element_size() for parameter in model.parameters())
     sample = torch.ones(1, WIDTH)
@@ -70,6 +71,7 @@ def push(store: Path, size_mib: int) -> dict:
         "weights": weights,
         "peak_mib": peak_mib(),
         "before_mib": before,
+        "imports_mib": imports,
         "name": created.name,
         "expected": expected,
         "file": str(store / "artifacts" / created.artifact_key / artifact.name),
@@ -141,12 +143,14 @@ def main() -> None:
             f"{statistics.median(seconds) / statistics.median(copies):.2f} (goal <= 1.3); "
             f"{label} best {min(seconds):.2f} s, cp best {min(copies):.2f} s"
         )
-    peak_push = max(p["peak_mib"] for p in pushes)
-    peak_load = max(load["peak_mib"] for load in loads)
+    # Peak RSS above the interpreter with torch imported (about 200 MiB before any weight exists): the push
+    # process holds the model it pushes, the load process the model it builds.
+    push_peak = max(p["peak_mib"] - p["imports_mib"] for p in pushes)
+    load_peak = max(load["peak_mib"] - load["baseline_mib"] for load in loads)
     print(
-        f"peak RSS: push {peak_push:.0f} MiB = {peak_push / weights:.2f}x the weights (model built: "
-        f"{max(p['before_mib'] for p in pushes):.0f} MiB), load {peak_load:.0f} MiB = {peak_load / weights:.2f}x "
-        f"(after imports: {max(load['baseline_mib'] for load in loads):.0f} MiB) (goal < 1.3)"
+        f"peak RSS above imports (goal < 1.3x the weights): push {push_peak:.0f} MiB = {push_peak / weights:.2f}x "
+        f"(the model alone: {max(p['before_mib'] - p['imports_mib'] for p in pushes):.0f} MiB), "
+        f"load {load_peak:.0f} MiB = {load_peak / weights:.2f}x"
     )
 
 
