@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -105,3 +107,16 @@ def test_a_forest_records_the_tree_type_and_loads_where_pickle_is_refused(tmp_pa
     loaded = Ebonite.local(tmp_path / "store", allow_pickle=False).get_model("forest", "t", "p")
     assert loaded.format["details"]["untrusted_types"] == ["sklearn.tree._tree.Tree"]
     np.testing.assert_array_equal(loaded.predict(frame[["size"]]), forest.predict(frame[["size"]]))
+
+
+def test_show_and_verify_say_the_format_is_safe(tmp_path: Path) -> None:
+    frame, target = _frame()
+    ebnt = Ebonite.local(tmp_path / ".ebonite")
+    ebnt.create_model(
+        LogisticRegression().fit(frame[["size"]], target), frame[["size"]], "m", project_name="p", task_name="t"
+    )
+    ebonite = str(Path(sys.executable).parent / "ebonite")
+    shown = subprocess.run([ebonite, "show", "p/t/m"], cwd=tmp_path, capture_output=True, text=True)
+    assert "format:       skops: loads without running code" in shown.stdout, shown.stderr
+    verified = subprocess.run([ebonite, "verify", "--safe"], cwd=tmp_path, capture_output=True, text=True)
+    assert verified.returncode == 0 and "no problems" in verified.stdout, verified.stdout + verified.stderr
