@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..objects import Model, check_name, check_tags, utc_now
 from ..plugins import PluginRegistry, get_registry
-from . import additional
-from .additional import AdditionalArtifacts
 from .requirements import parse_requirements, requirements_of, sample_modules
 from .serializer import ModelSerializer
 from .signature import describe
+
+if TYPE_CHECKING:
+    from .additional import AdditionalArtifacts
 
 # Looked for on the object, in this order; a plain callable with none of them exposes ``__call__``.
 CANDIDATE_METHODS = ("predict", "predict_proba", "decision_function", "transform")
@@ -133,6 +134,8 @@ def create_model(
     checked_tags = check_tags(tags if tags is not None else {})
     signatures = analyse_methods(obj, input_data, methods)
     extra = parse_requirements(additional_requirements)
+    from . import additional  # with the storage helpers it needs: not imported by `import ebonite_core`
+
     additional_files, additional_directory = additional.collect(additional_artifacts)
     try:
         modules = serializer_class().modules(obj)
