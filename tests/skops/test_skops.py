@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -109,7 +110,7 @@ def test_a_forest_records_the_tree_type_and_loads_where_pickle_is_refused(tmp_pa
     np.testing.assert_array_equal(loaded.predict(frame[["size"]]), forest.predict(frame[["size"]]))
 
 
-def test_show_and_verify_say_the_format_is_safe(tmp_path: Path) -> None:
+def test_show_and_verify_say_the_format_is_safe_and_a_missing_plugin_is_named(tmp_path: Path) -> None:
     frame, target = _frame()
     ebnt = Ebonite.local(tmp_path / ".ebonite")
     ebnt.create_model(
@@ -120,3 +121,13 @@ def test_show_and_verify_say_the_format_is_safe(tmp_path: Path) -> None:
     assert "format:       skops: loads without running code" in shown.stdout, shown.stderr
     verified = subprocess.run([ebonite, "verify", "--safe"], cwd=tmp_path, capture_output=True, text=True)
     assert verified.returncode == 0 and "no problems" in verified.stdout, verified.stdout + verified.stderr
+    # Where the plugin is missing (here: disabled), loading names the serializer and its package.
+    load = "import sys; from ebonite_core import Ebonite; Ebonite.local(sys.argv[1]).get_model('m', 't', 'p').load()"
+    missing = subprocess.run(
+        [sys.executable, "-c", load, str(tmp_path / ".ebonite")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EBONITE_DISABLE_PLUGINS": "skops"},
+    )
+    assert "UnknownBackendError: Unknown model serializer type 'skops'" in missing.stderr, missing.stderr
+    assert "The ebonite-skops package is installed but disabled" in missing.stderr
