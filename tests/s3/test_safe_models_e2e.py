@@ -1,11 +1,15 @@
 """Safe formats end to end: a real model per framework pushed here, loaded in a fresh process that refuses
-code-running formats (``EBONITE_ALLOW_PICKLE=0``), through the local store and through SQLite + S3 (moto)."""
+code-running formats (``EBONITE_ALLOW_PICKLE=0``), through the local store and through SQLite + S3 (moto).
+
+The loading process is the python of ``sdist_environment``: the four serializer plugins (ebonite_skops,
+ebonite_xgboost, ebonite_lightgbm, ebonite_torch) are installed there from their sdists, not editable
+(see ``tests/distributions.py``), and found through their entry points.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -33,10 +37,12 @@ torch.manual_seed(0)
 inputs = {"skops": frame, "xgboost": frame.to_numpy(), "lightgbm": frame, "torch": torch.randn(5, 3)}
 """
 
-# Loads every model of every store given in argv[1] and prints {store: {name: [serializer, predictions]}}.
+# Loads every model of every store given in argv[1] and prints {store: {name: [serializer, predictions]}} and
+# the file of each serializer's module.
 LOAD = """
 import json, sys
 from ebonite_core import Ebonite
+from ebonite_core.plugins import resolve
 
 result = {}
 for store, config in json.loads(sys.argv[1]).items():
@@ -46,7 +52,8 @@ for store, config in json.loads(sys.argv[1]).items():
         model = Ebonite.from_config(config).get_model(name, task)
         output = model.predict(data) if name != "torch" else model(data).detach()
         result[store][name] = [model.serializer, np.asarray(output).round(6).tolist()]
-print(json.dumps(result))
+modules = {name: sys.modules[resolve("serializer", name).__module__].__file__ for name in inputs}
+print(json.dumps({"result": result, "modules": modules}))
 """
 
 
@@ -79,7 +86,9 @@ def configs(tmp_path: Path, moto_server: MotoServer) -> dict[str, dict[str, Any]
     }
 
 
-def test_each_framework_loads_in_a_fresh_process_that_refuses_pickle(configs: dict[str, dict[str, Any]]) -> None:
+def test_each_framework_loads_in_a_fresh_process_that_refuses_pickle(
+    configs: dict[str, dict[str, Any]], sdist_environment: Path
+) -> None:
     namespace: dict[str, Any] = {}
     exec(textwrap.dedent(INPUTS), namespace)
     inputs = namespace["inputs"]
@@ -93,13 +102,17 @@ def test_each_framework_loads_in_a_fresh_process_that_refuses_pickle(configs: di
             output = model.predict(inputs[name]) if name != "torch" else model(inputs[name]).detach()
             expected[store][name] = [name, np.asarray(output).round(6).tolist()]
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(INPUTS) + textwrap.dedent(LOAD), json.dumps(configs)],
+        [str(sdist_environment), "-c", textwrap.dedent(INPUTS) + textwrap.dedent(LOAD), json.dumps(configs)],
         capture_output=True,
         text=True,
         env={**child_environment(), "EBONITE_ALLOW_PICKLE": "0"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["result"] == expected
+    for name, module_file in report["modules"].items():
+        assert f"ebonite_{name}/serializer.py" in module_file, module_file
+        assert Path(module_file).is_relative_to(sdist_environment.parents[1]), f"{module_file} is not from its sdist"
     # A pickled model in the same stores is refused there, naming the model and the format.
     for config in configs.values():
         Ebonite.from_config(config).get_or_create_task("safe", "models").create_and_push_model(
