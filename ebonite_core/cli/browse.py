@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidNameError
 from ..maintenance.walk import RegistryPath, find, model_path, tasks_under
+from ..model.safety import describe_format
 from ..objects import Model, Project, Task
 from . import output
 from .command import Command, UsageError
@@ -204,7 +205,7 @@ class ShowCommand(Command):
             ("created", f"{output.date(model.creation_date)} UTC"),
             ("author", model.author or "-"),
             ("description", model.description or "-"),
-            ("serializer", model.serializer),
+            ("format", describe_format(model)),
             ("python", model.python_version or "-"),
             ("artifact key", model.artifact_key or "-"),
             ("size", output.size(document["size"])),
