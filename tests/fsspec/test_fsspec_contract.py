@@ -1,0 +1,71 @@
+"""The shipped contracts hold for FsspecArtifactRepository on every protocol, against real servers.
+
+The artifact contract runs on all six protocols; the client contract (the whole user workflow and its
+stateful test) on three that between them take every code path: SFTP (a push renames a directory into
+place), Azure Blob (an object store: conditional writes, no rename) and FTP (one control connection,
+its own upload).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Store
+
+from ebonite_core import Ebonite, LocalMetadataRepository
+from ebonite_core.testing import ArtifactRepositoryContract, ClientContract
+
+
+class TestFileArtifacts(ArtifactRepositoryContract):
+    @pytest.fixture
+    def artifact_repository_factory(self, file_store: Store):
+        return file_store.factory
+
+
+class TestMemoryArtifacts(ArtifactRepositoryContract):
+    supports_concurrent_processes = False  # memory:// lives in one process
+
+    @pytest.fixture
+    def artifact_repository_factory(self, memory_store: Store):
+        return memory_store.factory
+
+
+class TestFTPArtifacts(ArtifactRepositoryContract):
+    @pytest.fixture
+    def artifact_repository_factory(self, ftp_store: Store):
+        return ftp_store.factory
+
+
+class TestSFTPArtifacts(ArtifactRepositoryContract):
+    @pytest.fixture
+    def artifact_repository_factory(self, sftp_store: Store):
+        return sftp_store.factory
+
+
+class TestWebDAVArtifacts(ArtifactRepositoryContract):
+    @pytest.fixture
+    def artifact_repository_factory(self, webdav_store: Store):
+        return webdav_store.factory
+
+
+class TestAzureArtifacts(ArtifactRepositoryContract):
+    @pytest.fixture
+    def artifact_repository_factory(self, azure_store: Store):
+        return azure_store.factory
+
+
+class TestSFTPClient(ClientContract):
+    @pytest.fixture
+    def ebnt(self, sftp_store: Store, tmp_path) -> Ebonite:
+        return Ebonite(LocalMetadataRepository(tmp_path / "metadata.json"), sftp_store.repository())
+
+
+class TestAzureClient(ClientContract):
+    @pytest.fixture
+    def ebnt(self, azure_store: Store, tmp_path) -> Ebonite:
+        return Ebonite(LocalMetadataRepository(tmp_path / "metadata.json"), azure_store.repository())
+
+
+class TestFTPClient(ClientContract):
+    @pytest.fixture
+    def ebnt(self, ftp_store: Store, tmp_path) -> Ebonite:
+        return Ebonite(LocalMetadataRepository(tmp_path / "metadata.json"), ftp_store.repository())
