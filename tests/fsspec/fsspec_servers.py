@@ -98,6 +98,13 @@ class Server:
 class FTPServer(Server):
     kind = "ftp"
 
+    def __init__(self, workdir: Path, idle_timeout: float = 0) -> None:
+        super().__init__(workdir)
+        self.idle_timeout = idle_timeout
+
+    def command(self) -> list[str]:
+        return [*super().command(), str(self.idle_timeout)]
+
 
 class SFTPServer(Server):
     kind = "sftp"
@@ -146,7 +153,7 @@ SERVERS: dict[str, type[Server]] = {
 
 
 # The server processes
-def _serve_ftp(root: str, user: str, password: str) -> None:
+def _serve_ftp(root: str, user: str, password: str, idle_timeout: float = 0) -> None:
     import logging
 
     from pyftpdlib.authorizers import DummyAuthorizer
@@ -156,7 +163,10 @@ def _serve_ftp(root: str, user: str, password: str) -> None:
     logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
     authorizer = DummyAuthorizer()
     authorizer.add_user(user, password, root, perm="elradfmwMT")
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "passive_ports": None})
+    # No pause after a failed login (pyftpdlib waits 3 s): the tests try wrong passwords on purpose.
+    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0})
+    if idle_timeout:
+        handler.timeout = idle_timeout  # seconds before an idle control connection is closed
     server = PyFTPServer(("127.0.0.1", 0), handler)
     print(f"listening {server.address[1]}", flush=True)
     server.serve_forever()
@@ -223,7 +233,7 @@ if __name__ == "__main__":
     protocol, root_directory, user_name, user_password, *rest = sys.argv[1:]
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if protocol == "ftp":
-        _serve_ftp(root_directory, user_name, user_password)
+        _serve_ftp(root_directory, user_name, user_password, float(rest[1]) if len(rest) > 1 else 0)
     elif protocol == "sftp":
         _serve_sftp(root_directory, user_name, user_password, rest[0])
     elif protocol == "webdav":

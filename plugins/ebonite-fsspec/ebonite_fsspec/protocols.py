@@ -14,6 +14,7 @@ import importlib.util
 import os
 import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -82,6 +83,10 @@ class Protocol:
         """Rename the directory ``source`` to ``target``, failing if ``target`` holds anything."""
         fs.mv(source, target)
 
+    def remove_directory(self, fs: Any, path: str) -> None:
+        """Remove the empty directory ``path``."""
+        fs.rmdir(path)
+
     def upload(self, fs: Any, local: str, remote: str) -> None:
         """Stream the local file to ``remote``, never replacing a file there (where the protocol can tell)."""
         fs.put_file(local, remote)
@@ -103,7 +108,14 @@ class _FTP(Protocol):
         # fsspec's FTP put_file sends every 64 KiB block as a STOR with a restart offset, one data
         # connection each: one STOR streams the whole file instead.
         with open(local, "rb") as file:
-            fs.ftp.storbinary(f"STOR {remote}", file, blocksize=self.BLOCK)
+            try:
+                fs.ftp.storbinary(f"STOR {remote}", file, blocksize=self.BLOCK)
+            except BaseException:
+                # A failure while reading the local file closes the data connection with the server's reply
+                # still unread: read it, or the next command on this control connection gets it instead.
+                with suppress(Exception):
+                    fs.ftp.voidresp()
+                raise
 
 
 class _SFTP(Protocol):
@@ -113,6 +125,11 @@ class _SFTP(Protocol):
         # checks the server against ~/.ssh/known_hosts. None must be asked for explicitly.
         kwargs.setdefault("known_hosts", ())
         return kwargs, root
+
+    def remove_directory(self, fs: Any, path: str) -> None:
+        from fsspec.asyn import sync
+
+        sync(fs.loop, fs._rmdir, path)  # sshfs has no synchronous rmdir: fsspec's default does nothing
 
 
 class _WebDAV(Protocol):

@@ -128,6 +128,9 @@ class FsspecArtifactRepository(ArtifactRepository):
     def push(self, key: str, files: Mapping[str, Path]) -> None:
         target = self._key_path(key)
         sources = {check_artifact_name(name): os.fspath(path) for name, path in files.items()}
+        for name, source in sources.items():
+            if not os.path.isfile(source):  # some file systems would upload a directory as an empty one
+                raise FileNotFoundError(f"The file {source!r} to push as artifact {name!r} is not a file.")
         push = self._push_renaming if self.protocol.renames else self._push_in_place
         self._run(f"push artifacts under key {key!r}", lambda fs: push(fs, key, target, sources))
 
@@ -319,7 +322,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         for item in doomed:
             fs.rm_file(item)
         if len(doomed) == len(entries):
-            fs.rmdir(path)
+            self.protocol.remove_directory(fs, path)
 
     def _remove_quietly(self, fs: Any, parent: str, name: str) -> None:
         try:
