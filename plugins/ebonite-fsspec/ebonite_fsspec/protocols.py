@@ -158,13 +158,24 @@ class _ObjectStore(Protocol):
         fs.put_file(local, remote, mode="create")  # a conditional write: refused if the object exists
 
 
+class _Azure(_ObjectStore):
+    CONCURRENCY = 8
+
+    def arguments(self, url: str, storage_options: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        kwargs, root = super().arguments(url, storage_options)
+        # adlfs defaults to fsspec's batch size (over a hundred) blocks in flight, each a 4 MiB buffer: a
+        # 256 MiB upload held the whole file in memory (benchmarks/fsspec_transfer.py). Eight keep it bounded.
+        kwargs.setdefault("max_concurrency", self.CONCURRENCY)
+        return kwargs, root
+
+
 PROTOCOLS: tuple[Protocol, ...] = (
     _Local("file", ("file",), "fsspec.implementations.local:LocalFileSystem", None, renames=True),
     Protocol("memory", ("memory",), "fsspec.implementations.memory:MemoryFileSystem", None, renames=False),
     _FTP("ftp", ("ftp",), "fsspec.implementations.ftp:FTPFileSystem", "ftp", True, True),
     _SFTP("sftp", ("sftp", "ssh"), "sshfs:SSHFileSystem", "sftp", renames=True),
     _WebDAV("webdav", ("webdav+https", "webdav+http"), "webdav4.fsspec:WebdavFileSystem", "webdav", renames=True),
-    _ObjectStore("azure", ("abfs", "abfss", "az"), "adlfs:AzureBlobFileSystem", "azure", False, True),
+    _Azure("azure", ("abfs", "abfss", "az"), "adlfs:AzureBlobFileSystem", "azure", False, True),
     _ObjectStore("gcs", ("gs", "gcs"), "gcsfs:GCSFileSystem", "gcs", False, True),
 )
 _BY_SCHEME = {scheme: protocol for protocol in PROTOCOLS for scheme in protocol.schemes}
