@@ -151,6 +151,10 @@ def main() -> None:
             "7. Search latency over many models (local, SQLite)",
             [python, str(HERE / "search.py")] + (["--models", "2000"] if args.quick else []),
         ),
+        (
+            "8. Large artifacts through fsspec (FTP, SFTP, WebDAV, Azurite, file://) against plain fsspec",
+            [python, str(HERE / "fsspec_transfer.py"), "--size-mib", "64" if args.quick else "256"],
+        ),
     ]
     for title, command in outputs:
         output = run(command)

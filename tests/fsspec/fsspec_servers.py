@@ -76,13 +76,15 @@ class Server:
         self.stop()
         raise ServerUnavailable(f"{self.kind} did not start listening within {STARTUP_SECONDS} s: {self.log_tail()}")
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 2.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds: the data is throwaway, and Azurite waits for its
+        clients' idle keep-alive connections to close before it exits."""
         if self.process is None:
             return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

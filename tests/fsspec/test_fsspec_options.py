@@ -118,6 +118,9 @@ def test_urls_and_storage_options_become_the_file_systems_arguments(
         ("webdav://dav.example.com/m", "write webdav+https://HOST/PATH"),
         ("hdfs://namenode/models", "Supported: file://, memory://, ftp://, sftp://, ssh://, webdav+https://"),
         ("/srv/models", "write a URL with a scheme"),
+        ("file:///", "names no directory: write where the store lives, e.g. file:///srv/models"),
+        ("gs://", "names no bucket"),
+        ("abfs://", "names no container"),
         ("", "url must be a non-empty string"),
     ],
 )

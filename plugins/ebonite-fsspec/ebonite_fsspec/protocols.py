@@ -40,6 +40,14 @@ class Protocol:
     extra: str | None  # the extra of ebonite-fsspec that installs the package; None: fsspec has it built in
     renames: bool
     caches_listings: bool = False  # the file system caches listings unless told not to (use_listings_cache)
+    # What the URL's path must name, when an empty one would make the store the whole file system, bucket
+    # or account (FTP, SFTP and WebDAV start in the user's home or the server's base URL instead).
+    place: str | None = None
+    example: str = ""
+
+    @property
+    def needs_path(self) -> bool:
+        return self.place is not None
 
     @property
     def install_hint(self) -> str:
@@ -170,14 +178,20 @@ class _Azure(_ObjectStore):
 
 
 PROTOCOLS: tuple[Protocol, ...] = (
-    _Local("file", ("file",), "fsspec.implementations.local:LocalFileSystem", None, renames=True),
-    Protocol("memory", ("memory",), "fsspec.implementations.memory:MemoryFileSystem", None, renames=False),
-    _FTP("ftp", ("ftp",), "fsspec.implementations.ftp:FTPFileSystem", "ftp", True, True),
-    _SFTP("sftp", ("sftp", "ssh"), "sshfs:SSHFileSystem", "sftp", renames=True),
-    _WebDAV("webdav", ("webdav+https", "webdav+http"), "webdav4.fsspec:WebdavFileSystem", "webdav", renames=True),
-    _Azure("azure", ("abfs", "abfss", "az"), "adlfs:AzureBlobFileSystem", "azure", False, True),
-    _ObjectStore("gcs", ("gs", "gcs"), "gcsfs:GCSFileSystem", "gcs", False, True),
-)
+    _Local("file", ("file",), "fsspec.implementations.local:LocalFileSystem", extra=None, renames=True,
+           place="directory", example="file:///srv/models"),
+    Protocol("memory", ("memory",), "fsspec.implementations.memory:MemoryFileSystem", extra=None, renames=False,
+             place="directory", example="memory://models"),
+    _FTP("ftp", ("ftp",), "fsspec.implementations.ftp:FTPFileSystem", extra="ftp", renames=True,
+         caches_listings=True),
+    _SFTP("sftp", ("sftp", "ssh"), "sshfs:SSHFileSystem", extra="sftp", renames=True),
+    _WebDAV("webdav", ("webdav+https", "webdav+http"), "webdav4.fsspec:WebdavFileSystem", extra="webdav",
+            renames=True),
+    _Azure("azure", ("abfs", "abfss", "az"), "adlfs:AzureBlobFileSystem", extra="azure", renames=False,
+           caches_listings=True, place="container", example="abfs://container/models"),
+    _ObjectStore("gcs", ("gs", "gcs"), "gcsfs:GCSFileSystem", extra="gcs", renames=False,
+                 caches_listings=True, place="bucket", example="gs://bucket/models"),
+)  # fmt: skip
 _BY_SCHEME = {scheme: protocol for protocol in PROTOCOLS for scheme in protocol.schemes}
 # Schemes people write for which another spelling or another backend is the answer.
 _ADVICE = {

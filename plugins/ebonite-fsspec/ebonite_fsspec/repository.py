@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from ebonite_core.errors import ArtifactNotFoundError, EboniteError
 from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
 
-from .errors import is_connection_lost, redact, translate
+from .errors import UnsupportedURLError, is_connection_lost, redact, translate
 from .protocols import Protocol, find_protocol, mask_url
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,11 @@ class FsspecArtifactRepository(ArtifactRepository):
         self.url = url
         self.storage_options = dict(storage_options or {})
         self._arguments, self.root = self.protocol.arguments(url, self.storage_options)
+        if not self.root and self.protocol.needs_path:
+            raise UnsupportedURLError(
+                f"The URL {mask_url(url)!r} names no {self.protocol.place}: write where the store lives, "
+                f"e.g. {self.protocol.example}."
+            )
         self._secrets = _secrets(self._arguments)
         self.where = redact(mask_url(url), self._secrets)
         self._fs: Any = None
