@@ -221,6 +221,7 @@ def test_config_round_trips_and_save_config_writes_no_secret_in_clear(tmp_path: 
             "Azure-Secret-4==",
         ),
         ("abfs://container/models", {"account_name": "acc", "sas_token": "sv=2024&sig=Sas-Secret-5"}, "Sas-Secret-5"),
+        ("webdav+https://dav.example.com/m", {"auth": ["ml", "Dav-Secret-8"]}, "Dav-Secret-8"),
         (
             "gs://bucket/models",
             {"token": {"type": "service_account", "private_key": "Gcs-Secret-6", "client_email": "m@p.iam"}},
@@ -240,6 +241,8 @@ def test_cloud_credentials_are_never_saved_in_clear(
     needed = client.save_config(tmp_path / "ebonite.json")
     assert secret not in (tmp_path / "ebonite.json").read_text()
     assert needed
+    repository = client.artifact_repo
+    assert FsspecArtifactRepository(**repository.config()).config() == repository.config()
 
 
 def test_a_config_file_with_environment_references_builds_the_repository(
@@ -292,3 +295,9 @@ def test_without_the_plugin_the_fsspec_type_names_the_package_to_install(monkeyp
     monkeypatch.setenv("EBONITE_DISABLE_PLUGINS", "fsspec")
     with pytest.raises(UnknownBackendError, match="ebonite-fsspec"):
         PluginRegistry().resolve("artifact", "fsspec")
+
+
+def test_storage_options_that_are_objects_cannot_be_saved() -> None:
+    repository = FsspecArtifactRepository("abfs://container/models", {"credential": object(), "account_name": "a"})
+    with pytest.raises(TypeError, match=r"storage_options credential of .* cannot be written to a config file"):
+        repository.config()

@@ -81,6 +81,11 @@ class Protocol:
         root = cls._strip_protocol(url).rstrip("/")
         return {**from_url, **storage_options}, root
 
+    def savable_options(self, storage_options: Mapping[str, Any]) -> dict[str, Any]:
+        """``storage_options`` as a config file should hold them: the same store, secrets under names that
+        ``save_config`` masks."""
+        return dict(storage_options)
+
     def connect(self, arguments: Mapping[str, Any]) -> Any:
         """A new file system object of its own (fsspec would share one between equal repositories, an FTP
         session included) that never answers from a stale listing: other processes write to the same store."""
@@ -153,9 +158,19 @@ class _WebDAV(Protocol):
         username = options.pop("username", unquote(parts.username) if parts.username else None)
         password = options.pop("password", unquote(parts.password) if parts.password is not None else None)
         kwargs: dict[str, Any] = {"base_url": base_url, **options}
+        if isinstance(kwargs.get("auth"), list):  # (user, password) read back from a config file
+            kwargs["auth"] = tuple(kwargs["auth"])
         if username is not None and "auth" not in kwargs:
             kwargs["auth"] = (username, password or "")
         return kwargs, parts.path.strip("/")
+
+    def savable_options(self, storage_options: Mapping[str, Any]) -> dict[str, Any]:
+        options = dict(storage_options)
+        auth = options.get("auth")
+        if isinstance(auth, (list, tuple)) and len(auth) == 2 and all(isinstance(part, str) for part in auth):
+            del options["auth"]  # a (user, password) pair would be written in clear: name its parts instead
+            options["username"], options["password"] = auth
+        return options
 
     def rename(self, fs: Any, source: str, target: str) -> None:
         fs.client.move(source, target, overwrite=False)  # MOVE with "Overwrite: F": 412 if target exists

@@ -272,8 +272,20 @@ class FsspecArtifactRepository(ArtifactRepository):
         return self._run(f"list the files of key {key!r}", names)
 
     def config(self) -> dict[str, Any]:
-        """``url``, and ``storage_options`` when there are any, as given (the caller masks secrets)."""
-        return {"url": self.url, **({"storage_options": dict(self.storage_options)} if self.storage_options else {})}
+        """``url``, and ``storage_options`` when there are any, as given (the caller masks secrets).
+
+        Options that are not JSON data (a credential object, a loaded key) cannot be written to a file: that
+        is a ``TypeError`` naming them."""
+        options = self.protocol.savable_options(self.storage_options)
+        if not options:
+            return {"url": self.url}
+        unwritable = sorted(name for name, value in options.items() if not _is_json(value))
+        if unwritable:
+            raise TypeError(
+                f"The storage_options {', '.join(unwritable)} of {self!r} are objects, not text or numbers: they "
+                "cannot be written to a config file. Give them as text (a path, a ${VARIABLE} reference) instead."
+            )
+        return {"url": self.url, "storage_options": options}
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
         """Unfinished pushes (``.tmp/<key>.<random>``) and deletes (``.trash/<key>.<random>``) of protocols that
@@ -380,6 +392,14 @@ def _exists(fs: Any, path: str) -> bool:
         return bool(fs.exists(path))
     except Exception:  # cannot tell: the caller reports the original error
         return True
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _is_link(entry: Mapping[str, Any]) -> bool:
