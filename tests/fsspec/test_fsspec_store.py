@@ -10,7 +10,7 @@ import random
 import string
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,7 +19,7 @@ import pytest
 from conftest import AZURE_CONTAINER, Store
 from ebonite_fsspec.errors import FsspecAccessError
 from ebonite_fsspec.repository import MARKER, FsspecArtifactRepository
-from fsspec_servers import USER, AzuriteServer, FTPServer
+from fsspec_servers import PASSWORD, USER, AzuriteServer, FTPServer, Server
 
 from ebonite_core import Ebonite, LocalMetadataRepository
 from ebonite_core.errors import RepositoryError
@@ -142,7 +142,7 @@ def test_maintenance_never_follows_a_symbolic_link(
     os.symlink(victim / "other", store.directory / "evil")
 
     assert set(repository.keys()) == {"real"}
-    assert repository.clean_leftovers(older_than=__import__("datetime").datetime.now().astimezone()) == []
+    assert repository.clean_leftovers(older_than=datetime.now(timezone.utc)) == []
     repository.delete("evil")
     assert (victim / leftover_name / "precious").read_bytes() == b"keep me"
     assert (victim / "other" / "precious").read_bytes() == b"keep me too"
@@ -154,8 +154,6 @@ def test_leftovers_are_removed_once_older_than_the_grace_period(store: Store) ->
     leftover = f".tmp/k9.{uuid.uuid4().hex}"
     _plant(store, f"{leftover}/model.pkl")
     repository = store.repository()
-    from datetime import datetime, timezone
-
     week_ago = datetime.now(timezone.utc) - timedelta(days=8)
     assert repository.clean_leftovers(week_ago) == []
     now = datetime.now(timezone.utc)
@@ -259,12 +257,21 @@ def test_a_connection_the_server_dropped_is_reopened(tmp_path_factory: pytest.Te
     server = FTPServer(tmp_path_factory.mktemp("ftp-idle"), idle_timeout=1)
     server.start()
     try:
-        repository = FsspecArtifactRepository(
-            f"ftp://{USER}:{quote(__import__('fsspec_servers').PASSWORD, safe='')}@127.0.0.1:{server.port}/m"
-        )
+        repository = FsspecArtifactRepository(f"ftp://{USER}:{quote(PASSWORD, safe='')}@127.0.0.1:{server.port}/m")
         repository.push("k1", {"model.pkl": _file(tmp_path, "model.pkl", b"first")})
         time.sleep(2)  # the server closes the idle connection meanwhile
         repository.push("k2", {"model.pkl": _file(tmp_path, "model.pkl", b"second")})
         assert set(repository.keys()) == {"k1", "k2"}
     finally:
         server.stop()
+
+
+def test_an_sftp_server_whose_host_key_is_unknown_is_refused(sftp_server: Server, tmp_path: Path) -> None:
+    """Host keys are checked by default (sshfs alone would not): an unknown server is an access error."""
+    (tmp_path / "known_hosts").write_text("")
+    repository = FsspecArtifactRepository(
+        f"sftp://{USER}@127.0.0.1:{sftp_server.port}/m",
+        {"password": PASSWORD, "known_hosts": str(tmp_path / "known_hosts")},
+    )
+    with pytest.raises(FsspecAccessError, match="host key is not trusted"):
+        repository.keys()
