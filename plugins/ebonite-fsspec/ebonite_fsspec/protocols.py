@@ -92,6 +92,9 @@ class Protocol:
         fresh = {"use_listings_cache": False} if self.caches_listings else {}
         return self.filesystem_class()(**arguments, **fresh, skip_instance_cache=True)
 
+    def disconnect(self, fs: Any) -> None:
+        """Close the connection of ``fs`` now; the default leaves it to the file system's finalizer."""
+
     def rename(self, fs: Any, source: str, target: str) -> None:
         """Rename the directory ``source`` to ``target``, failing if ``target`` holds anything."""
         fs.mv(source, target)
@@ -116,6 +119,9 @@ class _Local(Protocol):
 
 class _FTP(Protocol):
     BLOCK = 1024 * 1024
+
+    def disconnect(self, fs: Any) -> None:
+        fs.ftp.close()
 
     def upload(self, fs: Any, local: str, remote: str) -> None:
         # fsspec's FTP put_file sends every 64 KiB block as a STOR with a restart offset, one data

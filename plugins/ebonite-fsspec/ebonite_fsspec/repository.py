@@ -113,9 +113,9 @@ class FsspecArtifactRepository(ArtifactRepository):
 
     def _forget_connection(self) -> None:
         fs, self._fs = self._fs, None
-        if fs is not None and hasattr(fs, "ftp"):
+        if fs is not None:
             try:
-                fs.ftp.close()
+                self.protocol.disconnect(fs)
             except Exception:  # already gone
                 pass
 
