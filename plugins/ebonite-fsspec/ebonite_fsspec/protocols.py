@@ -104,8 +104,13 @@ class Protocol:
         fs.rmdir(path)
 
     def upload(self, fs: Any, local: str, remote: str) -> None:
-        """Stream the local file to ``remote``, never replacing a file there (where the protocol can tell)."""
+        """Stream the local file to ``remote``."""
         fs.put_file(local, remote)
+
+    def create(self, fs: Any, local: str, remote: str) -> None:
+        """Upload a small file to ``remote``, refused with ``FileExistsError`` if something is there, where the
+        protocol can make the write conditional (object stores); the caller checks first in any case."""
+        self.upload(fs, local, remote)
 
     def download(self, fs: Any, remote: str, local: str) -> None:
         fs.get_file(remote, local)
@@ -183,8 +188,8 @@ class _WebDAV(Protocol):
 
 
 class _ObjectStore(Protocol):
-    def upload(self, fs: Any, local: str, remote: str) -> None:
-        fs.put_file(local, remote, mode="create")  # a conditional write: refused if the object exists
+    def create(self, fs: Any, local: str, remote: str) -> None:
+        fs.put_file(local, remote, mode="create")  # a conditional write (If-None-Match: *)
 
 
 class _Azure(_ObjectStore):

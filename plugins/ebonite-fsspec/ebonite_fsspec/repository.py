@@ -53,11 +53,12 @@ class FsspecArtifactRepository(ArtifactRepository):
 
     A push never overwrites a key that exists and is never half-visible: on protocols that rename (FTP,
     SFTP, WebDAV, ``file://``) it uploads into ``.tmp/<key>.<random>/`` and renames the directory into place;
-    on object stores (Azure Blob, GCS, ``memory://``) each file is written under the fresh key with a
-    conditional write, and the model becomes visible only when the client writes its metadata, after every
-    file. Lists and deletes of a key use its trailing ``/``: deleting key ``1`` never touches key ``10``.
-    Every key holds a small file, ``.ebonite-key``, written by its push: :meth:`keys`, :meth:`delete` and
-    :meth:`clean_leftovers` only ever touch keys and entries that this store can prove it wrote.
+    on object stores (Azure Blob, GCS, ``memory://``) a conditional write of the key's marker claims the key,
+    each file is then written under it, and the model becomes visible only when the client writes its
+    metadata, after every file. Lists and deletes of a key use its trailing ``/``: deleting key ``1`` never
+    touches key ``10``. Every key holds a small file, ``.ebonite-key``, written by its push: :meth:`keys`,
+    :meth:`delete` and :meth:`clean_leftovers` only ever touch keys and entries that this store can prove it
+    wrote.
     """
 
     type = "fsspec"
@@ -161,7 +162,8 @@ class FsspecArtifactRepository(ArtifactRepository):
 
     def _push_in_place(self, fs: Any, key: str, target: str, sources: dict[str, str]) -> None:
         # The marker goes first, with a conditional write: it claims the key (a second push of the same key
-        # is refused) and lets garbage collection find the key if this push dies before the metadata.
+        # is refused) and lets garbage collection find the key if this push dies before the metadata. The
+        # files under a claimed key are this push's alone: plain writes (a conditional one costs Azurite 20 %).
         if fs.exists(f"{target}/{MARKER}"):
             raise FileExistsError(f"Artifact key {key!r} already exists in {self.where}.")
         try:
@@ -179,7 +181,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         with tempfile.TemporaryDirectory(prefix="ebonite-marker-") as directory:
             marker = Path(directory) / MARKER
             marker.write_text(json.dumps({"key": key, "written_by": "ebonite-fsspec"}))
-            self.protocol.upload(fs, str(marker), path)
+            self.protocol.create(fs, str(marker), path)
 
     def download(self, key: str, name: str, destination: Path) -> None:
         remote = f"{self._key_path(key)}/{check_artifact_name(name)}"
