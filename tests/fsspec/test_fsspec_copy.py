@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Store
+from conftest import Store, service_unavailable
 
 from ebonite_core import Ebonite
 from ebonite_core.cli import main
@@ -36,8 +36,6 @@ def s3_bucket(tmp_path_factory: pytest.TempPathFactory) -> Any:
     try:
         server.start()
     except servers.ServerUnavailable as err:
-        from conftest import service_unavailable
-
         service_unavailable(f"moto cannot be started: {err}")
     server.client().create_bucket(Bucket="registry")
     yield server
