@@ -157,6 +157,8 @@ class _SFTP(Protocol):
 
 
 class _WebDAV(Protocol):
+    CHUNK = 1024 * 1024
+
     def arguments(self, url: str, storage_options: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
         self.filesystem_class()  # the package check
         parts = urlsplit(url)
@@ -185,6 +187,12 @@ class _WebDAV(Protocol):
 
     def rename(self, fs: Any, source: str, target: str) -> None:
         fs.client.move(source, target, overwrite=False)  # MOVE with "Overwrite: F": 412 if target exists
+
+    def download(self, fs: Any, remote: str, local: str) -> None:
+        # fsspec's get_file reads through a buffered file with a read-ahead cache (27 MiB held for a 40 MiB
+        # file); the client streams the response body in chunks straight into the file.
+        with open(local, "wb") as file:
+            fs.client.download_fileobj(remote, file, chunk_size=self.CHUNK)
 
 
 class _ObjectStore(Protocol):
