@@ -10,7 +10,7 @@ paths the artifact contract already covers.
 from __future__ import annotations
 
 import pytest
-from conftest import Store
+from conftest import ForeignEntries, Store
 
 from ebonite_core import Ebonite, LocalMetadataRepository
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract
@@ -21,6 +21,10 @@ class TestFileArtifacts(ArtifactRepositoryContract):
     def artifact_repository_factory(self, file_store: Store):
         return file_store.factory
 
+    @pytest.fixture
+    def foreign_entries(self, file_store: Store) -> ForeignEntries:
+        return ForeignEntries(file_store)
+
 
 class TestMemoryArtifacts(ArtifactRepositoryContract):
     supports_concurrent_processes = False  # memory:// lives in one process
@@ -29,11 +33,19 @@ class TestMemoryArtifacts(ArtifactRepositoryContract):
     def artifact_repository_factory(self, memory_store: Store):
         return memory_store.factory
 
+    @pytest.fixture
+    def foreign_entries(self, memory_store: Store) -> ForeignEntries:
+        return ForeignEntries(memory_store)
+
 
 class TestFTPArtifacts(ArtifactRepositoryContract):
     @pytest.fixture
     def artifact_repository_factory(self, ftp_store: Store):
         return ftp_store.factory
+
+    @pytest.fixture
+    def foreign_entries(self, ftp_store: Store) -> ForeignEntries:
+        return ForeignEntries(ftp_store)
 
 
 class TestSFTPArtifacts(ArtifactRepositoryContract):
@@ -41,17 +53,29 @@ class TestSFTPArtifacts(ArtifactRepositoryContract):
     def artifact_repository_factory(self, sftp_store: Store):
         return sftp_store.factory
 
+    @pytest.fixture
+    def foreign_entries(self, sftp_store: Store) -> ForeignEntries:
+        return ForeignEntries(sftp_store)
+
 
 class TestWebDAVArtifacts(ArtifactRepositoryContract):
     @pytest.fixture
     def artifact_repository_factory(self, webdav_store: Store):
         return webdav_store.factory
 
+    @pytest.fixture
+    def foreign_entries(self, webdav_store: Store) -> ForeignEntries:
+        return ForeignEntries(webdav_store)
+
 
 class TestAzureArtifacts(ArtifactRepositoryContract):
     @pytest.fixture
     def artifact_repository_factory(self, azure_store: Store):
         return azure_store.factory
+
+    @pytest.fixture
+    def foreign_entries(self, azure_store: Store) -> ForeignEntries:
+        return ForeignEntries(azure_store)
 
 
 class TestSFTPClient(ClientContract):

@@ -14,9 +14,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-import fsspec
 import pytest
-from conftest import AZURE_CONTAINER, Store
+from conftest import A_WEEK_AGO, AZURE_CONTAINER, Store
 from ebonite_fsspec.errors import FsspecAccessError
 from ebonite_fsspec.repository import MARKER, FsspecArtifactRepository
 from fsspec_servers import PASSWORD, USER, AzuriteServer, FTPServer, Server
@@ -26,43 +25,11 @@ from ebonite_core.errors import RepositoryError
 from ebonite_core.maintenance.gc import collect_garbage
 from ebonite_core.testing import ScaleModel
 
-OLD = time.time() - 7 * 86400  # a week ago: older than any grace period the tests use
-
 
 def _file(directory: Path, name: str, data: bytes) -> Path:
     path = directory / name
     path.write_bytes(data)
     return path
-
-
-def _plant(store: Store, path: str, data: bytes = b"not ebonite's") -> None:
-    """Write a file into the store's place the way someone else would: without ebonite, dated a week ago."""
-    if store.directory is not None:
-        target = store.directory / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        for where in (target, *target.relative_to(store.directory).parents):
-            os.utime(store.directory / where, (OLD, OLD))
-        return
-    if store.protocol == "memory":
-        fs = fsspec.filesystem("memory")
-    else:
-        from adlfs import AzureBlobFileSystem
-
-        fs = AzureBlobFileSystem(**store.storage_options, skip_instance_cache=True)
-    fs.pipe_file(f"{store.url.partition('://')[2]}/{path}", data)
-
-
-def _planted(store: Store, path: str) -> bool:
-    if store.directory is not None:
-        return (store.directory / path).is_file()
-    if store.protocol == "memory":
-        return fsspec.filesystem("memory").isfile(f"{store.url.partition('://')[2]}/{path}")
-    from adlfs import AzureBlobFileSystem
-
-    return AzureBlobFileSystem(**store.storage_options, skip_instance_cache=True).isfile(
-        f"{store.url.partition('://')[2]}/{path}"
-    )
 
 
 def test_a_key_on_the_server_is_its_files_and_the_stores_marker(store: Store, tmp_path: Path) -> None:
@@ -99,23 +66,24 @@ def test_maintenance_deletes_only_what_the_store_wrote(store: Store, tmp_path: P
     """A user's folders next to the store's keys, and foreign entries in its private folders, survive gc and
     delete; an unfinished push of this store, older than the grace period, is removed."""
     for path in ("bert-base/config.json", "resnet50/weights.bin", "1/model.pkl", ".tmp/notours/x", ".trash/x.bin"):
-        _plant(store, path)
+        store.plant(path)
     stale = f".tmp/k9.{uuid.uuid4().hex}/model.pkl"  # what a killed push of this store leaves
-    _plant(store, stale)
+    store.plant(stale)
     repository = store.repository()
     client = Ebonite(LocalMetadataRepository(tmp_path / "metadata.json"), repository)
     model = client.create_model(ScaleModel(2.0), [1.0], "kept")
     repository.push("10", {"model.pkl": _file(tmp_path, "model.pkl", b"unreferenced")})
-    os.utime(store.directory / "10", (OLD, OLD)) if store.directory else None
+    os.utime(store.directory / "10", (A_WEEK_AGO, A_WEEK_AGO)) if store.directory else None
 
     assert set(repository.keys()) == {model.artifact_key, "10"}
-    repository.delete("bert-base")
-    repository.delete("1")
+    for foreign in ("bert-base", "1"):  # there, but not written by this store: refused, left alone
+        with pytest.raises(RepositoryError, match="not written by this store"):
+            repository.delete(foreign)
     report = collect_garbage(client, older_than=timedelta(0))
     assert set(report.removed_keys) == {"10"}
     for path in ("bert-base/config.json", "resnet50/weights.bin", "1/model.pkl", ".tmp/notours/x", ".trash/x.bin"):
-        assert _planted(store, path), path
-    assert not _planted(store, stale) or not repository.protocol.renames
+        assert store.planted(path), path
+    assert not store.planted(stale) or not repository.protocol.renames
     assert client.get_model("kept", "default_task", "default_project").predict([3.0]) == [6.0]
 
 
@@ -135,7 +103,7 @@ def test_maintenance_never_follows_a_symbolic_link(
     (victim / "other" / MARKER).write_bytes(b"{}")  # looks like a key of the store
     (victim / "other" / "precious").write_bytes(b"keep me too")
     for path in (victim / leftover_name / "precious", victim / leftover_name, victim / "other"):
-        os.utime(path, (OLD, OLD))
+        os.utime(path, (A_WEEK_AGO, A_WEEK_AGO))
     os.symlink(victim, store.directory / ".trash")
     (store.directory / ".tmp").mkdir(exist_ok=True)
     os.symlink(victim / leftover_name, store.directory / ".tmp" / f"k2.{uuid.uuid4().hex}")
@@ -152,13 +120,13 @@ def test_leftovers_are_removed_once_older_than_the_grace_period(store: Store) ->
     if store.directory is None:
         pytest.skip("object stores have no private folders: an unfinished push is a key (see the gc test)")
     leftover = f".tmp/k9.{uuid.uuid4().hex}"
-    _plant(store, f"{leftover}/model.pkl")
+    store.plant(f"{leftover}/model.pkl")
     repository = store.repository()
     week_ago = datetime.now(timezone.utc) - timedelta(days=8)
     assert repository.clean_leftovers(week_ago) == []
     now = datetime.now(timezone.utc)
     assert repository.clean_leftovers(now, dry_run=True) == [f"{repository.where}/{leftover} (unfinished push)"]
-    assert _planted(store, f"{leftover}/model.pkl")
+    assert store.planted(f"{leftover}/model.pkl")
     assert repository.clean_leftovers(now) == [f"{repository.where}/{leftover} (unfinished push)"]
     assert not (store.directory / leftover).exists()
 

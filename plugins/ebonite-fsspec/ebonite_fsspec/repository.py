@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ebonite_core.errors import ArtifactNotFoundError, EboniteError
+from ebonite_core.errors import ArtifactNotFoundError, EboniteError, RepositoryError
 from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
 
 from .errors import UnsupportedURLError, is_connection_lost, redact, translate
@@ -174,7 +174,10 @@ class FsspecArtifactRepository(ArtifactRepository):
             for name, source in sources.items():
                 self.protocol.upload(fs, source, f"{target}/{name}")
         except BaseException:
-            self._delete_in_place(fs, target, quietly=True)
+            try:
+                self._delete_in_place(fs, key, target)
+            except Exception:
+                logger.warning("Could not remove the partial push %s/%s; ebonite gc removes it", self.where, key)
             raise
 
     def _write_marker(self, fs: Any, path: str, key: str) -> None:
@@ -204,15 +207,24 @@ class FsspecArtifactRepository(ArtifactRepository):
         self._run(f"download {name!r} of key {key!r}", fetch)
 
     def delete(self, key: str) -> None:
+        """Remove the key's files, its marker last. A key the store cannot prove it wrote (files there, no
+        marker) is refused with :class:`RepositoryError` and left alone; a missing key is no error."""
         target = self._key_path(key)
-        if self.protocol.renames:
-            self._run(f"delete key {key!r}", lambda fs: self._delete_renaming(fs, key, target))
-        else:
-            self._run(f"delete key {key!r}", lambda fs: self._delete_in_place(fs, target))
+        remove = self._delete_renaming if self.protocol.renames else self._delete_in_place
+
+        def delete(fs: Any) -> None:
+            entries = _listing(fs, target)
+            if not entries:
+                return
+            if not self._is_ours(entries) and not deletable_key(key, False):
+                raise RepositoryError(
+                    f"{self.where}/{key} was not written by this store (no {MARKER} marker): it was left alone."
+                )
+            remove(fs, key, target)
+
+        self._run(f"delete key {key!r}", delete)
 
     def _delete_renaming(self, fs: Any, key: str, target: str) -> None:
-        if not self._is_ours(_listing(fs, target)):
-            return  # missing, or not written by this store: never ours to delete
         private_name = f"{key}.{uuid.uuid4().hex}"
         _makedirs(fs, self._path(DELETING))
         try:
@@ -223,21 +235,15 @@ class FsspecArtifactRepository(ArtifactRepository):
             raise
         self._remove_flat(fs, self._path(DELETING), private_name)
 
-    def _delete_in_place(self, fs: Any, target: str, quietly: bool = False) -> None:
+    def _delete_in_place(self, fs: Any, key: str, target: str) -> None:
         """Delete the files of one key, the marker last, so that an interrupted delete leaves a key that
         :meth:`keys` still reports (and garbage collection finishes)."""
-        try:
-            entries = _listing(fs, target)
-            if not self._is_ours(entries):
-                return
-            files = [entry["name"] for entry in entries if _name(entry) != MARKER and entry.get("type") == "file"]
-            if files:
-                fs.rm(files)
+        entries = _listing(fs, target)
+        files = [entry["name"] for entry in entries if _name(entry) != MARKER and entry.get("type") == "file"]
+        if files:
+            fs.rm(files)
+        if self._is_ours(entries):
             fs.rm_file(f"{target}/{MARKER}")
-        except Exception:
-            if not quietly:
-                raise
-            logger.warning("Could not remove the partial push under %s/%s; ebonite gc removes it", self.where, target)
 
     def keys(self) -> dict[str, datetime]:
         return self._run("list artifact keys", self._keys_renaming if self.protocol.renames else self._keys_in_place)
@@ -261,6 +267,15 @@ class FsspecArtifactRepository(ArtifactRepository):
             if slash and "/" not in rest and _is_key(key):
                 by_key.setdefault(key, []).append({**entry, "name": path})
         return {key: _newest(files) or _now() for key, files in by_key.items() if self._is_ours(files)}
+
+    def key_written(self, key: str) -> datetime | None:
+        target = self._key_path(key)
+
+        def written(fs: Any) -> datetime | None:
+            files = _listing(fs, target)
+            return (_newest(files) or _now()) if self._is_ours(files) else None
+
+        return self._run(f"look at key {key!r}", written)
 
     def list_files(self, key: str) -> list[str] | None:
         target = self._key_path(key)
@@ -411,6 +426,10 @@ def _is_link(entry: Mapping[str, Any]) -> bool:
 
 def _name(entry: Mapping[str, Any]) -> str:
     return str(entry["name"]).rstrip("/").rpartition("/")[2]
+
+
+def deletable_key(key: str, marked: bool) -> bool:
+    return marked or re.fullmatch(r"[0-9a-f]{32}", key) is not None
 
 
 def _is_key(name: str) -> bool:
