@@ -301,3 +301,20 @@ def test_storage_options_that_are_objects_cannot_be_saved() -> None:
     repository = FsspecArtifactRepository("abfs://container/models", {"credential": object(), "account_name": "a"})
     with pytest.raises(TypeError, match=r"storage_options credential of .* cannot be written to a config file"):
         repository.config()
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [("hdfs://namenode/models", "does not support the URL"), ("gs://bucket/m", "pip install 'ebonite-fsspec[gcs]'")],
+)
+def test_the_command_line_calls_a_bad_url_or_a_missing_extra_a_usage_error(
+    url: str, fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ebonite_core.cli import main
+
+    monkeypatch.setitem(sys.modules, "gcsfs", None)
+    config = tmp_path / "ebonite.json"
+    config.write_text(json.dumps({"metadata": {"type": "inmemory"}, "artifact": {"type": "fsspec", "url": url}}))
+    assert main(["ls", "--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("ebonite: error: ") and fragment in error and len(error.splitlines()) == 1

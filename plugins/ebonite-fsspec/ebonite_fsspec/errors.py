@@ -3,8 +3,9 @@
 Every translated error names the operation and the store's URL with its password masked, and is raised
 ``from`` the original error, whose message is scrubbed of the store's secrets too::
 
-    UnsupportedURLError (EboniteError, ValueError)        a URL whose scheme no protocol of the table speaks
-    ProtocolNotInstalledError (EboniteError, ImportError) the protocol's package is missing: the extra to install
+    ConfigError (ebonite_core.errors, a ValueError)      an option value that cannot work as written
+    ├── UnsupportedURLError                           a URL whose scheme no protocol speaks, or with no path
+    └── ProtocolNotInstalledError (also ImportError)  the protocol's package is missing: the extra to install
     RepositoryError (ebonite_core.errors)                 unreachable, refused, failed on the server, ...
     └── FsspecAccessError (also PermissionError)          the credentials were refused, or access is denied
 """
@@ -13,14 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ebonite_core.errors import EboniteError, RepositoryError
+from ebonite_core.errors import ConfigError, EboniteError, RepositoryError
 
 
-class UnsupportedURLError(EboniteError, ValueError):
-    """The URL's scheme is not one the repository speaks (the message lists those it does)."""
+# Both are the configuration's to fix, as ebonite-core's option checks are: the command line calls them usage
+# errors (exit status 2).
+class UnsupportedURLError(ConfigError):
+    """The URL's scheme is not one the repository speaks (the message lists those it does), or it names no
+    directory, container or bucket where an empty path would mean everything."""
 
 
-class ProtocolNotInstalledError(EboniteError, ImportError):
+class ProtocolNotInstalledError(ConfigError, ImportError):
     """The package of the URL's protocol is not installed (the message names the extra that installs it)."""
 
 

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ebonite_core.errors import ArtifactNotFoundError, EboniteError, RepositoryError
+from ebonite_core.errors import ArtifactNotFoundError, ConfigError, EboniteError, RepositoryError
 from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
 
 from .errors import UnsupportedURLError, is_connection_lost, redact, translate
@@ -66,7 +66,9 @@ class FsspecArtifactRepository(ArtifactRepository):
     def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
         self.protocol: Protocol = find_protocol(url)
         if storage_options is not None and not isinstance(storage_options, Mapping):
-            raise TypeError(f"storage_options must be a mapping of option names to values, not {storage_options!r}")
+            raise ConfigError(
+                f"fsspec: storage_options must be a mapping of option names to values, not {storage_options!r}"
+            )
         self.url = url
         self.storage_options = dict(storage_options or {})
         self._arguments, self.root = self.protocol.arguments(url, self.storage_options)
