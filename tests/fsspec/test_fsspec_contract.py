@@ -10,7 +10,7 @@ paths the artifact contract already covers.
 from __future__ import annotations
 
 import pytest
-from conftest import ForeignEntries, Store
+from fsspec_stores import ForeignEntries, Store
 
 from ebonite_core import Ebonite, LocalMetadataRepository
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract

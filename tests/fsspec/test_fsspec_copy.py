@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Store, service_unavailable
+from fsspec_stores import Store, service_unavailable
 
 from ebonite_core import Ebonite
 from ebonite_core.cli import main

@@ -8,7 +8,7 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from conftest import Store
+from fsspec_stores import Store
 
 ROUND_TRIP = """
 import json, sys

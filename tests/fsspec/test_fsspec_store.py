@@ -15,10 +15,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import A_WEEK_AGO, AZURE_CONTAINER, Store
 from ebonite_fsspec.errors import FsspecAccessError
 from ebonite_fsspec.repository import MARKER, FsspecArtifactRepository
 from fsspec_servers import PASSWORD, USER, AzuriteServer, FTPServer, Server
+from fsspec_stores import A_WEEK_AGO, AZURE_CONTAINER, Store
 
 from ebonite_core import Ebonite, LocalMetadataRepository
 from ebonite_core.errors import RepositoryError
