@@ -157,24 +157,28 @@ def main() -> None:
             [python, str(HERE / "search.py")] + (["--models", "2000"] if args.quick else []),
         ),
         (
-            "8. Where the local store stops being the right choice (and the move to SQLite)",
+            "8. Large artifacts through fsspec (FTP, SFTP, WebDAV, Azurite, file://) against plain fsspec",
+            [python, str(HERE / "fsspec_transfer.py"), "--size-mib", "64" if args.quick else "256"],
+        ),
+        (
+            "9. Where the local store stops being the right choice (and the move to SQLite)",
             [python, str(HERE / "local_limits.py")] + (["--sizes", "1000", "2000"] if args.quick else []),
         ),
         (
-            "9. Concurrent pushers on PostgreSQL + SeaweedFS (S3)",
+            "10. Concurrent pushers on PostgreSQL + SeaweedFS (S3)",
             [python, str(HERE / "concurrent_push.py")]
             + (["--pushers", "1", "4", "--seconds", "5"] if args.quick else []),
         ),
     ]
     outputs += [
         (
-            "8. Safe formats: a scikit-learn pipeline with skops, pickle and MLflow's default",
+            "11. Safe formats: a scikit-learn pipeline with skops, pickle and MLflow's default",
             [python, str(HERE / "safe_sklearn.py")]
             + (["--mlflow-python", args.mlflow_python] if args.mlflow_python else [])
             + (["--rounds", "3"] if args.quick else []),
         ),
         (
-            "9. A PyTorch model of 1 GiB with the torch serializer (safetensors)",
+            "12. A PyTorch model of 1 GiB with the torch serializer (safetensors)",
             [python, str(HERE / "torch_large.py"), "--size", str(size)],
         ),
     ]

@@ -48,6 +48,8 @@ _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _URL_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@]*:)(?P<password>[^@/?#]*)(?P<tail>@.*)$")
 _SECRET_WORDS = {"secret", "password", "passwd", "pwd", "token", "key", "apikey", "credential", "credentials"}
 _SECRET_WORDS |= {"passphrase", "auth"}
+# Whole names that hold secrets among other things (an Azure connection string carries the account key).
+_SECRET_NAMES = {"connection_string", "connectionstring", "conn_str"}
 # The last word of a name that holds something next to a secret rather than the secret itself.
 _NOT_SECRET_ENDINGS = {"id", "prefix", "name", "path", "file", "dir", "env", "var", "variable", "length", "size"}
 _NOT_SECRET_ENDINGS |= {"type", "field", "header", "url", "uri", "endpoint", "region"}
@@ -205,6 +207,8 @@ def build_repositories(parts: Mapping[str, tuple[str, Mapping[str, Any]]], sourc
 # Writing
 def _is_secret_name(name: str) -> bool:
     words = [word.lower() for word in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name) if word]
+    if "_".join(words) in _SECRET_NAMES:
+        return True
     if not words or words[-1] in _NOT_SECRET_ENDINGS:
         return False
     return any(word in _SECRET_WORDS for word in words)

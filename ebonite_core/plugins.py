@@ -44,6 +44,7 @@ NAME_ATTRIBUTES: dict[str, str] = {"command": "name"}
 INSTALL_HINTS: dict[tuple[str, str], str] = {
     ("metadata", "sqlalchemy"): "ebonite-sqlalchemy",
     ("artifact", "s3"): "ebonite-s3",
+    ("artifact", "fsspec"): "ebonite-fsspec",
     ("serializer", "skops"): "ebonite-skops",
     ("serializer", "xgboost"): "ebonite-xgboost",
     ("serializer", "lightgbm"): "ebonite-lightgbm",
