@@ -43,6 +43,8 @@ NAME_ATTRIBUTES: dict[str, str] = {"command": "name"}
 INSTALL_HINTS: dict[tuple[str, str], str] = {
     ("metadata", "sqlalchemy"): "ebonite-sqlalchemy",
     ("artifact", "s3"): "ebonite-s3",
+    ("metadata", "http"): "ebonite-server",
+    ("artifact", "http"): "ebonite-server",
 }
 
 

@@ -1,0 +1,79 @@
+"""A test server: the real ebonite-server application under uvicorn, plus ``POST /_test/reset``, which
+switches it to a fresh, empty store (a new local directory, or a new SQLite file and a new S3 bucket), so
+that each contract test starts empty without a new server. Nothing is deleted by a reset.
+
+The reset route is defined here, in the test tree, and mounted with ``create_app(routes=...)``: `ebonite
+serve` has no option, variable or setting that could enable it in production. Run as a script::
+
+    python srv_launcher.py --kind local --root DIR            # the admin token is in DIR/token
+    python srv_launcher.py --kind sql-s3 --root DIR --s3-endpoint http://127.0.0.1:PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import uuid
+from pathlib import Path
+
+import uvicorn
+from ebonite_server.access import ServerContext
+from ebonite_server.app import create_app
+from ebonite_server.auth import principal_of
+from ebonite_server.serve import bind
+from ebonite_server.state import ServerState
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ebonite_core import Ebonite
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kind", choices=["local", "sql-s3"], required=True)
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--s3-endpoint")
+    args = parser.parse_args()
+    counter = itertools.count()
+
+    def fresh_registry() -> Ebonite:
+        number = next(counter)
+        if args.kind == "local":
+            return Ebonite.local(args.root / f"store-{number}", durable=False)
+        import boto3
+
+        bucket = f"t-{uuid.uuid4().hex[:20]}"
+        boto3.client("s3", endpoint_url=args.s3_endpoint).create_bucket(Bucket=bucket)
+        return Ebonite.custom_client(
+            "sqlalchemy",
+            "s3",
+            meta_kwargs={"db_uri": f"sqlite:///{args.root / f'metadata-{number}.db'}"},
+            artifact_kwargs={"bucket_name": bucket, "endpoint": args.s3_endpoint},
+        )
+
+    state = ServerState(args.root / "state.sqlite3")
+    token, _ = state.create_token("*", "admin", "test launcher")
+    (args.root / "token").write_text(token)
+    context = ServerContext(fresh_registry(), state)
+
+    async def reset(request: Request) -> Response:
+        principal = await run_in_threadpool(principal_of, request, state)
+        if principal.registry_wide_rank() != 2:
+            return Response(status_code=403)
+        previous, context.registry = context.registry, await run_in_threadpool(fresh_registry)
+        previous.close()
+        state.forget_all_keys()
+        return Response(status_code=204)
+
+    app = create_app(context, routes=[Route("/_test/reset", reset, methods=["POST"])])
+    listener = bind("127.0.0.1", 0)
+    print(f"ebonite serve: http://127.0.0.1:{listener.getsockname()[1]}", file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, http="h11", log_level="warning", lifespan="off", server_header=False)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The shipped contract suites hold for the `http` types, with a real server process in front of a local
+store and in front of SQLite + S3 (moto's server). Each test starts on a fresh, empty store (the test
+server's reset); the server process is started once per module."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import pytest
+from conftest import LaunchedServer
+from ebonite_server.client import HttpArtifactRepository, HttpMetadataRepository
+
+from ebonite_core import Ebonite
+from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract
+
+BACKENDS = ["local_server", "sql_s3_server"]
+
+
+@pytest.fixture(params=BACKENDS)
+def server(request: pytest.FixtureRequest) -> LaunchedServer:
+    """The server in front of each backend, reset to an empty store for this test."""
+    server: LaunchedServer = request.getfixturevalue(request.param)
+    server.reset()
+    return server
+
+
+class TestHttpMetadata(MetadataRepositoryContract):
+    @pytest.fixture
+    def metadata_repository_factory(self, server: LaunchedServer) -> Callable[[], HttpMetadataRepository]:
+        return functools.partial(HttpMetadataRepository, server.url, server.token)
+
+
+class TestHttpArtifacts(ArtifactRepositoryContract):
+    @pytest.fixture
+    def artifact_repository_factory(self, server: LaunchedServer) -> Callable[[], HttpArtifactRepository]:
+        return functools.partial(HttpArtifactRepository, server.url, server.token)
+
+
+class TestHttpClient(ClientContract):
+    @pytest.fixture
+    def ebnt(self, server: LaunchedServer) -> Ebonite:
+        return Ebonite(
+            HttpMetadataRepository(server.url, server.token), HttpArtifactRepository(server.url, server.token)
+        )
