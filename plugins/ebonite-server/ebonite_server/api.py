@@ -27,7 +27,8 @@ class ApiRoute:
     """One route of the API.
 
     ``scope`` says where the project whose ``role`` is needed comes from: ``project``/``task``/``model``
-    (the id in the path), ``body`` (the request names it), ``key`` (an artifact key's project), ``principal``
+    (the id in the path), ``body`` (the request names it; a search that names none looks in every visible
+    project), ``key`` (an artifact key's project), ``principal``
     (any principal; results are filtered to what it can see) or ``public`` (no token needed).
     """
 
@@ -438,9 +439,9 @@ ROUTES: tuple[ApiRoute, ...] = (
         "POST",
         "/search",
         "search_models",
-        "One page of the models matching a query, in visible projects.",
-        "principal",
-        None,
+        "One page of the models matching a query: in the project or task it names, else in every visible project.",
+        "body",
+        "read",
         handler=search_models,
         request="SearchQuery",
         response="ModelPage",
