@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import shutil
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import uvicorn
@@ -29,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ebonite_core import Ebonite
+from ebonite_core.plugins import resolve
 
 
 def main() -> None:
@@ -47,10 +50,16 @@ def main() -> None:
 
         bucket = f"t-{uuid.uuid4().hex[:20]}"
         boto3.client("s3", endpoint_url=args.s3_endpoint).create_bucket(Bucket=bucket)
+        # A copy of an empty database migrated once: migrating each new database would cost most of a reset.
+        template = args.root / "metadata-template.db"
+        if not template.exists():
+            resolve("metadata", "sqlalchemy")(f"sqlite:///{template}").close()
+        database = args.root / f"metadata-{number}.db"
+        shutil.copyfile(template, database)
         return Ebonite.custom_client(
             "sqlalchemy",
             "s3",
-            meta_kwargs={"db_uri": f"sqlite:///{args.root / f'metadata-{number}.db'}"},
+            meta_kwargs={"db_uri": f"sqlite:///{database}"},
             artifact_kwargs={"bucket_name": bucket, "endpoint": args.s3_endpoint},
         )
 
@@ -58,12 +67,16 @@ def main() -> None:
     token, _ = state.create_token("*", "admin", "test launcher")
     (args.root / "token").write_text(token)
     context = ServerContext(fresh_registry(), state)
+    # The next store is made while the current test runs (an S3 client takes a few hundred milliseconds).
+    builder = ThreadPoolExecutor(max_workers=1)
+    upcoming = [builder.submit(fresh_registry)]
 
     async def reset(request: Request) -> Response:
         principal = await run_in_threadpool(principal_of, request, state)
         if principal.registry_wide_rank() != 2:
             return Response(status_code=403)
-        previous, context.registry = context.registry, await run_in_threadpool(fresh_registry)
+        previous, context.registry = context.registry, await run_in_threadpool(upcoming.pop().result)
+        upcoming.append(builder.submit(fresh_registry))
         previous.close()
         state.forget_all_keys()
         return Response(status_code=204)

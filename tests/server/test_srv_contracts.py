@@ -38,6 +38,8 @@ class TestHttpArtifacts(ArtifactRepositoryContract):
 
 
 class TestHttpClient(ClientContract):
+    state_machine_examples = 8  # each step lists the whole registry through the server: fewer, equally long runs
+
     @pytest.fixture
     def ebnt(self, server: LaunchedServer) -> Ebonite:
         return Ebonite(

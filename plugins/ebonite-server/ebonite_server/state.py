@@ -156,6 +156,9 @@ class ServerState:
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
             connection.execute("PRAGMA busy_timeout = 30000")
+            # WAL with synchronous=NORMAL: a crash of the server loses nothing; a power failure may lose the
+            # last records, which the server finds again (keys) or an operator makes again (tokens).
+            connection.execute("PRAGMA synchronous = NORMAL")
             self._local.connection = connection
         yield connection
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,19 +42,81 @@ class PayloadTooLargeError(ValueError):
     """A request body above the server's limit (answered 413)."""
 
 
-class _Sink:
-    """One file being received: written and hashed in a worker thread, a chunk of about 1 MiB at a time."""
+class _Writer:
+    """The files of one upload, written and hashed by two threads of their own while the request's body is
+    still arriving: receiving, writing and hashing overlap, and at most ``QUEUED`` chunks of about 1 MiB
+    wait in memory (the receiving side waits when the queues are full)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.file = open(path, "xb")
-        self.hash = hashlib.sha256()
-        self.size = 0
+    QUEUED = 8
+    SYNC_EVERY = 32 * CHUNK
 
-    def write(self, data: bytes) -> None:
-        self.file.write(data)
-        self.hash.update(data)
-        self.size += len(data)
+    def __init__(self, directory: Path, sync: bool) -> None:
+        self.directory = directory
+        self.sync = sync  # the repository fsyncs what it is given: write through as we go (see below)
+        self.writes: queue.Queue[tuple[str, bytes] | None] = queue.Queue(self.QUEUED)
+        self.hashes: queue.Queue[tuple[str, bytes] | None] = queue.Queue(self.QUEUED)
+        self.digests: dict[str, Any] = {}
+        self.sizes: dict[str, int] = {}
+        self.errors: list[BaseException] = []
+        self.threads = [
+            threading.Thread(target=self._write, daemon=True),
+            threading.Thread(target=self._hash, daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _write(self) -> None:
+        file = None
+        name = None
+        unsynced = 0
+        try:
+            while (item := self.writes.get()) is not None:
+                if item[0] != name:
+                    if file is not None:
+                        file.close()
+                    name = item[0]
+                    file = open(self.directory / check_artifact_name(name), "xb")
+                assert file is not None
+                file.write(item[1])
+                unsynced += len(item[1])
+                if self.sync and unsynced >= self.SYNC_EVERY:
+                    # The repository's push fsyncs every file: put the bytes on the disk while they arrive,
+                    # so that little is left for that fsync at the end.
+                    file.flush()
+                    os.fdatasync(file.fileno())
+                    unsynced = 0
+        except BaseException as err:
+            self.errors.append(err)
+            while self.writes.get() is not None:  # keep draining, so that the receiving side never blocks
+                pass
+        finally:
+            if file is not None:
+                file.close()
+
+    def _hash(self) -> None:
+        while (item := self.hashes.get()) is not None:
+            name, data = item
+            self.digests.setdefault(name, hashlib.sha256()).update(data)
+            self.sizes[name] = self.sizes.get(name, 0) + len(data)
+
+    async def put(self, name: str, data: bytes) -> None:
+        for target in (self.writes, self.hashes):
+            try:
+                target.put_nowait((name, data))
+            except queue.Full:
+                await run_in_threadpool(target.put, (name, data))
+        if self.errors:
+            raise self.errors[0]
+
+    async def close(self) -> dict[str, tuple[int, str]]:
+        """Wait for both threads; the size and sha256 of every file written."""
+        for target in (self.writes, self.hashes):
+            await run_in_threadpool(target.put, None)
+        for thread in self.threads:
+            await run_in_threadpool(thread.join)
+        if self.errors:
+            raise self.errors[0]
+        return {name: (self.sizes[name], digest.hexdigest()) for name, digest in self.digests.items()}
 
 
 async def upload(access: Access, request: Request, key: str) -> Response:
@@ -70,7 +134,13 @@ async def upload(access: Access, request: Request, key: str) -> Response:
     staging = await run_in_threadpool(access.artifacts.staging_dir)
     directory = tempfile.mkdtemp(prefix=f"ebonite-push-{os.getpid()}-", dir=staging)
     try:
-        measured = await _receive(request, Path(directory), sizes)
+        writer = _Writer(Path(directory), access.artifacts.sync_staged_files)
+        try:
+            await _receive(request, writer, sizes)
+        finally:
+            measured = await writer.close()
+        if any(measured.get(name, (0, ""))[0] != size for name, size in sizes.items()):
+            raise ValueError("The upload ended before all of its files arrived: nothing was stored.")
         paths = {name: Path(directory) / name for name in sizes}
         await run_in_threadpool(_store, access, key, paths, measured)
     finally:
@@ -79,57 +149,37 @@ async def upload(access: Access, request: Request, key: str) -> Response:
     return JSONResponse({"key": key, "files": files}, status_code=201)
 
 
-async def _receive(request: Request, directory: Path, sizes: dict[str, int]) -> dict[str, tuple[int, str]]:
-    """Write the body into one file per entry of ``sizes``; their sizes and sha256s."""
+async def _receive(request: Request, writer: _Writer, sizes: dict[str, int]) -> None:
+    """Hand the body to ``writer``, cut into the files of ``sizes`` (in order), in chunks of about 1 MiB."""
     order = iter(sizes.items())
     name, remaining = next(order)
-    sink = _Sink(directory / check_artifact_name(name))
-    measured: dict[str, tuple[int, str]] = {}
     pending = bytearray()
-
-    async def flush() -> None:
-        if pending:
-            data = bytes(pending)
-            pending.clear()
-            await run_in_threadpool(sink.write, data)
-
+    for empty, size in sizes.items():  # empty files get a (zero-length) write, so that they exist
+        if size == 0:
+            await writer.put(empty, b"")
     try:
         async for chunk in request.stream():
             view = memoryview(chunk)
             while view:
-                if remaining == 0:
-                    await flush()
-                    measured[name] = await run_in_threadpool(_finish, sink)
+                while remaining == 0:
+                    if pending:
+                        await writer.put(name, bytes(pending))
+                        pending.clear()
                     entry = next(order, None)
                     if entry is None:
                         raise ValueError("The upload has more bytes than its files add up to.")
                     name, remaining = entry
-                    sink = _Sink(directory / check_artifact_name(name))
                 taken = view[:remaining]
                 pending += taken
                 remaining -= len(taken)
                 view = view[len(taken) :]
                 if len(pending) >= CHUNK:
-                    await flush()
-        await flush()
-        measured[name] = await run_in_threadpool(_finish, sink)
-        for name, remaining in order:  # files after the last byte received: only empty ones may be left
-            if remaining:
-                break
-            sink = _Sink(directory / check_artifact_name(name))
-            measured[name] = await run_in_threadpool(_finish, sink)
+                    await writer.put(name, bytes(pending))
+                    pending.clear()
+        if pending:
+            await writer.put(name, bytes(pending))
     except ClientDisconnect:
         raise ValueError("The upload was interrupted: nothing was stored.") from None
-    finally:
-        sink.file.close()
-    if set(measured) != set(sizes) or any(measured[name][0] != size for name, size in sizes.items()):
-        raise ValueError("The upload ended before all of its files arrived: nothing was stored.")
-    return measured
-
-
-def _finish(sink: _Sink) -> tuple[int, str]:
-    sink.file.close()
-    return sink.size, sink.hash.hexdigest()
 
 
 def _store(access: Access, key: str, paths: dict[str, Path], measured: dict[str, tuple[int, str]]) -> None:
