@@ -63,6 +63,12 @@ def test_a_token_made_by_the_cli_works_with_the_running_server(
     with pytest.raises(NonExistingProjectError):
         ebnt.get_or_create_task("churn", "task")  # another project: not there for this token
 
+    source = Ebonite.local(tmp_path / "laptop" / ".ebonite")  # `ebonite copy` into the server, as any other registry
+    source.get_or_create_task("fraud", "imported").create_and_push_model(ScaleModel(5.0), [1.0], "old")
+    copied = run_ebonite("copy", "--to", str(config), "fraud", cwd=tmp_path / "laptop", env={**os.environ})
+    assert copied.returncode == 0, copied.stderr
+    assert ebnt.get_model("old", "imported", "fraud").predict([1.0]) == [5.0]
+
     assert ebnt.save_config(tmp_path / "saved.toml") == []
     saved = (tmp_path / "saved.toml").read_text()
     assert token not in saved and saved.count('token = "${EBONITE_TOKEN}"') == 2

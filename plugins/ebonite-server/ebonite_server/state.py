@@ -156,11 +156,21 @@ class ServerState:
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
             connection.execute("PRAGMA busy_timeout = 30000")
-            # WAL with synchronous=NORMAL: a crash of the server loses nothing; a power failure may lose the
-            # last records, which the server finds again (keys) or an operator makes again (tokens).
+            # WAL with synchronous=NORMAL for key records: a crash of the server loses nothing, a power failure
+            # may lose the last records, which the server finds again. Token changes are made durable at once
+            # (_durable): a revocation must never come undone.
             connection.execute("PRAGMA synchronous = NORMAL")
             self._local.connection = connection
         yield connection
+
+    @contextmanager
+    def _durable(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as connection:
+            connection.execute("PRAGMA synchronous = FULL")
+            try:
+                yield connection
+            finally:
+                connection.execute("PRAGMA synchronous = NORMAL")
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -187,7 +197,7 @@ class ServerState:
 
     def _insert(self, token_id: str, hashed: str | None, project: str, role: str, description: str) -> TokenInfo:
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self._connection() as connection:
+        with self._durable() as connection:
             connection.execute(
                 "INSERT INTO tokens (id, hash, project, role, description, created) VALUES (?, ?, ?, ?, ?, ?)",
                 (token_id, hashed, project, role, description, created),
@@ -203,7 +213,7 @@ class ServerState:
 
     def revoke(self, token_id: str) -> bool:
         """Delete a token or anonymous grant; ``False`` if there is none with this id."""
-        with self._connection() as connection:
+        with self._durable() as connection:
             return connection.execute("DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount > 0
 
     def authenticate(self, token: str | None) -> Principal:
