@@ -151,6 +151,11 @@ def main() -> None:
             "7. Search latency over many models (local, SQLite)",
             [python, str(HERE / "search.py")] + (["--models", "2000"] if args.quick else []),
         ),
+        (
+            "8. The registry served over HTTP (`ebonite serve`) against the same store used directly",
+            [python, str(HERE / "server_overhead.py"), "--size", str(size)]
+            + (["--pushes", "100", "--rounds", "1"] if args.quick else []),
+        ),
     ]
     for title, command in outputs:
         output = run(command)

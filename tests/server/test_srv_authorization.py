@@ -308,3 +308,16 @@ def test_openapi_describes_every_route(world: World) -> None:
     assert set(operations) == {(route.method, f"/api/v1{route.path}") for route in ROUTES}
     for route in ROUTES:
         assert operations[(route.method, f"/api/v1{route.path}")]["x-ebonite-role"] == route.role
+
+
+def test_malformed_requests_are_client_errors(world: World) -> None:
+    task = build(world, PROJECT).task
+    with world.http("write") as client:
+        not_json = client.post(f"/tasks/{task.id}/models", content=b"{not json")
+        malformed = client.post(
+            f"/tasks/{task.id}/models", json={"name": "m", "serializer": "pickle", "creation_date": "yesterday"}
+        )
+        unknown_route = client.get("/nothing-here")
+    assert (not_json.status_code, not_json.json()["error"]["type"]) == (400, "ValueError")
+    assert (malformed.status_code, malformed.json()["error"]["type"]) == (400, "ValueError")
+    assert unknown_route.status_code == 404 and "openapi" in unknown_route.json()["error"]["message"]

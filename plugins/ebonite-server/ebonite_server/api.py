@@ -14,7 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from ebonite_core import Model, Project, Task
-from ebonite_core.errors import ArtifactIntegrityError, ArtifactNotFoundError, NonExistingModelError
+from ebonite_core.errors import (
+    ArtifactIntegrityError,
+    ArtifactNotFoundError,
+    MetadataCorruptError,
+    NonExistingModelError,
+)
 from ebonite_core.objects import check_alias, check_name, check_storable, check_tags
 
 from .access import Access
@@ -57,6 +62,14 @@ def _models(items: list[Model]) -> dict[str, Any]:
     return {"models": [item.to_dict() for item in items]}
 
 
+def _parse(kind: Any, data: dict[str, Any]) -> Any:
+    """``kind.from_dict(data)``; a malformed request is the client's error (400), not a corrupt store."""
+    try:
+        return kind.from_dict(data)
+    except MetadataCorruptError as err:
+        raise ValueError(f"Malformed {kind.__name__.lower()} in the request: {err}") from None
+
+
 def _body_dict(body: Any, *required: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValueError("The request body must be a JSON object.")
@@ -79,7 +92,7 @@ def create_project(access: Access, params: Mapping[str, str], query: Mapping[str
     data = _body_dict(body, "name")
     name = check_name(data["name"], "project")
     access.require(name, "write")
-    project = Project.from_dict({**data, "id": None, "creation_date": data.get("creation_date") or _now()})
+    project = _parse(Project, {**data, "id": None, "creation_date": data.get("creation_date") or _now()})
     return access.meta.create_project(project).to_dict()
 
 
@@ -105,8 +118,8 @@ def create_task(access: Access, params: Mapping[str, str], query: Mapping[str, s
     data = _body_dict(body, "name")
     project = access.project(params["project_id"], "write")
     check_name(data["name"], "task")
-    task = Task.from_dict(
-        {**data, "id": None, "project_id": project.id, "creation_date": data.get("creation_date") or _now()}
+    task = _parse(
+        Task, {**data, "id": None, "project_id": project.id, "creation_date": data.get("creation_date") or _now()}
     )
     return access.meta.create_task(task).to_dict()
 
@@ -133,7 +146,7 @@ def create_model(access: Access, params: Mapping[str, str], query: Mapping[str, 
     """Store a pushed model once its manifest matches, file for file, what was uploaded under its key."""
     data = _body_dict(body, "name", "serializer", "creation_date")
     task, project = access.task(params["task_id"], "write")
-    model = Model.from_dict({**data, "id": None, "task_id": task.id})
+    model = _parse(Model, {**data, "id": None, "task_id": task.id})
     check_name(model.name, "model")
     check_storable(model)
     _check_uploaded(access, model)
