@@ -321,3 +321,31 @@ def test_malformed_requests_are_client_errors(world: World) -> None:
     assert (not_json.status_code, not_json.json()["error"]["type"]) == (400, "ValueError")
     assert (malformed.status_code, malformed.json()["error"]["type"]) == (400, "ValueError")
     assert unknown_route.status_code == 404 and "openapi" in unknown_route.json()["error"]["message"]
+
+
+def test_a_model_is_stored_only_if_its_manifest_matches_the_upload(world: World) -> None:
+    """The server compares every file's size and sha256 with the model's manifest before the model exists."""
+    import hashlib
+
+    from ebonite_core import ArtifactIntegrityError
+    from ebonite_core.objects import ArtifactFile
+    from ebonite_core.testing import make_model
+
+    task = build(world, PROJECT).task
+    writer = world.client("write")
+    source = world.state_path.parent / "upload.bin"
+    source.write_bytes(b"the model's bytes")
+    right = ArtifactFile("model.pkl", source.stat().st_size, hashlib.sha256(source.read_bytes()).hexdigest())
+    wrong_manifests = [
+        [ArtifactFile(right.name, right.size, "0" * 64)],
+        [ArtifactFile(right.name, right.size + 1, right.sha256)],
+        [right, ArtifactFile("extra.bin", 0, hashlib.sha256(b"").hexdigest())],
+    ]
+    for index, manifest in enumerate(wrong_manifests):
+        key = f"manifest{index}"
+        writer.artifact_repo.push(key, {"model.pkl": source})
+        with pytest.raises(ArtifactIntegrityError):
+            writer.meta_repo.create_model(make_model(f"forged{index}", task.id, artifact_key=key, artifacts=manifest))
+    assert [model.name for model in writer.get_models(task)] == ["model"]
+    writer.meta_repo.create_model(make_model("honest", task.id, artifact_key="manifest0", artifacts=[right]))
+    assert {model.name for model in writer.get_models(task)} == {"model", "honest"}
