@@ -287,7 +287,7 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
                     response.read()
                     self.connection.raise_for_error(response)
                 with open(destination, "wb") as file:
-                    for chunk in response.iter_raw(CHUNK):
+                    for chunk in response.iter_raw():  # as received: no re-chunking copy
                         file.write(chunk)
         except httpx.TransportError as err:
             Path(destination).unlink(missing_ok=True)

@@ -11,11 +11,12 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
-
-from starlette.applications import Starlette
+from typing import TYPE_CHECKING, Any
 
 from .commands import CONFIG_VARIABLE, MAX_UPLOAD_VARIABLE, STATE_VARIABLE
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 _app: Starlette | None = None
 

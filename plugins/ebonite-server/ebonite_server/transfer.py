@@ -134,11 +134,14 @@ async def upload(access: Access, request: Request, key: str) -> Response:
     staging = await run_in_threadpool(access.artifacts.staging_dir)
     directory = tempfile.mkdtemp(prefix=f"ebonite-push-{os.getpid()}-", dir=staging)
     try:
-        writer = _Writer(Path(directory), access.artifacts.sync_staged_files)
-        try:
-            await _receive(request, writer, sizes)
-        finally:
-            measured = await writer.close()
+        if total <= CHUNK:  # a small model: one write in one worker thread, no pipeline to set up
+            measured = await run_in_threadpool(_write_small, Path(directory), sizes, await _read_small(request, total))
+        else:
+            writer = _Writer(Path(directory), access.artifacts.sync_staged_files)
+            try:
+                await _receive(request, writer, sizes)
+            finally:
+                measured = await writer.close()
         if any(measured.get(name, (0, ""))[0] != size for name, size in sizes.items()):
             raise ValueError("The upload ended before all of its files arrived: nothing was stored.")
         paths = {name: Path(directory) / name for name in sizes}
@@ -147,6 +150,29 @@ async def upload(access: Access, request: Request, key: str) -> Response:
         await run_in_threadpool(shutil.rmtree, directory, True)
     files = [{"name": name, "size": size, "sha256": sha256} for name, (size, sha256) in measured.items()]
     return JSONResponse({"key": key, "files": files}, status_code=201)
+
+
+async def _read_small(request: Request, total: int) -> bytes:
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > total:
+                raise ValueError("The upload has more bytes than its files add up to.")
+    except ClientDisconnect:
+        raise ValueError("The upload was interrupted: nothing was stored.") from None
+    return bytes(body)
+
+
+def _write_small(directory: Path, sizes: dict[str, int], body: bytes) -> dict[str, tuple[int, str]]:
+    measured = {}
+    offset = 0
+    for name, size in sizes.items():
+        data = body[offset : offset + size]
+        offset += len(data)
+        (directory / check_artifact_name(name)).write_bytes(data)
+        measured[name] = (len(data), hashlib.sha256(data).hexdigest())
+    return measured
 
 
 async def _receive(request: Request, writer: _Writer, sizes: dict[str, int]) -> None:
