@@ -131,23 +131,10 @@ async def upload(access: Access, request: Request, key: str) -> Response:
     declared = request.headers.get("content-length")
     if declared is not None and declared != str(total):
         raise ValueError(f"Content-Length {declared[:20]} differs from the {total} bytes the files add up to.")
-    staging = await run_in_threadpool(access.artifacts.staging_dir)
-    directory = tempfile.mkdtemp(prefix=f"ebonite-push-{os.getpid()}-", dir=staging)
-    try:
-        if total <= CHUNK:  # a small model: one write in one worker thread, no pipeline to set up
-            measured = await run_in_threadpool(_write_small, Path(directory), sizes, await _read_small(request, total))
-        else:
-            writer = _Writer(Path(directory), access.artifacts.sync_staged_files)
-            try:
-                await _receive(request, writer, sizes)
-            finally:
-                measured = await writer.close()
-        if any(measured.get(name, (0, ""))[0] != size for name, size in sizes.items()):
-            raise ValueError("The upload ended before all of its files arrived: nothing was stored.")
-        paths = {name: Path(directory) / name for name in sizes}
-        await run_in_threadpool(_store, access, key, paths, measured)
-    finally:
-        await run_in_threadpool(shutil.rmtree, directory, True)
+    if total <= CHUNK:  # a small model: everything after the body in one trip to a worker thread
+        measured = await run_in_threadpool(_store_small, access, key, sizes, await _read_small(request, total))
+    else:
+        measured = await _store_large(access, request, key, sizes)
     files = [{"name": name, "size": size, "sha256": sha256} for name, (size, sha256) in measured.items()]
     return JSONResponse({"key": key, "files": files}, status_code=201)
 
@@ -164,15 +151,43 @@ async def _read_small(request: Request, total: int) -> bytes:
     return bytes(body)
 
 
-def _write_small(directory: Path, sizes: dict[str, int], body: bytes) -> dict[str, tuple[int, str]]:
-    measured = {}
-    offset = 0
-    for name, size in sizes.items():
-        data = body[offset : offset + size]
-        offset += len(data)
-        (directory / check_artifact_name(name)).write_bytes(data)
-        measured[name] = (len(data), hashlib.sha256(data).hexdigest())
-    return measured
+def _store_small(access: Access, key: str, sizes: dict[str, int], body: bytes) -> dict[str, tuple[int, str]]:
+    directory = Path(tempfile.mkdtemp(prefix=f"ebonite-push-{os.getpid()}-", dir=access.artifacts.staging_dir()))
+    try:
+        measured = {}
+        offset = 0
+        for name, size in sizes.items():
+            data = body[offset : offset + size]
+            offset += len(data)
+            (directory / check_artifact_name(name)).write_bytes(data)
+            measured[name] = (len(data), hashlib.sha256(data).hexdigest())
+        _check_complete(sizes, measured)
+        _store(access, key, {name: directory / name for name in sizes}, measured)
+        return measured
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def _store_large(access: Access, request: Request, key: str, sizes: dict[str, int]) -> dict[str, tuple[int, str]]:
+    staging = await run_in_threadpool(access.artifacts.staging_dir)
+    directory = tempfile.mkdtemp(prefix=f"ebonite-push-{os.getpid()}-", dir=staging)
+    try:
+        writer = _Writer(Path(directory), access.artifacts.sync_staged_files)
+        try:
+            await _receive(request, writer, sizes)
+        finally:
+            measured = await writer.close()
+        _check_complete(sizes, measured)
+        paths = {name: Path(directory) / name for name in sizes}
+        await run_in_threadpool(_store, access, key, paths, measured)
+        return measured
+    finally:
+        await run_in_threadpool(shutil.rmtree, directory, True)
+
+
+def _check_complete(sizes: dict[str, int], measured: dict[str, tuple[int, str]]) -> None:
+    if any(measured.get(name, (0, ""))[0] != size for name, size in sizes.items()):
+        raise ValueError("The upload ended before all of its files arrived: nothing was stored.")
 
 
 async def _receive(request: Request, writer: _Writer, sizes: dict[str, int]) -> None:
