@@ -158,28 +158,31 @@ def create_model(access: Access, params: Mapping[str, str], query: Mapping[str, 
 
 def _check_uploaded(access: Access, model: Model) -> None:
     """Refuse a model whose files were not uploaded through this server by this token, or differ from the
-    upload. A registry-wide admin may store metadata for files the server never received (an import)."""
+    upload. A registry-wide admin may store metadata for files the server never received (an import); files
+    the server did receive are checked whoever references them."""
     key = model.artifact_key
     record = access.state.key_record(key) if key else None
-    if record is None or record.project_id is not None or record.uploader != access.principal.token_id:
-        if access.registry_wide("admin"):
-            return
-        if record is not None and record.project_id is not None:
-            raise ValueError(f"Artifact key {key!r} is already used by another model: upload the files again.")
-        raise ArtifactNotFoundError(
-            f"No files were uploaded under artifact key {key!r} with this token: push the artifacts first."
-        )
-    manifest = {artifact.name: (artifact.size, artifact.sha256) for artifact in model.artifacts}
-    if manifest != record.files:
-        differences = sorted(
-            f"{name}: manifest {manifest.get(name, 'absent')}, uploaded {record.files.get(name, 'absent')}"
-            for name in set(manifest) | set(record.files)
-            if manifest.get(name) != record.files.get(name)
-        )
-        raise ArtifactIntegrityError(
-            f"Model {model.name!r}: the manifest differs from the files uploaded under key {key!r} "
-            f"({'; '.join(differences)}). Nothing was stored; push the model again."
-        )
+    admin = access.registry_wide("admin")
+    if record is not None and record.project_id is None and (record.uploader == access.principal.token_id or admin):
+        manifest = {artifact.name: (artifact.size, artifact.sha256) for artifact in model.artifacts}
+        if manifest != record.files:
+            differences = sorted(
+                f"{name}: manifest {manifest.get(name, 'absent')}, uploaded {record.files.get(name, 'absent')}"
+                for name in set(manifest) | set(record.files)
+                if manifest.get(name) != record.files.get(name)
+            )
+            raise ArtifactIntegrityError(
+                f"Model {model.name!r}: the manifest differs from the files uploaded under key {key!r} "
+                f"({'; '.join(differences)}). Nothing was stored; push the model again."
+            )
+        return
+    if admin:
+        return
+    if record is not None and record.project_id is not None:
+        raise ValueError(f"Artifact key {key!r} is already used by another model: upload the files again.")
+    raise ArtifactNotFoundError(
+        f"No files were uploaded under artifact key {key!r} with this token: push the artifacts first."
+    )
 
 
 def get_model(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
