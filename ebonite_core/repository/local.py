@@ -244,7 +244,11 @@ class LocalMetadataRepository(MetadataRepository):
                     model.setdefault("tags", {})
         problems = check_state(state)
         if problems:
-            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            more = (
+                f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+                if len(problems) > 1
+                else ""
+            )
             raise MetadataCorruptError(
                 f"The metadata file {self.path} is malformed: {problems[0]}{more}. It was left untouched: fix "
                 "the entry by hand or restore the file from a backup; nothing is written until it reads back."
@@ -490,7 +494,7 @@ class LocalArtifactRepository(ArtifactRepository):
     def _stored(self, key: str, name: str) -> Path:
         path = self.root / check_artifact_key(key) / check_artifact_name(name)
         if not path.is_file():
-            raise ArtifactNotFoundError(f"Artifact file {path} is missing.")
+            raise ArtifactNotFoundError(f"no file {path}.")
         return path
 
     def delete(self, key: str) -> None:
