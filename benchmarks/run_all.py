@@ -157,7 +157,23 @@ def main() -> None:
             [python, str(HERE / "search.py")] + (["--models", "2000"] if args.quick else []),
         ),
         (
-            "8. The registry served over HTTP (`ebonite serve`) against the same store used directly",
+            "8. Large artifacts through fsspec (FTP, SFTP, WebDAV, Azurite, file://) against plain fsspec",
+            [python, str(HERE / "fsspec_transfer.py"), "--size-mib", "64" if args.quick else "256"],
+        ),
+    ]
+    outputs += [
+        (
+            "8. Safe formats: a scikit-learn pipeline with skops, pickle and MLflow's default",
+            [python, str(HERE / "safe_sklearn.py")]
+            + (["--mlflow-python", args.mlflow_python] if args.mlflow_python else [])
+            + (["--rounds", "3"] if args.quick else []),
+        ),
+        (
+            "9. A PyTorch model of 1 GiB with the torch serializer (safetensors)",
+            [python, str(HERE / "torch_large.py"), "--size", str(size)],
+        ),
+        (
+            "10. The registry served over HTTP (`ebonite serve`) against the same store used directly",
             [python, str(HERE / "server_overhead.py"), "--size", str(size)]
             + (["--pushes", "100", "--rounds", "1"] if args.quick else []),
         ),

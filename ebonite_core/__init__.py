@@ -25,6 +25,7 @@ from .errors import (
     RepositoryError,
     TaskWithModelsError,
     UnknownBackendError,
+    UnsafeModelError,
 )
 from .hookspecs import hookimpl
 from .model import ModelSerializer, PickleSerializer, RequirementsWarning, create_model
@@ -68,6 +69,7 @@ __all__ = [
     "Task",
     "TaskWithModelsError",
     "UnknownBackendError",
+    "UnsafeModelError",
     "__version__",
     "create_model",
     "hookimpl",

@@ -12,6 +12,7 @@ from .errors import (
     NonExistingProjectError,
     NonExistingTaskError,
 )
+from .model.safety import resolve_allow_pickle
 from .objects import Model, Project, Task, check_alias, check_name, check_storable, check_tags
 from .plugins import resolve
 from .repository import ArtifactRepository, MetadataRepository
@@ -45,15 +46,27 @@ class Ebonite:
         task = ebnt.get_or_create_task("my_project", "my_task")
         model = task.create_and_push_model(trained, sample, "my_model")
         ebnt.get_model("my_model", task).predict(sample)
+
+    ``allow_pickle=False`` refuses to load models stored in a format whose loading can run code from the file
+    (pickle), with :class:`~ebonite_core.errors.UnsafeModelError`, before any of their files is read.
+    ``None`` (the default) takes ``$EBONITE_ALLOW_PICKLE`` when it is set, else allows them (see
+    :mod:`ebonite_core.model.safety`); ``client.allow_pickle`` holds the result.
     """
 
-    def __init__(self, metadata_repository: MetadataRepository, artifact_repository: ArtifactRepository):
+    def __init__(
+        self,
+        metadata_repository: MetadataRepository,
+        artifact_repository: ArtifactRepository,
+        allow_pickle: bool | None = None,
+    ):
         if not isinstance(metadata_repository, MetadataRepository):
             raise TypeError(f"metadata_repository must be a MetadataRepository, not {metadata_repository!r}")
         if not isinstance(artifact_repository, ArtifactRepository):
             raise TypeError(f"artifact_repository must be an ArtifactRepository, not {artifact_repository!r}")
         self.meta_repo = metadata_repository
         self.artifact_repo = artifact_repository
+        self.allow_pickle = resolve_allow_pickle(allow_pickle)
+        self._allow_pickle_setting = allow_pickle  # as given (None: from the environment), for save_config
         self._raw_options: dict[str, dict[str, Any]] = {}  # as read by from_config, for save_config
 
     def __repr__(self) -> str:
@@ -61,7 +74,13 @@ class Ebonite:
 
     # Factories
     @classmethod
-    def local(cls, path: str | os.PathLike[str] | None = None, clear: bool = False, durable: bool = True) -> Ebonite:
+    def local(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        clear: bool = False,
+        durable: bool = True,
+        allow_pickle: bool | None = None,
+    ) -> Ebonite:
         """A client on a local store: ``<path>/metadata.json`` and files under ``<path>/artifacts/``.
 
         ``path`` defaults to ``.ebonite`` in the working directory. ``clear=True`` first removes what a
@@ -80,14 +99,15 @@ class Ebonite:
         return cls(
             LocalMetadataRepository(root / "metadata.json", durable=durable),
             LocalArtifactRepository(root / "artifacts", durable=durable),
+            allow_pickle=allow_pickle,
         )
 
     @classmethod
-    def inmemory(cls) -> Ebonite:
+    def inmemory(cls, allow_pickle: bool | None = None) -> Ebonite:
         """A client whose repositories live in this process only."""
         from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
 
-        return cls(InMemoryMetadataRepository(), InMemoryArtifactRepository())
+        return cls(InMemoryMetadataRepository(), InMemoryArtifactRepository(), allow_pickle=allow_pickle)
 
     @classmethod
     def custom_client(
@@ -96,6 +116,7 @@ class Ebonite:
         artifact: str | ArtifactRepository,
         meta_kwargs: dict[str, Any] | None = None,
         artifact_kwargs: dict[str, Any] | None = None,
+        allow_pickle: bool | None = None,
     ) -> Ebonite:
         """A client from two repository types (their ``type`` names) or instances.
 
@@ -117,7 +138,7 @@ class Ebonite:
         elif artifact_kwargs:
             raise TypeError("artifact_kwargs only apply when artifact is a type name.")
         built = build_repositories(by_type)
-        return cls(built.get("metadata", metadata), built.get("artifact", artifact))
+        return cls(built.get("metadata", metadata), built.get("artifact", artifact), allow_pickle=allow_pickle)
 
     @classmethod
     def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any]) -> Ebonite:
@@ -132,6 +153,9 @@ class Ebonite:
             bucket_name = "models"
             endpoint = "${S3_ENDPOINT}"            # from the environment
 
+        A top-level ``allow_pickle = false`` (before the tables) refuses code-running formats (see
+        :class:`Ebonite`); without it, ``$EBONITE_ALLOW_PICKLE`` or the default decides.
+
         ``${NAME}`` is replaced by the environment variable (``${NAME:-fallback}`` has a fallback, ``$${`` is a
         literal ``${``). A missing file or variable, a missing section or an option the backend does not take
         raises :class:`~ebonite_core.errors.ConfigError`; an unknown type ``UnknownBackendError``. See
@@ -142,7 +166,7 @@ class Ebonite:
         parsed = parse_config(config)
         parts = {"metadata": parsed.metadata, "artifact": parsed.artifact}
         built = build_repositories({kind: (part.type, part.options) for kind, part in parts.items()}, parsed.source)
-        client = cls(built["metadata"], built["artifact"])
+        client = cls(built["metadata"], built["artifact"], allow_pickle=parsed.allow_pickle)
         client._raw_options = {"metadata": parsed.metadata.raw_options, "artifact": parsed.artifact.raw_options}
         return client
 
@@ -175,6 +199,8 @@ class Ebonite:
             include_secrets=include_secrets,
             raw_options=self._raw_options,
         )
+        if self._allow_pickle_setting is not None:  # one taken from the environment stays the environment's
+            document = {"allow_pickle": self._allow_pickle_setting, **document}
         save_document(document, target)
         return needed
 
@@ -320,15 +346,17 @@ class Ebonite:
                 f"delete the stored one first (ebnt.delete_model(ebnt.get_model({model.name!r}, task)))."
             )
 
+        from .model import additional
         from .model.storage import new_artifact_key, private_directory, write_files
 
-        serializer: ModelSerializer = resolve("serializer", model.serializer)()
+        serializer_class = resolve("serializer", model.serializer)
+        serializer: ModelSerializer = serializer_class()
         key = new_artifact_key()
+        sync = self.artifact_repo.sync_staged_files
         try:
             with private_directory(self.artifact_repo, "push", model.name) as tmp:
-                manifest = write_files(
-                    serializer, model._object, Path(tmp), model.name, sync=self.artifact_repo.sync_staged_files
-                )
+                manifest, details = write_files(serializer, model._object, Path(tmp), model.name, sync=sync)
+                manifest += additional.write_files(model, Path(tmp), {artifact.name for artifact in manifest}, sync)
                 self.artifact_repo.push(key, {artifact.name: Path(tmp) / artifact.name for artifact in manifest})
             staged = Model.from_dict(
                 {
@@ -336,6 +364,8 @@ class Ebonite:
                     "task_id": task.id,
                     "artifact_key": key,
                     "artifacts": [artifact.to_dict() for artifact in manifest],
+                    # The gate reads this at load (ebonite_core.model.safety), with the class's declaration.
+                    "format": {"safe": serializer_class.safe is True, "details": details},
                 }
             )
         except BaseException:
@@ -352,7 +382,7 @@ class Ebonite:
             assert found is not None
             stored = found
         model.id, model.task_id = stored.id, stored.task_id
-        model.artifact_key, model.artifacts = stored.artifact_key, stored.artifacts
+        model.artifact_key, model.artifacts, model.format = stored.artifact_key, stored.artifacts, stored.format
         return _bind(model, self)
 
     def _outcome_of_failed_write(self, err: BaseException, task: Task, staged: Model) -> tuple[str, Model | None]:
@@ -522,10 +552,27 @@ class Ebonite:
         return page[0] if page else None
 
     def load_object(self, model: Model) -> Any:
-        """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this)."""
+        """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this); its
+        additional artifacts are fetched and checked with it (``model.additional_artifacts``).
+
+        The load gate runs first: with ``allow_pickle=False``, a model whose format can run code is refused
+        with :class:`~ebonite_core.errors.UnsafeModelError` before any of its files is fetched.
+        """
+        from .model import additional
         from .model.requirements import check_requirements
+        from .model.safety import check_load_allowed, loads_without_code
         from .model.storage import read_object
 
-        serializer: ModelSerializer = resolve("serializer", model.serializer)()
+        serializer_class = resolve("serializer", model.serializer)
+        check_load_allowed(model, serializer_class, self.allow_pickle)
         check_requirements(model.requirements, model.name)
-        return read_object(serializer, self.artifact_repo, model)
+        files, directory = additional.fetch(self.artifact_repo, model)
+        overlap = serializer_class.load_while_verifying is True and loads_without_code(model, serializer_class)
+        try:
+            obj = read_object(serializer_class(), self.artifact_repo, model, verify_while_loading=overlap)
+        except BaseException:
+            if directory is not None:
+                directory.cleanup()
+            raise
+        model._additional, model._additional_directory = files, directory
+        return obj

@@ -12,7 +12,9 @@ A configuration names a metadata and an artifact repository by ``type``, with th
     bucket_name = "models"
     endpoint = "${S3_ENDPOINT:-http://127.0.0.1:9000}"
 
-The same document in JSON (``.json``) works too. Rules:
+The same document in JSON (``.json``) works too. A top-level ``allow_pickle = false`` (written before the
+tables in TOML) makes the client refuse code-running model formats (see :mod:`ebonite_core.model.safety`).
+Rules:
 
 - ``${NAME}`` in any string is replaced by the environment variable ``NAME`` (an unset one is an error that
   names it); ``${NAME:-fallback}`` uses ``fallback`` when ``NAME`` is unset or empty; ``$${`` writes a literal
@@ -39,12 +41,15 @@ from typing import Any
 from .errors import ConfigError
 
 KINDS = ("metadata", "artifact")
+CLIENT_OPTIONS = ("allow_pickle",)  # top-level keys beside the tables: options of the client itself
 CONFIG_VARIABLE = "EBONITE_CONFIG"
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _URL_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@]*:)(?P<password>[^@/?#]*)(?P<tail>@.*)$")
 _SECRET_WORDS = {"secret", "password", "passwd", "pwd", "token", "key", "apikey", "credential", "credentials"}
 _SECRET_WORDS |= {"passphrase", "auth"}
+# Whole names that hold secrets among other things (an Azure connection string carries the account key).
+_SECRET_NAMES = {"connection_string", "connectionstring", "conn_str"}
 # The last word of a name that holds something next to a secret rather than the secret itself.
 _NOT_SECRET_ENDINGS = {"id", "prefix", "name", "path", "file", "dir", "env", "var", "variable", "length", "size"}
 _NOT_SECRET_ENDINGS |= {"type", "field", "header", "url", "uri", "endpoint", "region"}
@@ -64,6 +69,7 @@ class ClientConfig:
     metadata: RepositoryConfig
     artifact: RepositoryConfig
     source: str  # where it came from, for error messages
+    allow_pickle: bool | None = None  # None: not in the file (the environment or the default decides)
 
 
 # Reading
@@ -140,9 +146,11 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
     else:
         path = Path(source)
         document, base, label = _read_file(path), path.absolute().parent, f"config file {path}"
-    unknown = sorted(set(document) - set(KINDS))
+    unknown = sorted(set(document) - set(KINDS) - set(CLIENT_OPTIONS))
     if unknown:
-        raise ConfigError(f"{label} has unknown sections {unknown}: only 'metadata' and 'artifact' are read.")
+        raise ConfigError(
+            f"{label} has unknown sections {unknown}: only 'metadata', 'artifact' and 'allow_pickle' are read."
+        )
     parts = {}
     for kind in KINDS:
         section = document.get(kind)
@@ -154,7 +162,12 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
         where = f"{label}: {kind}"
         type_name = expand(section["type"], f"{where}.type")
         parts[kind] = RepositoryConfig(type_name, expand(raw, where), raw)
-    config = ClientConfig(parts["metadata"], parts["artifact"], label)
+    allow_pickle = None
+    if "allow_pickle" in document:
+        from .model.safety import parse_flag
+
+        allow_pickle = parse_flag(expand(document["allow_pickle"], f"{label}: allow_pickle"), f"{label}: allow_pickle")
+    config = ClientConfig(parts["metadata"], parts["artifact"], label, allow_pickle)
     if base is not None:
         _resolve_paths(config, base)
     return config
@@ -194,6 +207,8 @@ def build_repositories(parts: Mapping[str, tuple[str, Mapping[str, Any]]], sourc
 # Writing
 def _is_secret_name(name: str) -> bool:
     words = [word.lower() for word in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name) if word]
+    if "_".join(words) in _SECRET_NAMES:
+        return True
     if not words or words[-1] in _NOT_SECRET_ENDINGS:
         return False
     return any(word in _SECRET_WORDS for word in words)

@@ -46,6 +46,11 @@ INSTALL_HINTS: dict[tuple[str, str], str] = {
     ("artifact", "s3"): "ebonite-s3",
     ("metadata", "http"): "ebonite-server",
     ("artifact", "http"): "ebonite-server",
+    ("artifact", "fsspec"): "ebonite-fsspec",
+    ("serializer", "skops"): "ebonite-skops",
+    ("serializer", "xgboost"): "ebonite-xgboost",
+    ("serializer", "lightgbm"): "ebonite-lightgbm",
+    ("serializer", "torch"): "ebonite-torch",
 }
 
 
