@@ -32,12 +32,19 @@ import inspect
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .plugins import resolve
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 has the tomli backport instead
+    import tomli as tomllib
 
 KINDS = ("metadata", "artifact")
 CONFIG_VARIABLE = "EBONITE_CONFIG"
@@ -84,20 +91,12 @@ def _read_file(path: Path) -> dict[str, Any]:
         if suffix == ".json":
             document = json.loads(data)
         else:
-            document = _toml_loads(data.decode("utf-8"))
+            document = tomllib.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise ConfigError(f"Config file {path} is not valid {suffix[1:].upper()}: {err}.") from err
     if not isinstance(document, dict):
         raise ConfigError(f"Config file {path} must hold a table (an object) with 'metadata' and 'artifact'.")
     return document
-
-
-def _toml_loads(text: str) -> dict[str, Any]:
-    try:
-        import tomllib  # Python 3.11+
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10 has the tomli backport instead
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib.loads(text)
 
 
 def expand(value: Any, where: str = "config") -> Any:
@@ -162,8 +161,6 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
 
 
 def _repository_class(kind: str, type_name: str) -> type[Any]:
-    from .plugins import resolve
-
     return resolve(kind, type_name)  # type: ignore[arg-type]
 
 

@@ -8,7 +8,9 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from ..errors import EboniteError
-from .command import Command, UsageError
+from ..interfaces import Command
+from ..plugins import get_registry
+from .command import UsageError, open_client, read_config
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -51,14 +53,14 @@ class _UnavailableCommand(Command):
 def build_parser(commands: Mapping[str, type[Command]] | None = None) -> argparse.ArgumentParser:
     """The ``ebonite`` parser, with a subcommand for each command (by default every installed one)."""
     if commands is None:
-        from ..plugins import get_registry
-
         commands = get_registry().commands()
     parser = argparse.ArgumentParser(
         prog="ebonite",
         description="Look into, check, clean and copy an ebonite registry.",
         parents=[_global_options(in_subcommand=False)],
     )
+    # What Command.client() and Command.config() use: where the registry is is the command line's business.
+    parser.set_defaults(open_registry=open_client, read_registry_config=read_config)
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, cls in sorted(commands.items()):
         subparser = subcommands.add_parser(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import platform
 from collections.abc import Iterable
 from typing import Any
 
-from ..objects import Model, check_name, check_tags, utc_now
+from ..interfaces import ModelSerializer
+from ..names import check_name, check_tags
+from ..objects import Model, utc_now
 from ..plugins import PluginRegistry, get_registry
 from .requirements import requirements_of
-from .serializer import ModelSerializer
 from .signature import describe
 
 # Looked for on the object, in this order; a plain callable with none of them exposes ``__call__``.
@@ -66,8 +69,6 @@ def _json_params(params: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(params, dict) or not all(isinstance(key, str) for key in params):
         raise ValueError("params must be a dict with string keys.")
-    import json
-
     try:
         # Stored as JSON by every backend: round-trip now, so every backend gives back the same values.
         text = json.dumps(params, allow_nan=False, ensure_ascii=False)
@@ -129,8 +130,6 @@ def create_model(
             f"The {type(obj).__qualname__} object cannot be serialized with {serializer_class.type!r}: "
             f"{type(err).__name__}: {err}"
         ) from err
-    import platform
-
     model = Model(
         name=name,
         serializer=serializer_class.type,

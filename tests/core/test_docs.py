@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ebonite_core import hookspecs
-from ebonite_core.model.serializer import ModelSerializer
+from ebonite_core.interfaces import ModelSerializer
 from ebonite_core.repository import ArtifactRepository, MetadataRepository
 
 ROOT = Path(__file__).resolve().parents[2]

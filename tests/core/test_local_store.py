@@ -255,7 +255,7 @@ def test_the_file_always_holds_exactly_the_state_after_incremental_writes(store:
 
     def check() -> None:
         on_disk = json.loads((store / "metadata.json").read_text())
-        assert on_disk == {"schema_version": 2, **repo._tables.state}
+        assert on_disk == {"schema_version": 2, "generation": repo._generation, **repo.state}
         fresh = LocalMetadataRepository(store / "metadata.json")
         assert fresh.get_models(task) == repo.get_models(task)
         assert fresh.get_aliases(task) == repo.get_aliases(task)
