@@ -7,7 +7,6 @@ the bucket, finds it by name, loads it and predicts.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -16,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sql_servers
 from s3_servers import Location, child_environment
+from services import service_unavailable
 
 COMMON = """
 import json, sys
@@ -55,23 +56,11 @@ def _run(script: str, *arguments: str) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _sql_servers():
-    """The SQL tests' server helpers (tests/sqlalchemy/sql_servers.py), loaded by path."""
-    path = Path(__file__).resolve().parents[1] / "sqlalchemy" / "sql_servers.py"
-    spec = importlib.util.spec_from_file_location("seed_sql_servers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def postgresql_server() -> Iterator[object]:
-    servers = _sql_servers()
-    from conftest import service_unavailable  # tests/s3/conftest.py
-
+def postgresql_server() -> Iterator[sql_servers.Server]:
     try:
-        server = servers.start_server("postgresql")
-    except servers.ServerUnavailable as err:
+        server = sql_servers.start_server("postgresql")
+    except sql_servers.ServerUnavailable as err:
         service_unavailable(f"PostgreSQL cannot be started: {err}")
     try:
         yield server
