@@ -105,7 +105,8 @@ class MetadataStorageContract(MetadataFixtures):
             assert found is not None and found.name == name
 
     def test_lists_come_in_creation_order(self, repo: MetadataRepository) -> None:
-        names = ["b", "a", "c", "10", "2"]
+        # Neither name order nor id order as text ("10" before "2"): twelve projects, ids past 9.
+        names = ["b", "a", "c", "10", "2", *(f"p{number}" for number in range(5, 12))]
         for name in names:
             repo.create_project(Project(name))
         assert [project.name for project in repo.get_projects()] == names
