@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import functools
+import pickle
+import types
 from typing import Any
 
 from ..interfaces.serializer import ModelSerializer, OpenFile
@@ -32,42 +33,31 @@ class PickleSerializer(ModelSerializer):
 
     def modules(self, obj: Any) -> set[str]:
         modules: set[str] = set()
-        _module_recorder()(_NullFile(), modules).dump(obj)
+        _ModuleRecorder(_NullFile(), modules).dump(obj)
         return modules
 
     def dump(self, obj: Any, open_file: OpenFile) -> None:
-        import pickle
-
         with open_file(self.file_name) as file:
             pickle.dump(obj, file, protocol=self.protocol)
 
     def load(self, open_file: OpenFile) -> Any:
-        import pickle
-
         with open_file(self.file_name) as file:
             return pickle.load(file)
 
 
-@functools.cache
-def _module_recorder() -> type:
-    """A pickler that notes the module of every class, function and object it saves by reference (built on
-    first use: importing pickle is not free)."""
-    import pickle
-    import types
+class _ModuleRecorder(pickle.Pickler):
+    """A pickler that notes the module of every class, function and object it saves by reference."""
 
-    class ModuleRecorder(pickle.Pickler):
-        def __init__(self, file: Any, modules: set[str]) -> None:
-            super().__init__(file, protocol=PickleSerializer.protocol)
-            self._modules = modules
+    def __init__(self, file: Any, modules: set[str]) -> None:
+        super().__init__(file, protocol=PickleSerializer.protocol)
+        self._modules = modules
 
-        def reducer_override(self, obj: Any) -> Any:
-            # Called for every object that is not a basic type (int, str, bytes, ...) nor already memoized.
-            if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
-                module = getattr(obj, "__module__", None)
-            else:
-                module = type(obj).__module__
-            if module:
-                self._modules.add(module)
-            return NotImplemented
-
-    return ModuleRecorder
+    def reducer_override(self, obj: Any) -> Any:
+        # Called for every object that is not a basic type (int, str, bytes, ...) nor already memoized.
+        if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+            module = getattr(obj, "__module__", None)
+        else:
+            module = type(obj).__module__
+        if module:
+            self._modules.add(module)
+        return NotImplemented

@@ -22,6 +22,7 @@ from ..errors import (
 from ..model import RequirementsWarning, create_model
 from ..objects import Task
 from .models import ScaleModel
+from .stateful import run_registry_machine
 
 SAMPLE = [1.0, 2.0, 3.5]
 
@@ -182,8 +183,6 @@ class ClientContract:
         assert loaded.payload == payload
 
     def test_random_operations_match_a_simple_model(self, ebnt: Ebonite) -> None:
-        from .stateful import run_registry_machine  # needs hypothesis: pip install ebonite-core[testing]
-
         run_registry_machine(ebnt, self.state_machine_examples, self.state_machine_steps)
 
     # Tags, aliases and search through the client
