@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import platform
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -135,7 +135,7 @@ def create_model(
         serializer=serializer_class.type,
         methods=signatures,
         requirements=requirements_of(modules),
-        python_version=platform.python_version(),
+        python_version=sys.version.split()[0],  # what platform.python_version() reads, without importing platform
         params=json_params,
         description=description,
         tags=checked_tags,
