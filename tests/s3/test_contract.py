@@ -32,8 +32,10 @@ class TestS3Artifacts(ArtifactRepositoryContract):
         repository.close()
 
 
+@pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)
 class TestS3Client(ClientContract):
-    """Local metadata, S3 artifacts: the whole user workflow."""
+    """Local metadata, S3 artifacts: the whole user workflow, on SeaweedFS, the server that checks signatures and
+    checksums (the repository itself keeps the artifact contract on both servers)."""
 
     @pytest.fixture
     def ebnt(self, repository: S3ArtifactRepository, tmp_path: Path) -> Ebonite:

@@ -53,8 +53,10 @@ class TestInMemoryMetadataContract(SQLMetadataContract):
         return open_repository("sqlite://")
 
 
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
 class TestClientContract(ClientContract):
-    """The whole client workflow on SQL metadata and local artifacts, once per backend."""
+    """The whole client workflow on SQL metadata and local artifacts, once per database engine (the private
+    in-memory SQLite database is SQLite again: it keeps the metadata contract only)."""
 
     @pytest.fixture
     def ebnt(self, repository: SQLAlchemyMetaRepository, tmp_path: Path) -> Ebonite:
