@@ -66,12 +66,19 @@ class TestLocalArtifacts(ArtifactRepositoryContract):
 
 
 class TestInMemoryClient(ClientContract):
+    # The random sequences and the 24 MiB model run at full size on the local store (below), where files are
+    # staged, linked and fsynced; in memory they only re-check the client's logic.
+    state_machine_examples = 5
+    large_model_size = 1024 * 1024
+
     @pytest.fixture
     def ebnt(self) -> Ebonite:
         return Ebonite.inmemory()
 
 
 class TestLocalClient(ClientContract):
+    """The client contract at its full size: random sequences of operations, a 24 MiB model."""
+
     @pytest.fixture
     def ebnt(self, tmp_path: Path) -> Ebonite:
         return Ebonite.local(tmp_path / "store")

@@ -56,7 +56,14 @@ class TestInMemoryMetadataContract(SQLMetadataContract):
 @pytest.mark.parametrize("backend", SHARED_BACKENDS)
 class TestClientContract(ClientContract):
     """The whole client workflow on SQL metadata and local artifacts, once per database engine (the private
-    in-memory SQLite database is SQLite again: it keeps the metadata contract only)."""
+    in-memory SQLite database is SQLite again: it keeps the metadata contract only).
+
+    The artifacts are local files, pushed at full size by the core's local client contract: a small large model
+    here. The random sequences run smaller than the default on each of the three engines.
+    """
+
+    state_machine_examples = 8
+    large_model_size = 1024 * 1024
 
     @pytest.fixture
     def ebnt(self, repository: SQLAlchemyMetaRepository, tmp_path: Path) -> Ebonite:
