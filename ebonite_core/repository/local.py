@@ -7,6 +7,8 @@ renamed into place (the metadata backend is :mod:`.local_metadata`).
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,24 +17,6 @@ from typing import Any
 from ..errors import ArtifactNotFoundError, RepositoryError
 from ..interfaces import ArtifactRepository
 from ..names import check_artifact_key, check_artifact_name
-
-
-def _random_suffix() -> str:
-    import uuid
-
-    return uuid.uuid4().hex
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _copy_file(source: Path, destination: Path) -> None:
-    import shutil
-
-    shutil.copyfile(source, destination)
 
 
 def _fsync_directory(path: Path) -> None:
@@ -57,8 +41,6 @@ def _last_written(path: Path) -> float:
 
 
 def _remove_old(entries: Iterable[Path], older_than: datetime, dry_run: bool, base: Path) -> list[str]:
-    import shutil
-
     removed = []
     limit = older_than.timestamp()
     for entry in sorted(entries):
@@ -128,7 +110,7 @@ class LocalArtifactRepository(ArtifactRepository):
         if target.exists():
             raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.")
         try:
-            staging = self._private_dir("tmp") / f"{key}.{_random_suffix()}"
+            staging = self._private_dir("tmp") / f"{key}.{uuid.uuid4().hex}"
             staging.mkdir()
         except OSError as err:
             raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
@@ -145,12 +127,12 @@ class LocalArtifactRepository(ArtifactRepository):
             if self.durable:
                 _fsync_directory(self.root)
         except OSError as err:
-            _remove_tree(staging)
+            shutil.rmtree(staging, ignore_errors=True)
             if target.exists():  # another push won the rename
                 raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.") from err
             raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
         except BaseException:
-            _remove_tree(staging)
+            shutil.rmtree(staging, ignore_errors=True)
             raise
 
     def _link_or_copy(self, source: Path, destination: Path) -> None:
@@ -163,12 +145,12 @@ class LocalArtifactRepository(ArtifactRepository):
                 return
             except OSError:
                 pass
-        _copy_file(source, destination)
+        shutil.copyfile(source, destination)
 
     def download(self, key: str, name: str, destination: Path) -> None:
         source = self._stored(key, name)
         try:
-            _copy_file(source, destination)
+            shutil.copyfile(source, destination)
         except OSError as err:
             raise RepositoryError(f"Cannot copy {source} to {destination}: {err}") from err
 
@@ -183,7 +165,7 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def delete(self, key: str) -> None:
         target = self.root / check_artifact_key(key)
-        doomed = self.root / ".trash" / f"{key}.{_random_suffix()}"
+        doomed = self.root / ".trash" / f"{key}.{uuid.uuid4().hex}"
         try:
             self._private_dir("trash")
             os.rename(target, doomed)
@@ -191,7 +173,7 @@ class LocalArtifactRepository(ArtifactRepository):
             return
         except OSError as err:
             raise RepositoryError(f"Cannot delete artifacts {target}: {err}") from err
-        _remove_tree(doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
 
     def list_files(self, key: str) -> list[str] | None:
         try:

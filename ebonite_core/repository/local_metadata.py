@@ -13,6 +13,7 @@ import json
 import os
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,7 +23,7 @@ from typing import Any
 from ..errors import InvalidNameError, MetadataCorruptError, RepositoryError
 from ..names import check_artifact_key, check_name
 from ..objects import parse_timestamp, record_problem
-from .local import _fsync_directory, _random_suffix, _remove_old
+from .local import _fsync_directory, _remove_old
 from .memory import TABLES, RecordTables, State, empty_state
 from .records import Kind, Record
 
@@ -347,7 +348,7 @@ class LocalMetadataRepository(RecordTables):
     def _write(self) -> None:
         generation = os.urandom(8).hex()  # random: a file deleted and written anew never repeats one
         parts = self._encode(generation)
-        temporary = self.path.with_name(f".{self.path.name}.{_random_suffix()}.tmp")
+        temporary = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
         try:
             with open(temporary, "wb") as file:
                 file.writelines(parts)

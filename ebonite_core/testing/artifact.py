@@ -6,7 +6,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,6 +14,7 @@ import pytest
 from ..errors import ArtifactNotFoundError, EboniteError
 from ..repository import ArtifactRepository
 from .capabilities import missing_factory, requires
+from .checks import clean_every_leftover
 from .processes import run_together
 
 Factory = Callable[[], ArtifactRepository]
@@ -219,13 +219,6 @@ class ArtifactRepositoryContract:
         """``clean_leftovers`` (what ``ebonite gc`` calls) reports, then removes, what interrupted operations
         left, and never a stored key, even when everything counts as old."""
         repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
-        planted = plant_leftover(repo) if plant_leftover is not None else None
-        everything = datetime.now(timezone.utc) + timedelta(days=1)
-        reported = repo.clean_leftovers(everything, dry_run=True)
-        assert isinstance(reported, list) and all(isinstance(item, str) for item in reported), reported
-        if planted is not None:
-            assert any(planted in item for item in reported), f"{planted!r} not in {reported}"
-        assert repo.clean_leftovers(everything) == reported, "a dry run must report what a run removes"
-        assert repo.clean_leftovers(everything) == [], "what was removed must be gone"
+        clean_every_leftover(repo, plant_leftover(repo) if plant_leftover is not None else None)
         assert set(repo.keys()) == {"key1"}
         assert self._download(repo, "key1", "model.pkl", tmp_path) == b"stored"
