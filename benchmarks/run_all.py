@@ -32,7 +32,12 @@ def run(command: list[str], env: dict[str, str] | None = None) -> str:
     if result.returncode != 0:
         output += f"\n(exit status {result.returncode})\n{result.stderr.strip()[-2000:]}"
     print(output, f"\n({time.perf_counter() - started:.0f} s)", flush=True)
-    return output
+    return relative_paths(output)
+
+
+def relative_paths(text: str) -> str:
+    """``text`` with the paths inside the repository written relative to it: the report shows no machine's paths."""
+    return text.replace(f"{ROOT}{os.sep}", "").replace(str(ROOT), ".")
 
 
 def machine() -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_VARIABLE, build_repository, config_document, parse_config, save_document
+from .config import CONFIG_VARIABLE, build_repositories, config_document, parse_config, save_document
 from .errors import (
     ExistingModelError,
     MetadataCorruptError,
@@ -110,17 +110,21 @@ class Ebonite:
 
         Types resolve through plugins: ``local`` and ``inmemory`` are built in; others (``sqlalchemy``,
         ``s3``, third-party ones) come from installed packages. An unknown type raises
-        :class:`~ebonite_core.errors.UnknownBackendError` naming what is installed and what to install.
+        :class:`~ebonite_core.errors.UnknownBackendError` naming what is installed and what to install; an
+        option the type does not take (or a required one left out) a :class:`~ebonite_core.errors.ConfigError`
+        naming the closest match.
         """
+        by_type: dict[str, tuple[str, dict[str, Any]]] = {}
         if isinstance(metadata, str):
-            metadata = resolve("metadata", metadata)(**(meta_kwargs or {}))
+            by_type["metadata"] = (metadata, meta_kwargs or {})
         elif meta_kwargs:
             raise TypeError("meta_kwargs only apply when metadata is a type name.")
         if isinstance(artifact, str):
-            artifact = resolve("artifact", artifact)(**(artifact_kwargs or {}))
+            by_type["artifact"] = (artifact, artifact_kwargs or {})
         elif artifact_kwargs:
             raise TypeError("artifact_kwargs only apply when artifact is a type name.")
-        return cls(metadata, artifact)
+        built = build_repositories(by_type)
+        return cls(built.get("metadata", metadata), built.get("artifact", artifact))
 
     @classmethod
     def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any]) -> Ebonite:
@@ -141,10 +145,9 @@ class Ebonite:
         :mod:`ebonite_core.config`.
         """
         parsed = parse_config(config)
-        client = cls(
-            build_repository("metadata", parsed.metadata, parsed.source),
-            build_repository("artifact", parsed.artifact, parsed.source),
-        )
+        parts = {"metadata": parsed.metadata, "artifact": parsed.artifact}
+        built = build_repositories({kind: (part.type, part.options) for kind, part in parts.items()}, parsed.source)
+        client = cls(built["metadata"], built["artifact"])
         client._raw_options = {"metadata": parsed.metadata.raw_options, "artifact": parsed.artifact.raw_options}
         return client
 
@@ -323,7 +326,10 @@ class Ebonite:
         if model._object is None:
             raise ValueError(f"Model {model.name!r} holds no object to store: build it with create_model().")
         if self.meta_repo.get_model_by_name(task, model.name) is not None:
-            raise ExistingModelError(f"Model {model.name!r} already exists in task {task.name!r}.")
+            raise ExistingModelError(
+                f"Model {model.name!r} already exists in task {task.name!r}: give the new model another name, or "
+                f"delete the stored one first (ebnt.delete_model(ebnt.get_model({model.name!r}, task)))."
+            )
         return task
 
     def _write_artifacts(self, model: Model) -> tuple[str, list[ArtifactFile]]:
@@ -401,8 +407,16 @@ class Ebonite:
     def _discard_artifacts(self, key: str) -> None:
         try:
             self.artifact_repo.delete(key)
-        except Exception:  # the original error matters more; `gc` removes what is left
-            logger.warning("Could not remove the artifacts under key %s", key, exc_info=True)
+        except Exception as err:  # the original error matters more; `gc` removes what is left
+            # One line: during an outage the push's own error follows, and a chained traceback here would
+            # bury it. The traceback is there for whoever turns on DEBUG.
+            logger.warning(
+                "Could not remove the artifacts under key %s (%s: %s); `ebonite gc` removes them later.",
+                key,
+                type(err).__name__,
+                " ".join(str(err).split()),
+            )
+            logger.debug("Removing the artifacts under key %s failed:", key, exc_info=True)
 
     def create_model(
         self,

@@ -28,7 +28,6 @@ The same document in JSON (``.json``) works too. Rules:
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -38,7 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import plugins
 from .errors import ConfigError
+from .options import check_options
 from .plugins import resolve
 
 if sys.version_info >= (3, 11):
@@ -174,17 +175,16 @@ def _resolve_paths(config: ClientConfig, base: Path) -> None:
                 part.options[option] = str(base / value)
 
 
-def build_repository(kind: str, part: RepositoryConfig, label: str) -> Any:
-    """Construct one repository; options its constructor does not take are a :class:`ConfigError`."""
-    cls = _repository_class(kind, part.type)
-    try:
-        inspect.signature(cls).bind(**part.options)
-    except TypeError as err:
-        raise ConfigError(
-            f"{label}: the {kind} type {part.type!r} ({cls.__qualname__}) does not accept these "
-            f"options ({err}); see its documentation."
-        ) from err
-    return cls(**part.options)
+def build_repositories(parts: Mapping[str, tuple[str, Mapping[str, Any]]], source: str | None = None) -> dict[str, Any]:
+    """Construct repositories given as ``{kind: (type name, options)}``, once every one's options are checked:
+    an option a constructor does not take, or a required one left out, is a :class:`ConfigError` naming the
+    closest match (see :mod:`ebonite_core.options`), raised before any repository is opened. ``source`` (a
+    config file) is named in the message."""
+    classes = {}
+    for kind, (type_name, options) in parts.items():
+        cls = classes[kind] = _repository_class(kind, type_name)
+        check_options(f"{plugins.KINDS[kind][1]} type {type_name!r} ({cls.__qualname__})", cls, options, source)
+    return {kind: classes[kind](**options) for kind, (_, options) in parts.items()}
 
 
 # Writing

@@ -20,6 +20,7 @@ import pluggy
 from . import hookspecs
 from .errors import DuplicateBackendError, IncompatiblePluginError, UnknownBackendError
 from .interfaces import ArtifactRepository, Command, MetadataRepository, ModelSerializer
+from .options import closest
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -260,8 +261,14 @@ class PluginRegistry:
     def _unknown(self, kind: str, type_name: str) -> UnknownBackendError:
         label = KINDS[kind][1]
         installed = ", ".join(sorted(self._table(kind))) or "none"
-        message = f"Unknown {label} type {type_name!r}. Installed {label} types: {installed}."
+        known = [*self._table(kind), *(name for hint_kind, name in INSTALL_HINTS if hint_kind == kind)]
+        meant = closest(type_name, [name for name in known if name != type_name])
+        message = f"Unknown {label} type {type_name!r}"
+        message += f" (did you mean {meant!r}?)." if meant else "."
+        message += f" Installed {label} types: {installed}."
         package = INSTALL_HINTS.get((kind, type_name))
+        if package is None and meant is not None and meant not in self._table(kind):
+            type_name, package = meant, INSTALL_HINTS.get((kind, meant))
         failed = [info for info in self.plugins.values() if info.error is not None]
         disabled = [info.name for info in self.plugins.values() if info.disabled]
         if package and any(info.distribution == package for info in failed):

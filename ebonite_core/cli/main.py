@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from .. import __version__
 from ..errors import EboniteError
 from ..interfaces import Command
 from ..plugins import get_registry
@@ -15,6 +16,7 @@ from .command import UsageError, open_client, read_config
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+JSON_BEFORE_COMMAND = "json_before_command"
 
 
 def _global_options(in_subcommand: bool) -> argparse.ArgumentParser:
@@ -61,6 +63,15 @@ def build_parser(commands: Mapping[str, type[Command]] | None = None) -> argpars
     )
     # What Command.client() and Command.config() use: where the registry is is the command line's business.
     parser.set_defaults(open_registry=open_client, read_registry_config=read_config)
+    parser.add_argument("--version", action="version", version=f"ebonite-core {__version__}")
+    # Commands add their own --json (after the command name); this one takes it before the name and is
+    # merged into the command's after parsing, see _merge_json.
+    parser.add_argument(
+        "--json",
+        dest=JSON_BEFORE_COMMAND,
+        action="store_true",
+        help="machine-readable output, for commands that have it",
+    )
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, cls in sorted(commands.items()):
         subparser = subcommands.add_parser(
@@ -83,12 +94,21 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+def _merge_json(args: argparse.Namespace) -> None:
+    """``ebonite --json ls`` means ``ebonite ls --json``; a command without JSON output says so."""
+    if getattr(args, JSON_BEFORE_COMMAND, False):
+        if not hasattr(args, "json"):
+            raise UsageError(f"ebonite {args.command} has no --json output.")
+        args.json = True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ebonite`` with ``argv`` (default: the process's arguments); return the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in arguments  # known before parsing, for errors while loading plugin commands
     try:
         args = build_parser().parse_args(arguments)
+        _merge_json(args)
         return int(args.command_object.run(args) or 0)
     except KeyboardInterrupt:
         if debug:

@@ -45,7 +45,10 @@ class VerifyCommand(Command):
             ]
             if rows:
                 output.print_table(("PROBLEM", "WHERE", "FILE", "DETAIL"), rows)
-            summary = f"Checked {report.models} models, {report.files} files ({output.size(report.bytes)}): "
+            summary = (
+                f"Checked {output.plural(report.models, 'model')}, {output.plural(report.files, 'file')} "
+                f"({output.size(report.bytes)}): "
+            )
             counts = {
                 kind: sum(p.kind == kind for p in report.problems) for kind in ("missing", "changed", "unreferenced")
             }
@@ -93,10 +96,13 @@ class GcCommand(Command):
             print(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
         for leftover in report.leftovers:
             print(f"{verb} leftover {leftover}")
-        print(f"{verb} {len(report.removed_keys)} unreferenced keys and {len(report.leftovers)} leftovers.")
+        print(
+            f"{verb} {output.plural(len(report.removed_keys), 'unreferenced key')} and "
+            f"{output.plural(len(report.leftovers), 'leftover')}."
+        )
         if report.recent_keys:
             print(
-                f"Kept {len(report.recent_keys)} unreferenced keys written in the last "
+                f"Kept {output.plural(len(report.recent_keys), 'unreferenced key')} written in the last "
                 f"{_duration_text(grace.total_seconds())}: a push may still be in progress."
             )
         return 0
@@ -154,8 +160,8 @@ class CopyCommand(Command):
             output.print_json({**counts, "models": [outcome.to_dict() for outcome in outcomes]})
         else:
             print(
-                f"{len(outcomes)} models: {counts['copied']} copied, {counts['present']} already there, "
-                f"{counts['conflict']} in conflict, {counts['failed']} failed."
+                f"{output.plural(len(outcomes), 'model')}: {counts['copied']} copied, {counts['present']} already "
+                f"there, {counts['conflict']} in conflict, {counts['failed']} failed."
             )
         return 1 if counts["conflict"] or counts["failed"] else 0
 
@@ -174,4 +180,6 @@ def _progress_bar(total_bytes: int, models: int) -> Any:
         return None
     if not sys.stderr.isatty():
         return None
-    return tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, desc=f"copy {models} models")
+    return tqdm(
+        total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, desc=f"copy {output.plural(models, 'model')}"
+    )

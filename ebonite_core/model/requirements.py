@@ -14,7 +14,11 @@ class RequirementsWarning(UserWarning):
 
 @functools.lru_cache(maxsize=1)
 def _distributions_by_package() -> Mapping[str, list[str]]:
-    from importlib.metadata import packages_distributions  # slow to import and to run: once, when needed
+    # Slow to import and to run: once, when needed.
+    if sys.version_info >= (3, 11):
+        from importlib.metadata import packages_distributions
+    else:  # Python 3.10's reads only top_level.txt, which wheels built by meson (numpy, scikit-learn) lack
+        from importlib_metadata import packages_distributions
 
     return packages_distributions()
 

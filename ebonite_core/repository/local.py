@@ -160,7 +160,7 @@ class LocalArtifactRepository(ArtifactRepository):
     def _stored(self, key: str, name: str) -> Path:
         path = self.root / check_artifact_key(key) / check_artifact_name(name)
         if not path.is_file():
-            raise ArtifactNotFoundError(f"Artifact file {path} is missing.")
+            raise ArtifactNotFoundError(f"no file {path}.")
         return path
 
     def delete(self, key: str) -> None:

@@ -311,7 +311,11 @@ class LocalMetadataRepository(RecordTables):
                     model.setdefault("tags", {})
         problems = check_state(state)
         if problems:
-            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            more = (
+                f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+                if len(problems) > 1
+                else ""
+            )
             raise MetadataCorruptError(
                 f"The metadata file {self.path} is malformed: {problems[0]}{more}. It was left untouched: fix "
                 "the entry by hand or restore the file from a backup; nothing is written until it reads back."
