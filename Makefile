@@ -59,7 +59,7 @@ reliability-report: install services
 MLFLOW_VENV := .bench-mlflow
 $(MLFLOW_VENV)/bin/python:
 	$(PYTHON) -m venv $(MLFLOW_VENV)
-	$(MLFLOW_VENV)/bin/pip install -q mlflow scikit-learn pandas
+	$(MLFLOW_VENV)/bin/pip install -q mlflow scikit-learn pandas skops
 
 # The import-time benchmark measures the core as users get it: a regular (not editable) install, whose
 # bytecode pip compiled, in an environment of its own.

@@ -157,6 +157,18 @@ def main() -> None:
             [python, str(HERE / "search.py")] + (["--models", "2000"] if args.quick else []),
         ),
     ]
+    outputs += [
+        (
+            "8. Safe formats: a scikit-learn pipeline with skops, pickle and MLflow's default",
+            [python, str(HERE / "safe_sklearn.py")]
+            + (["--mlflow-python", args.mlflow_python] if args.mlflow_python else [])
+            + (["--rounds", "3"] if args.quick else []),
+        ),
+        (
+            "9. A PyTorch model of 1 GiB with the torch serializer (safetensors)",
+            [python, str(HERE / "torch_large.py"), "--size", str(size)],
+        ),
+    ]
     for title, command in outputs:
         output = run(command)
         relative = " ".join(

@@ -25,6 +25,7 @@ from .errors import (
     RepositoryError,
     TaskWithModelsError,
     UnknownBackendError,
+    UnsafeModelError,
 )
 from .hookspecs import hookimpl
 from .interfaces import ArtifactRepository, MetadataRepository, ModelSerializer
@@ -69,6 +70,7 @@ __all__ = [
     "Task",
     "TaskWithModelsError",
     "UnknownBackendError",
+    "UnsafeModelError",
     "__version__",
     "create_model",
     "hookimpl",

@@ -20,8 +20,10 @@ from .errors import (
     NonExistingTaskError,
 )
 from .interfaces import ArtifactRepository, MetadataRepository, ModelSerializer
+from .model import additional
 from .model.create import create_model
 from .model.requirements import check_requirements
+from .model.safety import check_load_allowed, loads_without_code, resolve_allow_pickle
 from .model.storage import new_artifact_key, private_directory, read_object, write_files
 from .names import check_alias, check_name, check_tags
 from .objects import ArtifactFile, Model, Project, Task, check_storable
@@ -60,15 +62,27 @@ class Ebonite:
         task = ebnt.get_or_create_task("my_project", "my_task")
         model = task.create_and_push_model(trained, sample, "my_model")
         ebnt.get_model("my_model", task).predict(sample)
+
+    ``allow_pickle=False`` refuses to load models stored in a format whose loading can run code from the file
+    (pickle), with :class:`~ebonite_core.errors.UnsafeModelError`, before any of their files is read.
+    ``None`` (the default) takes ``$EBONITE_ALLOW_PICKLE`` when it is set, else allows them (see
+    :mod:`ebonite_core.model.safety`); ``client.allow_pickle`` holds the result.
     """
 
-    def __init__(self, metadata_repository: MetadataRepository, artifact_repository: ArtifactRepository):
+    def __init__(
+        self,
+        metadata_repository: MetadataRepository,
+        artifact_repository: ArtifactRepository,
+        allow_pickle: bool | None = None,
+    ):
         if not isinstance(metadata_repository, MetadataRepository):
             raise TypeError(f"metadata_repository must be a MetadataRepository, not {metadata_repository!r}")
         if not isinstance(artifact_repository, ArtifactRepository):
             raise TypeError(f"artifact_repository must be an ArtifactRepository, not {artifact_repository!r}")
         self.meta_repo = metadata_repository
         self.artifact_repo = artifact_repository
+        self.allow_pickle = resolve_allow_pickle(allow_pickle)
+        self._allow_pickle_setting = allow_pickle  # as given (None: from the environment), for save_config
         self._raw_options: dict[str, dict[str, Any]] = {}  # as read by from_config, for save_config
 
     def __repr__(self) -> str:
@@ -76,7 +90,13 @@ class Ebonite:
 
     # Factories
     @classmethod
-    def local(cls, path: str | os.PathLike[str] | None = None, clear: bool = False, durable: bool = True) -> Ebonite:
+    def local(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        clear: bool = False,
+        durable: bool = True,
+        allow_pickle: bool | None = None,
+    ) -> Ebonite:
         """A client on a local store: ``<path>/metadata.json`` and files under ``<path>/artifacts/``.
 
         ``path`` defaults to ``.ebonite`` in the working directory. ``clear=True`` first removes what a
@@ -91,12 +111,13 @@ class Ebonite:
         return cls(
             LocalMetadataRepository(root / "metadata.json", durable=durable),
             LocalArtifactRepository(root / "artifacts", durable=durable),
+            allow_pickle=allow_pickle,
         )
 
     @classmethod
-    def inmemory(cls) -> Ebonite:
+    def inmemory(cls, allow_pickle: bool | None = None) -> Ebonite:
         """A client whose repositories live in this process only."""
-        return cls(InMemoryMetadataRepository(), InMemoryArtifactRepository())
+        return cls(InMemoryMetadataRepository(), InMemoryArtifactRepository(), allow_pickle=allow_pickle)
 
     @classmethod
     def custom_client(
@@ -105,6 +126,7 @@ class Ebonite:
         artifact: str | ArtifactRepository,
         meta_kwargs: dict[str, Any] | None = None,
         artifact_kwargs: dict[str, Any] | None = None,
+        allow_pickle: bool | None = None,
     ) -> Ebonite:
         """A client from two repository types (their ``type`` names) or instances.
 
@@ -124,7 +146,7 @@ class Ebonite:
         elif artifact_kwargs:
             raise TypeError("artifact_kwargs only apply when artifact is a type name.")
         built = build_repositories(by_type)
-        return cls(built.get("metadata", metadata), built.get("artifact", artifact))
+        return cls(built.get("metadata", metadata), built.get("artifact", artifact), allow_pickle=allow_pickle)
 
     @classmethod
     def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any]) -> Ebonite:
@@ -139,6 +161,9 @@ class Ebonite:
             bucket_name = "models"
             endpoint = "${S3_ENDPOINT}"            # from the environment
 
+        A top-level ``allow_pickle = false`` (before the tables) refuses code-running formats (see
+        :class:`Ebonite`); without it, ``$EBONITE_ALLOW_PICKLE`` or the default decides.
+
         ``${NAME}`` is replaced by the environment variable (``${NAME:-fallback}`` has a fallback, ``$${`` is a
         literal ``${``). A missing file or variable, a missing section or an option the backend does not take
         raises :class:`~ebonite_core.errors.ConfigError`; an unknown type ``UnknownBackendError``. See
@@ -147,7 +172,7 @@ class Ebonite:
         parsed = parse_config(config)
         parts = {"metadata": parsed.metadata, "artifact": parsed.artifact}
         built = build_repositories({kind: (part.type, part.options) for kind, part in parts.items()}, parsed.source)
-        client = cls(built["metadata"], built["artifact"])
+        client = cls(built["metadata"], built["artifact"], allow_pickle=parsed.allow_pickle)
         client._raw_options = {"metadata": parsed.metadata.raw_options, "artifact": parsed.artifact.raw_options}
         return client
 
@@ -176,6 +201,8 @@ class Ebonite:
             include_secrets=include_secrets,
             raw_options=self._raw_options,
         )
+        if self._allow_pickle_setting is not None:  # one taken from the environment stays the environment's
+            document = {"allow_pickle": self._allow_pickle_setting, **document}
         save_document(document, target)
         return needed
 
@@ -300,9 +327,16 @@ class Ebonite:
         kept for ``ebonite gc``, never removed from under a model that may be visible.
         """
         task = self._push_target(model, task)
-        key, manifest = self._write_artifacts(model)
-        stored = self._record(dataclasses.replace(model, task_id=task.id, artifact_key=key, artifacts=manifest), task)
-        model.id, model.task_id, model.artifact_key, model.artifacts = stored.id, task.id, key, manifest
+        key, manifest, form = self._write_artifacts(model)
+        staged = dataclasses.replace(model, task_id=task.id, artifact_key=key, artifacts=manifest, format=form)
+        stored = self._record(staged, task)
+        model.id, model.task_id, model.artifact_key, model.artifacts, model.format = (
+            stored.id,
+            task.id,
+            key,
+            manifest,
+            form,
+        )
         return _bind(model, self)
 
     def _push_target(self, model: Model, task: Task | None) -> Task:
@@ -332,24 +366,27 @@ class Ebonite:
             )
         return task
 
-    def _write_artifacts(self, model: Model) -> tuple[str, list[ArtifactFile]]:
-        """Serialize the model's object and store its files under a fresh key: ``(key, manifest)``.
+    def _write_artifacts(self, model: Model) -> tuple[str, list[ArtifactFile], dict[str, Any]]:
+        """Serialize the model's object (and its additional artifacts) and store the files under a fresh key:
+        ``(key, manifest, format)``, the format being what the load gate reads (whether the serializer
+        declares its files safe to load, and what its ``dump`` returned).
 
         Nothing is left behind when this fails: the files are written to a private directory first, and
         whatever reached the artifact repository is deleted again."""
-        serializer: ModelSerializer = resolve("serializer", model.serializer)()
+        serializer_class = resolve("serializer", model.serializer)
+        serializer: ModelSerializer = serializer_class()
         key = new_artifact_key()
+        sync = self.artifact_repo.sync_staged_files
         try:
             with private_directory(self.artifact_repo, "push", model.name) as directory:
                 staged = Path(directory)
-                manifest = write_files(
-                    serializer, model._object, staged, model.name, sync=self.artifact_repo.sync_staged_files
-                )
+                manifest, details = write_files(serializer, model._object, staged, model.name, sync=sync)
+                manifest += additional.write_files(model, staged, {artifact.name for artifact in manifest}, sync)
                 self.artifact_repo.push(key, {artifact.name: staged / artifact.name for artifact in manifest})
         except BaseException:
             self._discard_artifacts(key)
             raise
-        return key, manifest
+        return key, manifest, {"safe": serializer_class.safe is True, "details": details}
 
     def _record(self, staged: Model, task: Task) -> Model:
         """Record the metadata of a model whose artifacts are stored (``staged``): the one atomic write that
@@ -526,7 +563,22 @@ class Ebonite:
         return page[0] if page else None
 
     def load_object(self, model: Model) -> Any:
-        """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this)."""
-        serializer: ModelSerializer = resolve("serializer", model.serializer)()
+        """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this); its
+        additional artifacts are fetched and checked with it (``model.additional_artifacts``).
+
+        The load gate runs first: with ``allow_pickle=False``, a model whose format can run code is refused
+        with :class:`~ebonite_core.errors.UnsafeModelError` before any of its files is fetched.
+        """
+        serializer_class = resolve("serializer", model.serializer)
+        check_load_allowed(model, serializer_class, self.allow_pickle)
         check_requirements(model.requirements, model.name)
-        return read_object(serializer, self.artifact_repo, model)
+        files, directory = additional.fetch(self.artifact_repo, model)
+        overlap = serializer_class.load_while_verifying is True and loads_without_code(model, serializer_class)
+        try:
+            obj = read_object(serializer_class(), self.artifact_repo, model, verify_while_loading=overlap)
+        except BaseException:
+            if directory is not None:
+                directory.cleanup()
+            raise
+        model._additional, model._additional_directory = files, directory
+        return obj

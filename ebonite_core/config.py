@@ -12,7 +12,9 @@ A configuration names a metadata and an artifact repository by ``type``, with th
     bucket_name = "models"
     endpoint = "${S3_ENDPOINT:-http://127.0.0.1:9000}"
 
-The same document in JSON (``.json``) works too. Rules:
+The same document in JSON (``.json``) works too. A top-level ``allow_pickle = false`` (written before the
+tables in TOML) makes the client refuse code-running model formats (see :mod:`ebonite_core.model.safety`).
+Rules:
 
 - ``${NAME}`` in any string is replaced by the environment variable ``NAME`` (an unset one is an error that
   names it); ``${NAME:-fallback}`` uses ``fallback`` when ``NAME`` is unset or empty; ``$${`` writes a literal
@@ -48,6 +50,7 @@ else:  # pragma: no cover - Python 3.10 has the tomli backport instead
     import tomli as tomllib
 
 KINDS = ("metadata", "artifact")
+CLIENT_OPTIONS = ("allow_pickle",)  # top-level keys beside the tables: options of the client itself
 CONFIG_VARIABLE = "EBONITE_CONFIG"
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -73,6 +76,7 @@ class ClientConfig:
     metadata: RepositoryConfig
     artifact: RepositoryConfig
     source: str  # where it came from, for error messages
+    allow_pickle: bool | None = None  # None: not in the file (the environment or the default decides)
 
 
 # Reading
@@ -141,9 +145,11 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
     else:
         path = Path(source)
         document, base, label = _read_file(path), path.absolute().parent, f"config file {path}"
-    unknown = sorted(set(document) - set(KINDS))
+    unknown = sorted(set(document) - set(KINDS) - set(CLIENT_OPTIONS))
     if unknown:
-        raise ConfigError(f"{label} has unknown sections {unknown}: only 'metadata' and 'artifact' are read.")
+        raise ConfigError(
+            f"{label} has unknown sections {unknown}: only 'metadata', 'artifact' and 'allow_pickle' are read."
+        )
     parts = {}
     for kind in KINDS:
         section = document.get(kind)
@@ -155,7 +161,12 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
         where = f"{label}: {kind}"
         type_name = expand(section["type"], f"{where}.type")
         parts[kind] = RepositoryConfig(type_name, expand(raw, where), raw)
-    config = ClientConfig(parts["metadata"], parts["artifact"], label)
+    allow_pickle = None
+    if "allow_pickle" in document:
+        from .model.safety import parse_flag
+
+        allow_pickle = parse_flag(expand(document["allow_pickle"], f"{label}: allow_pickle"), f"{label}: allow_pickle")
+    config = ClientConfig(parts["metadata"], parts["artifact"], label, allow_pickle)
     if base is not None:
         _resolve_paths(config, base)
     return config

@@ -45,6 +45,10 @@ NAME_ATTRIBUTES: dict[str, str] = {"command": "name"}
 INSTALL_HINTS: dict[tuple[str, str], str] = {
     ("metadata", "sqlalchemy"): "ebonite-sqlalchemy",
     ("artifact", "s3"): "ebonite-s3",
+    ("serializer", "skops"): "ebonite-skops",
+    ("serializer", "xgboost"): "ebonite-xgboost",
+    ("serializer", "lightgbm"): "ebonite-lightgbm",
+    ("serializer", "torch"): "ebonite-torch",
 }
 
 

@@ -24,10 +24,16 @@ class VerifyCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_path(parser, what="what to check")
+        parser.add_argument(
+            "--safe",
+            action="store_true",
+            help="also list the models whose format runs code when loaded (pickle): those a client with "
+            "allow_pickle=false refuses",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         path = parse_path(args.path)
-        report = verify(self.client(args), path)
+        report = verify(self.client(args), path, check_formats=args.safe)
         if args.json:
             output.print_json(
                 {
@@ -49,13 +55,17 @@ class VerifyCommand(Command):
                 f"Checked {output.plural(report.models, 'model')}, {output.plural(report.files, 'file')} "
                 f"({output.size(report.bytes)}): "
             )
-            counts = {
-                kind: sum(p.kind == kind for p in report.problems) for kind in ("missing", "changed", "unreferenced")
-            }
+            kinds = ("missing", "changed", "unreferenced", "unsafe")
+            counts = {kind: sum(p.kind == kind for p in report.problems) for kind in kinds}
             found = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
             print(summary + (found or "no problems") + ".")
             if any(p.kind == "unreferenced" and p.path is None for p in report.problems):
                 print("Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough.")
+            if counts["unsafe"]:
+                print(
+                    "Unsafe models load only where code-running formats are allowed (allow_pickle): push them "
+                    "again with a safe serializer (ebonite-skops, ebonite-xgboost, ebonite-lightgbm, ebonite-torch)."
+                )
         return 1 if report.problems else 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import types
+from collections.abc import Mapping
 from typing import Any
 
 from ..interfaces.serializer import ModelSerializer, OpenFile
@@ -19,11 +20,13 @@ class _NullFile:
 class PickleSerializer(ModelSerializer):
     """Any picklable object, as one file ``model.pkl`` (pickle protocol 5, streamed in and out).
 
-    Loading unpickles: only load models from stores you trust.
+    Loading unpickles, which runs code chosen by whoever wrote the file: not ``safe``. Only load models from
+    stores you trust; a client with ``allow_pickle=False`` refuses them.
     """
 
     type = "pickle"
     priority = 0
+    safe = False
     protocol = 5
     file_name = "model.pkl"
 
@@ -40,7 +43,7 @@ class PickleSerializer(ModelSerializer):
         with open_file(self.file_name) as file:
             pickle.dump(obj, file, protocol=self.protocol)
 
-    def load(self, open_file: OpenFile) -> Any:
+    def load(self, open_file: OpenFile, details: Mapping[str, Any]) -> Any:
         with open_file(self.file_name) as file:
             return pickle.load(file)
 

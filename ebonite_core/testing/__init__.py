@@ -16,6 +16,7 @@ Each call of the factory returns a new repository object on one shared store, em
 test (``ArtifactRepositoryContract`` takes ``artifact_repository_factory``, ``ClientContract`` an ``ebnt``
 fixture). ``MetadataRepositoryContract`` is made of four parts that can also run alone:
 ``MetadataStorageContract``, ``TagsContract``, ``AliasesContract`` and ``SearchContract``.
+``SerializerContract`` checks a model serializer instead: see its docstring.
 
 Importing this package has pytest rewrite the asserts of the contract modules, so that a failing contract
 test shows the values it compared, whoever runs it.
@@ -38,6 +39,7 @@ pytest.register_assert_rewrite(
             "metadata",
             "processes",
             "search",
+            "serializer",
             "stateful",
             "tags",
         )
@@ -50,6 +52,7 @@ from .client import ClientContract  # noqa: E402
 from .metadata import MetadataRepositoryContract, MetadataStorageContract  # noqa: E402
 from .models import ScaleModel, make_model  # noqa: E402
 from .search import SearchContract  # noqa: E402
+from .serializer import SerializerContract  # noqa: E402
 from .tags import TagsContract  # noqa: E402
 
 __all__ = [
@@ -60,6 +63,7 @@ __all__ = [
     "MetadataStorageContract",
     "ScaleModel",
     "SearchContract",
+    "SerializerContract",
     "TagsContract",
     "make_model",
 ]
