@@ -2,9 +2,10 @@
 
 Several processes can share the file. Every change takes the lock file ``<path>.lock``, makes sure the state
 in memory is the file's, applies the change and replaces the file atomically. Whether the state in memory is
-the file's is decided from the file's ``generation``, a token every write changes, read from the file itself:
-never from the file's inode, size or modification time, which a file system with coarse timestamps can show
-unchanged across two writes (``os.replace`` alternates between inode numbers).
+the file's is decided from the file's ``generation``, a token every write changes, read from the file itself,
+and never from the file's inode, size or modification time alone, which a file system with coarse timestamps
+can show unchanged across two writes (``os.replace`` alternates between inode numbers); they only add a
+second reason to read again (a hand edit that kept the generation).
 """
 
 from __future__ import annotations
@@ -175,6 +176,7 @@ class LocalMetadataRepository(RecordTables):
         self.lock_timeout = lock_timeout
         self.durable = durable
         self._generation: str | None = None  # None: not known (never read, or a file written without one)
+        self._identity: tuple[int, int, int] | None = None  # the file's (inode, size, mtime) when last read
         self._thread_lock = threading.RLock()
         self._file_lock: Any = None
         self._in_transaction = False
@@ -260,7 +262,8 @@ class LocalMetadataRepository(RecordTables):
         self._encoded = None
 
     def _refresh(self) -> None:
-        """Read the file again unless the state in memory is the file's (the same generation)."""
+        """Read the file again unless the state in memory is the file's: the same generation, and the same
+        inode, size and modification time (never these alone)."""
         try:
             file = open(self.path, "rb")
         except FileNotFoundError:
@@ -270,12 +273,17 @@ class LocalMetadataRepository(RecordTables):
         except OSError as err:
             raise RepositoryError(f"Cannot read the metadata file {self.path}: {err}") from err
         with file:
+            # Both must match: the generation catches two writes the file's status cannot tell apart (coarse
+            # timestamps, a reused inode), the status an edit by another tool that kept the generation.
+            status = os.fstat(file.fileno())
+            identity = (status.st_ino, status.st_size, status.st_mtime_ns)
             head = file.read(_HEADER_BYTES)
             match = _HEADER.match(head)
-            if match is not None and match.group(1).decode() == self._generation:
+            if match is not None and match.group(1).decode() == self._generation and identity == self._identity:
                 return
             state, generation = self._parse(head + file.read())
         self._use_file_state(state, generation)
+        self._identity = identity
 
     def _parse(self, raw: bytes) -> tuple[State, str | None]:
         try:
@@ -359,6 +367,7 @@ class LocalMetadataRepository(RecordTables):
                 file.flush()
                 if self.durable:
                     os.fsync(file.fileno())
+                status = os.fstat(file.fileno())
             os.replace(temporary, self.path)
             if self.durable:
                 _fsync_directory(self.path.parent)
@@ -369,3 +378,4 @@ class LocalMetadataRepository(RecordTables):
                 raise RepositoryError(f"Cannot write the metadata file {self.path}: {err}") from err
             raise
         self._generation = generation
+        self._identity = (status.st_ino, status.st_size, status.st_mtime_ns)
