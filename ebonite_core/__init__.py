@@ -28,11 +28,12 @@ from .errors import (
     UnsafeModelError,
 )
 from .hookspecs import hookimpl
-from .model import ModelSerializer, PickleSerializer, RequirementsWarning, create_model
+from .interfaces import ArtifactRepository, MetadataRepository, ModelSerializer
+from .model import PickleSerializer, RequirementsWarning, create_model
 from .objects import ArtifactFile, Model, Project, Task
-from .repository import ArtifactRepository, MetadataRepository
 from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
-from .repository.local import LocalArtifactRepository, LocalMetadataRepository
+from .repository.local import LocalArtifactRepository
+from .repository.local_metadata import LocalMetadataRepository
 
 __version__ = "0.1.0"
 

@@ -33,12 +33,21 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import plugins
 from .errors import ConfigError
+from .options import check_options
+from .plugins import resolve
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 has the tomli backport instead
+    import tomli as tomllib
 
 KINDS = ("metadata", "artifact")
 CLIENT_OPTIONS = ("allow_pickle",)  # top-level keys beside the tables: options of the client itself
@@ -89,20 +98,12 @@ def _read_file(path: Path) -> dict[str, Any]:
         if suffix == ".json":
             document = json.loads(data)
         else:
-            document = _toml_loads(data.decode("utf-8"))
+            document = tomllib.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise ConfigError(f"Config file {path} is not valid {suffix[1:].upper()}: {err}.") from err
     if not isinstance(document, dict):
         raise ConfigError(f"Config file {path} must hold a table (an object) with 'metadata' and 'artifact'.")
     return document
-
-
-def _toml_loads(text: str) -> dict[str, Any]:
-    try:
-        import tomllib  # Python 3.11+
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10 has the tomli backport instead
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib.loads(text)
 
 
 def expand(value: Any, where: str = "config") -> Any:
@@ -174,8 +175,6 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
 
 
 def _repository_class(kind: str, type_name: str) -> type[Any]:
-    from .plugins import resolve
-
     return resolve(kind, type_name)  # type: ignore[arg-type]
 
 
@@ -194,13 +193,10 @@ def build_repositories(parts: Mapping[str, tuple[str, Mapping[str, Any]]], sourc
     an option a constructor does not take, or a required one left out, is a :class:`ConfigError` naming the
     closest match (see :mod:`ebonite_core.options`), raised before any repository is opened. ``source`` (a
     config file) is named in the message."""
-    from .options import check_options
-    from .plugins import KINDS
-
     classes = {}
     for kind, (type_name, options) in parts.items():
         cls = classes[kind] = _repository_class(kind, type_name)
-        check_options(f"{KINDS[kind][1]} type {type_name!r} ({cls.__qualname__})", cls, options, source)
+        check_options(f"{plugins.KINDS[kind][1]} type {type_name!r} ({cls.__qualname__})", cls, options, source)
     return {kind: classes[kind](**options) for kind, (_, options) in parts.items()}
 
 

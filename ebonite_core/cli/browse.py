@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import InvalidNameError
+from ..interfaces import Command
 from ..maintenance.walk import RegistryPath, find, model_path, tree
 from ..model.safety import describe_format
 from ..objects import Model, Project, Task
 from . import output
-from .command import Command, UsageError
+from .command import UsageError
 
 
 def add_path(

@@ -7,8 +7,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from .. import __version__
 from ..errors import EboniteError
-from .command import Command, UsageError
+from ..interfaces import Command
+from ..plugins import get_registry
+from .command import UsageError, open_client, read_config
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -52,16 +55,14 @@ class _UnavailableCommand(Command):
 def build_parser(commands: Mapping[str, type[Command]] | None = None) -> argparse.ArgumentParser:
     """The ``ebonite`` parser, with a subcommand for each command (by default every installed one)."""
     if commands is None:
-        from ..plugins import get_registry
-
         commands = get_registry().commands()
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="ebonite",
         description="Look into, check, clean and copy an ebonite registry.",
         parents=[_global_options(in_subcommand=False)],
     )
+    # What Command.client() and Command.config() use: where the registry is is the command line's business.
+    parser.set_defaults(open_registry=open_client, read_registry_config=read_config)
     parser.add_argument("--version", action="version", version=f"ebonite-core {__version__}")
     # Commands add their own --json (after the command name); this one takes it before the name and is
     # merged into the command's after parsing, see _merge_json.

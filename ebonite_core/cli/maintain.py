@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..client import Ebonite
+from ..interfaces import Command
 from ..maintenance.copy import CopyOutcome, copy_models
 from ..maintenance.gc import DEFAULT_GRACE, collect_garbage, parse_duration
 from ..maintenance.verify import verify
 from ..maintenance.walk import tree
 from . import output
 from .browse import add_path, parse_path
-from .command import Command, UsageError, open_client
+from .command import UsageError, open_client
 
 
 class VerifyCommand(Command):
@@ -175,8 +177,6 @@ class CopyCommand(Command):
 
 
 def _target(location: str) -> Any:
-    from ..client import Ebonite
-
     if Path(location).is_dir():
         return Ebonite.local(location)
     return open_client(location)

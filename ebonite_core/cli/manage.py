@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import __version__
 from ..errors import ProjectWithTasksError, TaskWithModelsError
+from ..interfaces import Command
 from ..maintenance.walk import find, model_path
+from ..plugins import get_registry
 from . import output
 from .browse import add_path, model_size, parse_path
-from .command import Command
 
 
 class RmCommand(Command):
@@ -79,9 +81,6 @@ class PluginsCommand(Command):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     def run(self, args: argparse.Namespace) -> int:
-        from .. import __version__
-        from ..plugins import get_registry
-
         registry = get_registry()
         report = registry.report()
         conflicts = [str(error) for error in registry.conflicts()]

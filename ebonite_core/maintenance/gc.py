@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..client import Ebonite
 from ..objects import utc_now
+from ..repository.local import _remove_old  # the same age rule as the local backend's leftovers
 from .walk import referenced_keys
 
 DEFAULT_GRACE = timedelta(hours=24)
@@ -90,10 +92,6 @@ def clean_temporary_files(older_than: datetime, dry_run: bool = False) -> list[s
     removed only if the process named in it is gone (whatever the grace period, a running push keeps its
     files) and it belongs to this user.
     """
-    import tempfile
-
-    from ..repository.local import _remove_old  # the same age rule as the local backend's leftovers
-
     base = Path(tempfile.gettempdir())
     try:
         entries = [

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ArtifactIntegrityError, ArtifactNotFoundError, EboniteError, RepositoryError
+from ..interfaces import ArtifactRepository, ModelSerializer
+from ..names import check_artifact_name
 from ..objects import ArtifactFile, Model, is_additional_artifact
-from ..repository import ArtifactRepository, check_artifact_name
-from .serializer import ModelSerializer
 
 _CHUNK = 1024 * 1024
 _PARALLEL_HASH_BYTES = 4 * 1024 * 1024

@@ -1,8 +1,12 @@
-"""Repository interfaces; the built-in backends live in :mod:`.local` and :mod:`.inmemory`."""
+"""The repository interfaces, as backends import them, and the checks a backend runs on keys and file names.
+
+The built-in backends live in :mod:`.inmemory`, :mod:`.local` and :mod:`.local_metadata`; the base class for a
+metadata backend built on a few storage primitives in :mod:`.records`.
+"""
 
 from __future__ import annotations
 
-from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
-from .metadata import MetadataRepository
+from ..interfaces import ArtifactRepository, MetadataRepository
+from ..names import check_artifact_key, check_artifact_name
 
 __all__ = ["ArtifactRepository", "MetadataRepository", "check_artifact_key", "check_artifact_name"]

@@ -1,65 +1,22 @@
-"""The ``local`` backends: one ``metadata.json`` file, and artifacts as plain files in a directory.
+"""The ``local`` artifact backend: plain files in a directory, and the file helpers both local backends use.
 
-Both are safe with several processes sharing one store: metadata changes happen under a file lock, on
-freshly read state, and replace the file atomically; artifacts are written into a private temporary
-directory and renamed into place.
+Safe with several processes sharing one store: artifacts are written into a private temporary directory and
+renamed into place (the metadata backend is :mod:`.local_metadata`).
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
-from collections.abc import Callable, Iterable, Mapping
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from ..errors import ArtifactNotFoundError, MetadataCorruptError, RepositoryError
-from ..objects import Model, Project, Task
-from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
-from .metadata import MetadataRepository
-from .tables import State, Tables, check_state, empty_state
-
-if TYPE_CHECKING:
-    from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
-
-# Version 2 added model tags and task aliases. Older files are read and upgraded in memory; the next write
-# saves them at the current version.
-SCHEMA_VERSION = 2
-TABLES = ("projects", "tasks", "models")
-T = TypeVar("T")
-
-
-@functools.cache
-def _json() -> Any:
-    # Imported on first use (json, shutil and uuid add milliseconds to `import ebonite_core`).
-    import json
-
-    return json
-
-
-def _encode_json(value: Any) -> str:
-    # Without indent, the json module uses its C encoder: several times faster than the indenting one.
-    return _json().dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
-def _random_suffix() -> str:
-    import uuid
-
-    return uuid.uuid4().hex
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _copy_file(source: Path, destination: Path) -> None:
-    import shutil
-
-    shutil.copyfile(source, destination)
+from ..errors import ArtifactNotFoundError, RepositoryError
+from ..interfaces import ArtifactRepository
+from ..names import check_artifact_key, check_artifact_name
 
 
 def _fsync_directory(path: Path) -> None:
@@ -84,8 +41,6 @@ def _last_written(path: Path) -> float:
 
 
 def _remove_old(entries: Iterable[Path], older_than: datetime, dry_run: bool, base: Path) -> list[str]:
-    import shutil
-
     removed = []
     limit = older_than.timestamp()
     for entry in sorted(entries):
@@ -103,295 +58,6 @@ def _remove_old(entries: Iterable[Path], older_than: datetime, dry_run: bool, ba
             raise RepositoryError(f"Cannot remove the leftover {entry}: {err}") from err
         removed.append(entry.relative_to(base).as_posix())
     return removed
-
-
-class _EncodedTable:
-    """One table of the metadata file as text, kept between writes.
-
-    ``lines`` maps each row id to its line, in the state's insertion order (a new row is appended to both, a
-    changed row keeps its place). ``body`` is the lines joined; appending a row extends it in place, any
-    other change rebuilds it on the next write.
-    """
-
-    def __init__(self, rows: dict[str, dict[str, Any]]) -> None:
-        self.lines = {row_id: self._line(row_id, row) for row_id, row in rows.items()}
-        self.body = bytearray(b",\n".join(self.lines.values()))
-        self.stale = False
-
-    @staticmethod
-    def _line(row_id: str, row: dict[str, Any]) -> bytes:
-        return f"    {_encode_json(row_id)}: {_encode_json(row)}".encode()
-
-    def put(self, row_id: str, row: dict[str, Any]) -> None:
-        line = self._line(row_id, row)
-        if row_id in self.lines:
-            self.stale = True
-        elif not self.stale:
-            self.body += b",\n" + line if self.lines else line
-        self.lines[row_id] = line
-
-    def drop(self, row_id: str) -> None:
-        if self.lines.pop(row_id, None) is not None:
-            self.stale = True
-
-    def chunks(self) -> list[bytes | bytearray]:
-        if self.stale:
-            self.body = bytearray(b",\n".join(self.lines.values()))
-            self.stale = False
-        return [b"{\n", self.body, b"\n  }"] if self.lines else [b"{}"]
-
-
-class LocalMetadataRepository(MetadataRepository):
-    """Metadata in one human-readable JSON file (default ``.ebonite/metadata.json`` under the working
-    directory at construction).
-
-    The file carries a ``schema_version``. It is re-read whenever its identity (inode, size, mtime) changed
-    since this object last read it; every change takes the lock file ``<path>.lock``, re-reads, applies the
-    change and replaces the file atomically (temporary file, fsync, ``os.replace``). A file that cannot be
-    parsed or has an unknown schema raises :class:`MetadataCorruptError` and is never overwritten.
-
-    ``durable=False`` skips fsync: a killed process still never leaves a half-visible model (every change is
-    an atomic rename), but a power failure or an operating-system crash may lose the latest changes. fsync
-    costs milliseconds per call on many disks; turn it off for large sweeps into scratch stores.
-    """
-
-    type = "local"
-    path_options = ("path",)
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str] = ".ebonite/metadata.json",
-        lock_timeout: float = 60.0,
-        durable: bool = True,
-    ) -> None:
-        self.path = Path(path).absolute()
-        self.lock_timeout = lock_timeout
-        self.durable = durable
-        self._tables = Tables()
-        self._identity: tuple[int, int, int] | str | None = None  # None: never read; "missing": no file
-        self._thread_lock = threading.RLock()
-        self._file_lock: Any = None
-        self._encoded: dict[str, _EncodedTable] = {}
-
-    def __repr__(self) -> str:
-        return f"LocalMetadataRepository({str(self.path)!r})"
-
-    def config(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"path": str(self.path)}
-        if self.lock_timeout != 60.0:
-            options["lock_timeout"] = self.lock_timeout
-        if not self.durable:
-            options["durable"] = False
-        return options
-
-    def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
-        """Temporary files of metadata writes that a killed process never renamed into place."""
-        return _remove_old(self.path.parent.glob(f".{self.path.name}.*.tmp"), older_than, dry_run, self.path.parent)
-
-    # Reading and writing the file
-    def _refresh(self) -> None:
-        """Re-read the file if another process (or nobody yet) has read it since it last changed."""
-        try:
-            file = open(self.path, "rb")
-        except FileNotFoundError:
-            if self._identity != "missing":
-                self._tables.replace(empty_state())
-                self._identity = "missing"
-            return
-        except OSError as err:
-            raise RepositoryError(f"Cannot read the metadata file {self.path}: {err}") from err
-        with file:
-            status = os.fstat(file.fileno())
-            identity = (status.st_ino, status.st_size, status.st_mtime_ns)
-            if identity == self._identity:
-                return
-            self._tables.replace(self._parse(file.read()))
-            self._identity = identity
-
-    def _parse(self, raw: bytes) -> State:
-        try:
-            document = _json().loads(raw)
-        except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError
-            raise MetadataCorruptError(
-                f"The metadata file {self.path} is not valid JSON ({err}). It was left untouched: restore it "
-                "from a backup, or move it away to start an empty store."
-            ) from err
-        if not isinstance(document, dict) or "schema_version" not in document:
-            raise MetadataCorruptError(
-                f"The metadata file {self.path} has no schema_version: it was not "
-                "written by ebonite-core. It was left untouched."
-            )
-        version = document["schema_version"]
-        if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
-            raise MetadataCorruptError(
-                f"The metadata file {self.path} has schema version {version!r}; this ebonite-core reads "
-                f"versions 1 to {SCHEMA_VERSION}. Upgrade ebonite-core if the file is newer. It was left untouched."
-            )
-        state = {key: document.get(key) for key in empty_state()}
-        if not isinstance(state["next_id"], int) or not all(
-            isinstance(state[table], dict) for table in ("projects", "tasks", "models")
-        ):
-            raise MetadataCorruptError(
-                f"The metadata file {self.path} is malformed: 'next_id' must be a "
-                "number and 'projects', 'tasks', 'models' objects. It was left untouched."
-            )
-        if version < 2:
-            for task in state["tasks"].values():
-                if isinstance(task, dict):
-                    task.setdefault("aliases", {})
-            for model in state["models"].values():
-                if isinstance(model, dict):
-                    model.setdefault("tags", {})
-        problems = check_state(state)
-        if problems:
-            more = (
-                f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-                if len(problems) > 1
-                else ""
-            )
-            raise MetadataCorruptError(
-                f"The metadata file {self.path} is malformed: {problems[0]}{more}. It was left untouched: fix "
-                "the entry by hand or restore the file from a backup; nothing is written until it reads back."
-            )
-        return state
-
-    def _encode(self) -> list[bytes | bytearray]:
-        """The whole file as a list of byte strings, one row per line.
-
-        Only the rows ``Tables`` logged as changed are encoded again, and a new row is appended to the text
-        kept from the last write: a push into a store of 10,000 models encodes and copies one row, not the
-        file.
-        """
-        tables = self._tables
-        if tables.replaced:
-            self._encoded = {table: _EncodedTable(tables.state[table]) for table in TABLES}
-            tables.replaced = False
-        else:
-            for table, row_id in tables.changes:
-                row = tables.state[table].get(row_id)
-                if row is None:
-                    self._encoded[table].drop(row_id)
-                else:
-                    self._encoded[table].put(row_id, row)
-        tables.changes.clear()
-        parts: list[bytes | bytearray] = [
-            f'{{\n  "schema_version": {SCHEMA_VERSION},\n  "next_id": {tables.state["next_id"]}'.encode()
-        ]
-        for table in TABLES:
-            parts.append(f',\n  "{table}": '.encode())
-            parts.extend(self._encoded[table].chunks())
-        parts.append(b"\n}\n")
-        return parts
-
-    def _write(self) -> None:
-        parts = self._encode()
-        temporary = self.path.with_name(f".{self.path.name}.{_random_suffix()}.tmp")
-        try:
-            with open(temporary, "wb") as file:
-                file.writelines(parts)
-                file.flush()
-                if self.durable:
-                    os.fsync(file.fileno())
-                status = os.fstat(file.fileno())
-            os.replace(temporary, self.path)
-            if self.durable:
-                _fsync_directory(self.path.parent)
-        except OSError as err:
-            temporary.unlink(missing_ok=True)
-            raise RepositoryError(f"Cannot write the metadata file {self.path}: {err}") from err
-        self._identity = (status.st_ino, status.st_size, status.st_mtime_ns)
-
-    def _read(self, query: Callable[[], T]) -> T:
-        with self._thread_lock:
-            self._refresh()
-            return query()
-
-    def _change(self, change: Callable[[], T]) -> T:
-        from filelock import FileLock, Timeout  # costs ~40 ms to import: only when a store is written
-
-        with self._thread_lock:
-            if self._file_lock is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file_lock = FileLock(f"{self.path}.lock", timeout=self.lock_timeout)
-            try:
-                with self._file_lock:
-                    self._refresh()
-                    try:
-                        result = change()
-                        self._write()
-                    except BaseException:
-                        self._identity = None  # drop what was changed in memory: re-read on next use
-                        raise
-                    return result
-            except Timeout as err:
-                raise RepositoryError(
-                    f"Timed out after {self.lock_timeout} s waiting for the lock {self.path}.lock held by "
-                    "another process."
-                ) from err
-
-    # The MetadataRepository interface
-    def get_projects(self) -> list[Project]:
-        return self._read(self._tables.projects)
-
-    def get_project_by_name(self, name: str) -> Project | None:
-        return self._read(lambda: self._tables.project_by_name(name))
-
-    def get_project_by_id(self, project_id: str) -> Project | None:
-        return self._read(lambda: self._tables.project_by_id(project_id))
-
-    def create_project(self, project: Project) -> Project:
-        return self._change(lambda: self._tables.create_project(project))
-
-    def delete_project(self, project: Project) -> None:
-        self._change(lambda: self._tables.delete_project(project))
-
-    def get_tasks(self, project: Project) -> list[Task]:
-        return self._read(lambda: self._tables.tasks(project))
-
-    def get_task_by_name(self, project: Project, name: str) -> Task | None:
-        return self._read(lambda: self._tables.task_by_name(project, name))
-
-    def get_task_by_id(self, task_id: str) -> Task | None:
-        return self._read(lambda: self._tables.task_by_id(task_id))
-
-    def create_task(self, task: Task) -> Task:
-        return self._change(lambda: self._tables.create_task(task))
-
-    def delete_task(self, task: Task) -> None:
-        self._change(lambda: self._tables.delete_task(task))
-
-    def get_models(self, task: Task) -> list[Model]:
-        return self._read(lambda: self._tables.models(task))
-
-    def get_model_by_name(self, task: Task, name: str) -> Model | None:
-        return self._read(lambda: self._tables.model_by_name(task, name))
-
-    def get_model_by_id(self, model_id: str) -> Model | None:
-        return self._read(lambda: self._tables.model_by_id(model_id))
-
-    def create_model(self, model: Model) -> Model:
-        return self._change(lambda: self._tables.create_model(model))
-
-    def delete_model(self, model: Model) -> None:
-        self._change(lambda: self._tables.delete_model(model))
-
-    def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
-        return self._change(lambda: self._tables.set_model_tags(model, tags))
-
-    def delete_model_tag(self, model: Model, key: str) -> Model:
-        return self._change(lambda: self._tables.delete_model_tag(model, key))
-
-    def set_alias(self, task: Task, alias: str, model: Model) -> None:
-        self._change(lambda: self._tables.set_alias(task, alias, model))
-
-    def delete_alias(self, task: Task, alias: str) -> None:
-        self._change(lambda: self._tables.delete_alias(task, alias))
-
-    def get_aliases(self, task: Task) -> dict[str, str]:
-        return self._read(lambda: self._tables.aliases(task))
-
-    def search_models(self, query: ModelQuery) -> ModelPage:
-        return self._read(lambda: self._tables.search_models(query))
 
 
 class LocalArtifactRepository(ArtifactRepository):
@@ -444,7 +110,7 @@ class LocalArtifactRepository(ArtifactRepository):
         if target.exists():
             raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.")
         try:
-            staging = self._private_dir("tmp") / f"{key}.{_random_suffix()}"
+            staging = self._private_dir("tmp") / f"{key}.{uuid.uuid4().hex}"
             staging.mkdir()
         except OSError as err:
             raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
@@ -461,12 +127,12 @@ class LocalArtifactRepository(ArtifactRepository):
             if self.durable:
                 _fsync_directory(self.root)
         except OSError as err:
-            _remove_tree(staging)
+            shutil.rmtree(staging, ignore_errors=True)
             if target.exists():  # another push won the rename
                 raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.") from err
             raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
         except BaseException:
-            _remove_tree(staging)
+            shutil.rmtree(staging, ignore_errors=True)
             raise
 
     def _link_or_copy(self, source: Path, destination: Path) -> None:
@@ -479,12 +145,12 @@ class LocalArtifactRepository(ArtifactRepository):
                 return
             except OSError:
                 pass
-        _copy_file(source, destination)
+        shutil.copyfile(source, destination)
 
     def download(self, key: str, name: str, destination: Path) -> None:
         source = self._stored(key, name)
         try:
-            _copy_file(source, destination)
+            shutil.copyfile(source, destination)
         except OSError as err:
             raise RepositoryError(f"Cannot copy {source} to {destination}: {err}") from err
 
@@ -499,7 +165,7 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def delete(self, key: str) -> None:
         target = self.root / check_artifact_key(key)
-        doomed = self.root / ".trash" / f"{key}.{_random_suffix()}"
+        doomed = self.root / ".trash" / f"{key}.{uuid.uuid4().hex}"
         try:
             self._private_dir("trash")
             os.rename(target, doomed)
@@ -507,7 +173,7 @@ class LocalArtifactRepository(ArtifactRepository):
             return
         except OSError as err:
             raise RepositoryError(f"Cannot delete artifacts {target}: {err}") from err
-        _remove_tree(doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
 
     def list_files(self, key: str) -> list[str] | None:
         try:
@@ -535,4 +201,4 @@ class LocalArtifactRepository(ArtifactRepository):
             return None
 
 
-__all__ = ["LocalArtifactRepository", "LocalMetadataRepository"]
+__all__ = ["LocalArtifactRepository"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 from ..errors import ArtifactNotFoundError, EboniteError
 from ..repository import ArtifactRepository
 from .capabilities import missing_factory, requires
+from .checks import clean_every_leftover
 from .processes import run_together
 
 Factory = Callable[[], ArtifactRepository]
@@ -45,7 +47,9 @@ class ArtifactRepositoryContract:
     each call returns a new repository object on one shared store, empty at the start of each test. Backends
     that cannot be reopened or shared between processes override ``artifact_repository`` instead and switch
     the capabilities off. ``large_file_size`` sets the size of the file used to check streaming transfers;
-    raise it above your backend's multipart threshold.
+    raise it above your backend's multipart threshold. ``plant_leftover`` leaves what an interrupted
+    operation of the backend leaves behind and returns a part of how ``clean_leftovers`` describes it
+    (default: ``None``, a backend that leaves nothing).
     """
 
     supports_reopen: ClassVar[bool] = True
@@ -54,6 +58,8 @@ class ArtifactRepositoryContract:
     """Several processes can push and delete in one store at once."""
     concurrent_processes: ClassVar[int] = 4
     large_file_size: ClassVar[int] = 12 * 1024 * 1024
+    supports_config: ClassVar[bool] = True
+    """``config()`` returns the options that rebuild the repository: ``type(repo)(**repo.config())``."""
 
     @pytest.fixture
     def artifact_repository_factory(self) -> Factory:
@@ -66,6 +72,10 @@ class ArtifactRepositoryContract:
     @pytest.fixture
     def repo(self, artifact_repository: ArtifactRepository) -> ArtifactRepository:
         return artifact_repository
+
+    @pytest.fixture
+    def plant_leftover(self) -> Callable[[ArtifactRepository], str] | None:
+        return None
 
     @pytest.fixture
     def source(self, tmp_path: Path) -> Path:
@@ -181,3 +191,34 @@ class ArtifactRepositoryContract:
         assert set(repo.keys()) == expected
         for key in expected:
             assert self._download(repo, key, "model.pkl", tmp_path) == key.encode() * 1000
+
+    @requires("supports_config")
+    def test_config_rebuilds_an_equivalent_repository(
+        self, repo: ArtifactRepository, source: Path, tmp_path: Path
+    ) -> None:
+        """``type(repo)(**repo.config())`` is the same store: ``save_config``, ``--config``, ``gc`` and ``copy``
+        rebuild repositories this way."""
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
+        options = repo.config()
+        assert json.loads(json.dumps(options)) == options, f"config() is not JSON data: {options!r}"
+        rebuilt = type(repo)(**options)
+        try:
+            assert rebuilt.config() == options
+            if self.supports_reopen:
+                assert self._download(rebuilt, "key1", "model.pkl", tmp_path) == b"stored", options
+        finally:
+            rebuilt.close()
+
+    def test_clean_leftovers_removes_only_leftovers(
+        self,
+        repo: ArtifactRepository,
+        source: Path,
+        tmp_path: Path,
+        plant_leftover: Callable[[ArtifactRepository], str] | None,
+    ) -> None:
+        """``clean_leftovers`` (what ``ebonite gc`` calls) reports, then removes, what interrupted operations
+        left, and never a stored key, even when everything counts as old."""
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
+        clean_every_leftover(repo, plant_leftover(repo) if plant_leftover is not None else None)
+        assert set(repo.keys()) == {"key1"}
+        assert self._download(repo, "key1", "model.pkl", tmp_path) == b"stored"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ebonite_core import (
@@ -11,6 +13,7 @@ from ebonite_core import (
     ExistingProjectError,
     InMemoryArtifactRepository,
     InMemoryMetadataRepository,
+    LocalMetadataRepository,
     Model,
     Project,
     RepositoryError,
@@ -33,6 +36,17 @@ def test_custom_client_takes_instances() -> None:
     assert ebnt.meta_repo is meta and ebnt.artifact_repo is artifacts
     with pytest.raises(TypeError, match="meta_kwargs"):
         Ebonite.custom_client(meta, "inmemory", meta_kwargs={"path": "x"})
+
+
+def test_custom_client_builds_each_repository_from_its_type_name(tmp_path: Path) -> None:
+    """Type names resolve each repository on its own: local metadata with in-memory artifacts works like any
+    other pair (each backend keeps the client contract with its own partner in test_builtin_backends.py)."""
+    ebnt = Ebonite.custom_client("local", "inmemory", meta_kwargs={"path": tmp_path / "metadata.json"})
+    assert isinstance(ebnt.meta_repo, LocalMetadataRepository) and ebnt.meta_repo.path == tmp_path / "metadata.json"
+    assert isinstance(ebnt.artifact_repo, InMemoryArtifactRepository)
+    stored = ebnt.create_model(ScaleModel(3.0), [1.0], "scale")
+    assert ebnt.get_model("scale", "default_task", "default_project").predict([1.0]) == [3.0]
+    assert set(ebnt.artifact_repo.keys()) == {stored.artifact_key}
 
 
 def test_getting_a_model_fetches_metadata_only() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -17,8 +19,9 @@ from ebonite_core import (
     LocalMetadataRepository,
     MetadataCorruptError,
     Project,
+    Task,
 )
-from ebonite_core.testing import ScaleModel
+from ebonite_core.testing import ScaleModel, make_model
 
 SAMPLE = [1.0, 2.0]
 
@@ -117,6 +120,59 @@ def test_changes_by_another_writer_are_seen(store: Path) -> None:
     assert [project.name for project in first.get_projects()] == ["one", "two"]
     (store / "metadata.json").unlink()
     assert first.get_projects() == []
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    status = os.stat(path)
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def test_a_stale_writer_never_undoes_changes_on_a_file_system_with_coarse_timestamps(coarse_timestamps: Path) -> None:
+    """Two writers, A and B. A writes; within the same second B writes twice, and the file ends on A's inode
+    with A's size and modification time (os.replace alternates between inode numbers). Judged by stat alone,
+    A's state in memory looks current and A's next write puts it back: B's model lost, A's deleted model
+    listed again. The generation every write puts in the file tells them apart."""
+    path = coarse_timestamps / "metadata.json"
+    writer_a, writer_b = LocalMetadataRepository(path), LocalMetadataRepository(path)
+    project = writer_a.create_project(Project("project"))
+    task = writer_a.create_task(Task("task", project_id=project.id))
+    for attempt in range(10):  # a second can tick between the writes: try again in the next one
+        time.sleep(1 - time.time() % 1 + 0.05)
+        mine = writer_a.create_model(make_model(f"a{attempt}", task.id))
+        seen_by_a = _identity(path)
+        theirs = writer_b.create_model(make_model(f"b{attempt}", task.id))
+        writer_b.delete_model(mine)
+        if _identity(path) == seen_by_a:
+            break
+        writer_b.delete_model(theirs)
+    else:
+        pytest.fail("the file never came back with the inode, size and time A saw: the scenario was not reproduced")
+    writer_a.create_project(Project("another"))  # A's next write
+    reader = LocalMetadataRepository(path)
+    assert reader.get_model_by_id(str(theirs.id)) == theirs, "B's model was lost"
+    assert reader.get_model_by_id(str(mine.id)) is None, "A's deleted model came back"
+    assert [model.name for model in reader.get_models(task)] == [theirs.name]
+
+
+def test_durable_false_only_skips_fsync(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store opened with durable=False behaves as a durable one in everything but fsync: pushes, loads,
+    tags, aliases and deletes, read back by a durable client (the client contract runs on durable stores)."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda descriptor: synced.append(descriptor) or real_fsync(descriptor))
+    fast = Ebonite.local(store, durable=False)
+    task = fast.get_or_create_task("project", "task")
+    kept = task.create_and_push_model(ScaleModel(3.0), SAMPLE, "kept", tags={"stage": "candidate"})
+    dropped = task.create_and_push_model(ScaleModel(), SAMPLE, "dropped")
+    fast.set_alias(task, "champion", kept)
+    fast.delete_model(dropped)
+    assert synced == [], "durable=False must not fsync"
+    durable = Ebonite.local(store)
+    assert durable.get_model_by_alias(task, "champion").predict([1.0]) == [3.0]
+    assert [model.name for model in durable.get_models(task)] == ["kept"]
+    assert set(durable.artifact_repo.keys()) == {kept.artifact_key}
+    durable.set_model_tags(kept, {"stage": "production"})
+    assert synced, "a durable store fsyncs (so the check above can fail)"
 
 
 def test_ids_are_never_reused_even_across_instances(store: Path) -> None:
@@ -256,7 +312,7 @@ def test_the_file_always_holds_exactly_the_state_after_incremental_writes(store:
 
     def check() -> None:
         on_disk = json.loads((store / "metadata.json").read_text())
-        assert on_disk == {"schema_version": 2, **repo._tables.state}
+        assert on_disk == {"schema_version": 2, "generation": repo._generation, **repo.state}
         fresh = LocalMetadataRepository(store / "metadata.json")
         assert fresh.get_models(task) == repo.get_models(task)
         assert fresh.get_aliases(task) == repo.get_aliases(task)

@@ -94,7 +94,7 @@ def test_non_finite_params_are_refused_before_anything_is_written(
     """JSON has no NaN or infinity: PostgreSQL and MariaDB would refuse the document, and SQLite's JSON
     functions would fail every later search on it."""
     for bad in (math.nan, math.inf, {"nested": -math.inf}):
-        with pytest.raises(ValueError, match="NaN or infinity"):
+        with pytest.raises(ValueError, match="NaN or an infinity"):
             repository.create_model(make_model("model", task.id, params={"x": bad}))
     assert repository.get_models(task) == []
 

@@ -18,9 +18,13 @@ class ZipArtifactRepository(ArtifactRepository):
     """Artifacts as ``<path>/<key>.zip``, one zip file per pushed model."""
 
     type = "zip"
+    path_options = ("path",)  # relative to a config file's directory
 
     def __init__(self, path: str | os.PathLike[str] = "zip-artifacts") -> None:
         self.root = Path(path).absolute()
+
+    def config(self) -> dict[str, str]:
+        return {"path": str(self.root)}  # what rebuilds this repository: save_config, gc and copy need it
 
     def _archive(self, key: str) -> Path:
         return self.root / f"{check_artifact_key(key)}.zip"

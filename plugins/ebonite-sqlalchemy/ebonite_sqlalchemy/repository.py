@@ -22,7 +22,8 @@ from ebonite_core.errors import (
     RepositoryError,
     TaskWithModelsError,
 )
-from ebonite_core.objects import Model, Project, Task, check_alias, check_name, check_tags
+from ebonite_core.names import check_alias, check_name, check_tags
+from ebonite_core.objects import Model, Project, Task, check_storable
 from ebonite_core.query import ModelPage, ModelQuery
 from ebonite_core.repository import MetadataRepository
 
@@ -410,17 +411,11 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         task_id = _row_id(model.task_id)
         if task_id is None:
             raise NonExistingTaskError(f"Task with id {model.task_id!r} does not exist.")
+        # PostgreSQL and MariaDB refuse a NaN with a driver error, and SQLite's JSON functions would fail every
+        # later search that reads it: refuse it clearly, before anything is written.
+        check_storable(model)
         document = model.to_dict()
         tags = check_tags(model.tags)
-        try:
-            # PostgreSQL and MariaDB refuse such a document with a driver error, and SQLite's JSON functions
-            # would fail every later search that reads it: refuse it clearly, before anything is written.
-            json.dumps(document, allow_nan=False)
-        except ValueError as err:
-            raise ValueError(
-                f"Model {model.name!r} cannot be stored: its metadata (params, ...) holds a NaN or infinity, "
-                "which JSON cannot represent."
-            ) from err
         values = {
             "name": check_name(model.name, "model"),
             "task_id": task_id,
@@ -566,9 +561,4 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         statement = search_statement(query, self._family, _MODEL, _row_id)
         if statement is None:
             return ModelPage()
-        rows = self._all(statement)
-        page = ModelPage(self._to_model(row) for row in rows[: query.limit])
-        if len(rows) > query.limit:
-            last = page[-1]
-            page.next_page_token = query.encode_token(query.sort_value(last.to_dict()), str(last.id))
-        return page
+        return query.page_of([self._to_model(row) for row in self._all(statement)])

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ..errors import ExistingProjectError, ExistingTaskError
 from ..objects import Model, Project, Task
-
-if TYPE_CHECKING:
-    from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
+from ..query import ModelPage, ModelQuery
+from .artifact import config_not_supported
 
 
 class MetadataRepository(ABC):
@@ -202,8 +201,6 @@ class MetadataRepository(ABC):
         a database URL included): the caller masks them. Subclasses that add constructor options must
         override this. The default raises ``NotImplementedError``.
         """
-        from .artifact import config_not_supported
-
         raise NotImplementedError(config_not_supported(self, "metadata"))
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:

@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
-
-# Keys are made by the client (a random hex string); file names by serializers. Both are checked again
-# before they touch a store, so that a hand-edited metadata entry cannot reach outside it.
-_LOCATION_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
-
-
-def _check_location_part(label: str, part: object) -> None:
-    if not isinstance(part, str) or not _LOCATION_PART.fullmatch(part) or ".." in part:
-        raise ValueError(
-            f"Invalid {label} {part!r}: use 1 to 255 letters, digits, '_', '-' or '.', "
-            "not starting with '.' or '-' and without '..'."
-        )
-
-
-def check_artifact_key(key: str) -> str:
-    """Return ``key`` if it is a safe single path component, else raise ``ValueError``.
-
-    Allowed: 1 to 255 ASCII letters, digits, ``_``, ``-`` and ``.``, not starting with ``.`` or ``-``,
-    never ``..``. Backends call this (and :func:`check_artifact_name`) before building a path or object key.
-    """
-    _check_location_part("artifact key", key)
-    return key
-
-
-def check_artifact_name(name: str) -> str:
-    """Return ``name`` if it is a safe artifact file name (same rules as :func:`check_artifact_key`)."""
-    _check_location_part("artifact file name", name)
-    return name
 
 
 class ArtifactRepository(ABC):
