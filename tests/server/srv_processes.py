@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -109,3 +110,19 @@ def launch_test_server(
     if s3_endpoint:
         command += ["--s3-endpoint", s3_endpoint]
     return ServerProcess(command, root, env if env is not None else dict(os.environ)).start()
+
+
+@dataclass
+class LaunchedServer:
+    """A launcher process: its URL, its registry-wide admin token, and a reset to a fresh empty store."""
+
+    process: ServerProcess
+    token: str
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def reset(self) -> None:
+        response = httpx.post(f"{self.url}/_test/reset", headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+        assert response.status_code == 204, response.text

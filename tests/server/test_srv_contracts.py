@@ -8,8 +8,8 @@ import functools
 from collections.abc import Callable
 
 import pytest
-from conftest import LaunchedServer
 from ebonite_server.client import HttpArtifactRepository, HttpMetadataRepository
+from srv_processes import LaunchedServer
 
 from ebonite_core import Ebonite
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract
