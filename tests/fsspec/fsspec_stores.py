@@ -1,6 +1,7 @@
-"""What the fsspec tests share besides fixtures: a store on one protocol (:class:`Store`), the contract's
-foreign entries, and ``service_unavailable``. A module of its own, not conftest.py: every test directory has a
-conftest module, and which one ``from conftest import ...`` finds depends on what pytest collected last."""
+"""What the fsspec tests share besides fixtures: a store on one protocol (:class:`Store`) and the contract's
+foreign entries (``service_unavailable`` is in ``tests/services.py``). A module of its own, not conftest.py:
+every test directory has a conftest module, and which one ``from conftest import ...`` finds depends on what
+pytest collected last."""
 
 from __future__ import annotations
 

@@ -114,7 +114,8 @@ def launch_test_server(
 
 @dataclass
 class LaunchedServer:
-    """A launcher process: its URL, its registry-wide admin token, and a reset to a fresh empty store."""
+    """A launcher process: its URL, its registry-wide admin token, and its test routes (a reset to a fresh
+    empty store, a damaged model record)."""
 
     process: ServerProcess
     token: str
@@ -124,5 +125,12 @@ class LaunchedServer:
         return self.process.url
 
     def reset(self) -> None:
-        response = httpx.post(f"{self.url}/_test/reset", headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+        self._test_route("/_test/reset")
+
+    def damage_model_record(self, model_id: str) -> None:
+        """Break the stored record of a model in the store behind the server, as a hand edit would."""
+        self._test_route(f"/_test/damage/{model_id}")
+
+    def _test_route(self, path: str) -> None:
+        response = httpx.post(f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
         assert response.status_code == 204, response.text

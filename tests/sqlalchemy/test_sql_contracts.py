@@ -7,25 +7,16 @@ from pathlib import Path
 
 import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
-from ebonite_sqlalchemy.schema import models
-from sql_helpers import SHARED_BACKENDS, RepositoryFactory
-from sqlalchemy import update
+from sql_helpers import SHARED_BACKENDS, RepositoryFactory, empty_the_model_document
 
 from ebonite_core import Ebonite, LocalArtifactRepository, MetadataRepository, Model
 from ebonite_core.testing import ClientContract, MetadataRepositoryContract
 
 
-def _empty_the_model_document(repository: MetadataRepository, model: Model) -> None:
-    """What a hand edit with a SQL shell can do: the model's JSON document emptied."""
-    assert isinstance(repository, SQLAlchemyMetaRepository) and model.id is not None
-    with repository.engine.begin() as connection:
-        connection.execute(update(models).where(models.c.id == int(model.id)).values(data={}))
-
-
 class SQLMetadataContract(MetadataRepositoryContract):
     @pytest.fixture
     def damage_model_record(self) -> Callable[[MetadataRepository, Model], None]:
-        return _empty_the_model_document
+        return empty_the_model_document
 
 
 @pytest.mark.parametrize("backend", SHARED_BACKENDS)
