@@ -9,7 +9,7 @@ from ..errors import ProjectWithTasksError, TaskWithModelsError
 from ..maintenance.walk import find, model_path
 from . import output
 from .browse import add_path, model_size, parse_path
-from .command import Command
+from .command import Command, UsageError
 
 
 class RmCommand(Command):
@@ -22,8 +22,10 @@ class RmCommand(Command):
         parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
     def run(self, args: argparse.Namespace) -> int:
-        client = self.client(args)
         path = parse_path(args.path)
+        if path.depth == 0:
+            raise UsageError(f"rm needs what to delete, PROJECT[/TASK[/MODEL]], not {args.path!r}.")
+        client = self.client(args)
         project, task, model = find(client, path)
         assert project is not None
         if model is not None:

@@ -18,6 +18,8 @@ from ..objects import utc_now
 from .walk import referenced_keys
 
 DEFAULT_GRACE = timedelta(hours=24)
+# A grace period reaches back at most this far: beyond it, "now minus the grace period" leaves the calendar.
+MAX_GRACE = timedelta(days=36500)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
@@ -37,7 +39,20 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"Invalid duration {text!r}: use a number and a unit (s, m, h, d, w), e.g. 30m, 2h, 7d or 1h30m."
         )
+    if seconds > MAX_GRACE.total_seconds():
+        raise ValueError(f"Invalid duration {text!r}: at most {MAX_GRACE.days}d (100 years).")
     return timedelta(seconds=seconds)
+
+
+def _cutoff(older_than: timedelta) -> datetime:
+    """The time before which a key or leftover is old enough to collect; a grace period out of range is a
+    ``ValueError`` (a negative one would collect pushes in progress)."""
+    if not timedelta(0) <= older_than <= MAX_GRACE:
+        raise ValueError(
+            f"The grace period must be between 0 and {MAX_GRACE.days} days, not {older_than}: a negative one would "
+            "collect the files of pushes in progress."
+        )
+    return utc_now() - older_than
 
 
 @dataclass
@@ -53,8 +68,8 @@ def collect_garbage(client: Ebonite, older_than: timedelta = DEFAULT_GRACE, dry_
     """Remove artifact keys that no model references and that were last written before ``older_than``
     ago, then let each repository clean its own leftovers (``clean_leftovers``) older than that, and remove
     the client's own temporary directories that killed processes left (:func:`clean_temporary_files`)."""
+    cutoff = _cutoff(older_than)
     report = GarbageReport(dry_run, older_than)
-    cutoff = utc_now() - older_than
     # Keys first, then the models: a push that completes in between is seen as referenced.
     keys = client.artifact_repo.keys()
     referenced = referenced_keys(client)

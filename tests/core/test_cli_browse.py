@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cli_support import Cli, artifact_dir, assert_one_line_error
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ebonite_core import Ebonite
+from ebonite_core.cli.main import main
 
 
 def test_ls_lists_projects_and_tasks_with_counts_and_sizes(cli: Cli, registry: Ebonite) -> None:
@@ -150,3 +154,31 @@ def test_alias_paths_parse_and_a_trailing_slash_keeps_an_at_sign_in_a_task_name(
     assert str(RegistryPath.parse("p/t@champion")) == "p/t@champion"
     assert RegistryPath.parse("p/t@x/") == RegistryPath("p", "t@x")
     assert RegistryPath.parse("p/t/model@v2") == RegistryPath("p", "t", "model@v2")
+
+
+def test_rm_of_the_whole_registry_is_a_usage_error(cli: Cli, registry: Ebonite) -> None:
+    for path in ("", "/"):
+        assert_one_line_error(cli("rm", path, "--yes"), 2, "rm needs what to delete")
+    assert len(registry.get_projects()) == 2
+
+
+ARGUMENTS = ["", "/", "//", "\x00", "a\x00b", "\ud800", "../x", "p/t/m/x", "demo/iris@", "@", "1e400d", "-1s"]
+ARGUMENTS += ["1000000d", "x" * 5000, "\n", "demo/\ud800", "demo/iris@a/b", "demo/iris/scale@v"]
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    command=st.sampled_from([["ls"], ["show"], ["rm", "--yes"], ["verify"], ["gc", "--dry-run", "--older-than"]]),
+    argument=st.one_of(st.sampled_from(ARGUMENTS), st.text(max_size=12)),
+)
+def test_no_argument_makes_a_command_fail_unexpectedly(
+    registry: Ebonite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command, argument
+) -> None:
+    """Whatever the argument, a command succeeds, fails (1) or refuses it (2), never with an unexpected error."""
+    monkeypatch.chdir(registry.meta_repo.path.parent.parent)
+    try:
+        status = main([*command, argument])
+    except SystemExit as exit:  # argparse refusing the command line
+        status = exit.code
+    error = capsys.readouterr().err
+    assert status in (0, 1, 2) and "unexpected" not in error, (command, argument, status, error)

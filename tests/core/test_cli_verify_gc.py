@@ -184,3 +184,21 @@ def test_gc_cleans_the_temporary_directories_of_killed_processes_only(cli: Cli, 
     assert "Removed 0 unreferenced keys and 2 leftovers." in result.stdout
     assert not gone.exists() and not loading.exists()
     assert running.exists() and unrelated.exists()
+
+
+@pytest.mark.parametrize("text", ["1000000d", "99999999999999999999w", "3000000000000s"])
+def test_gc_refuses_a_duration_beyond_any_date_as_a_usage_error(cli: Cli, registry: Ebonite, text: str) -> None:
+    assert_one_line_error(cli("gc", "--older-than", text), 2, "--older-than", "at most")
+    assert len(registry.artifact_repo.keys()) == 3, "gc removed nothing"
+
+
+def test_collect_garbage_refuses_a_negative_or_overflowing_grace_period(registry: Ebonite) -> None:
+    """A negative grace period would collect the keys of pushes in progress; one beyond the calendar overflows."""
+    from datetime import timedelta
+
+    from ebonite_core.maintenance.gc import collect_garbage
+
+    for grace in (timedelta(seconds=-1), timedelta.max):
+        with pytest.raises(ValueError, match="grace period"):
+            collect_garbage(registry, grace)
+    assert len(registry.artifact_repo.keys()) == 3
