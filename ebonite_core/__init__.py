@@ -23,6 +23,7 @@ from .errors import (
     NonExistingTaskError,
     ProjectWithTasksError,
     RepositoryError,
+    SharedStoreError,
     TaskWithModelsError,
     UnknownBackendError,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "ProjectWithTasksError",
     "RepositoryError",
     "RequirementsWarning",
+    "SharedStoreError",
     "Task",
     "TaskWithModelsError",
     "UnknownBackendError",

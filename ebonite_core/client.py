@@ -68,19 +68,15 @@ class Ebonite:
         store wrote there (the metadata file, its lock and the artifacts), and nothing else.
         ``durable=False`` skips fsync (see :class:`~ebonite_core.LocalMetadataRepository`).
         """
-        root = Path(path if path is not None else ".ebonite")
-        if clear:
-            import shutil
-
-            for name in ("metadata.json", "metadata.json.lock"):
-                (root / name).unlink(missing_ok=True)
-            shutil.rmtree(root / "artifacts", ignore_errors=True)
         from .repository.local import LocalArtifactRepository, LocalMetadataRepository
 
-        return cls(
-            LocalMetadataRepository(root / "metadata.json", durable=durable),
-            LocalArtifactRepository(root / "artifacts", durable=durable),
-        )
+        root = Path(path if path is not None else ".ebonite")
+        artifacts = LocalArtifactRepository(root / "artifacts", durable=durable)
+        if clear:
+            for name in ("metadata.json", "metadata.json.lock"):
+                (root / name).unlink(missing_ok=True)  # unlinks a link, never what it points at
+            artifacts.clear()
+        return cls(LocalMetadataRepository(root / "metadata.json", durable=durable), artifacts)
 
     @classmethod
     def inmemory(cls) -> Ebonite:

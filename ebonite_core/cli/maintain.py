@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import SharedStoreError
 from ..maintenance.copy import CopyOutcome, copy_models
 from ..maintenance.gc import DEFAULT_GRACE, collect_garbage, parse_duration
 from ..maintenance.verify import verify
@@ -142,6 +143,8 @@ class CopyCommand(Command):
             outcomes = copy_models(
                 source, target, path, on_outcome=report, on_bytes=bar.update if bar else None, selection=selection
             )
+        except SharedStoreError as err:  # the target's configuration is wrong
+            raise UsageError(str(err)) from err
         finally:
             if bar is not None:
                 bar.close()

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArtifactNotFoundError
+from ..errors import ArtifactNotFoundError, RepositoryError
 from ..objects import Model, Project, Task, utc_now
-from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name
+from .artifact import ArtifactRepository, check_artifact_key, check_artifact_name, deletable_key
 from .metadata import MetadataRepository
 from .tables import Tables
 
@@ -114,6 +114,10 @@ class InMemoryMetadataRepository(MetadataRepository):
         with self._lock:
             return self._tables.search_models(query)
 
+    def references_artifact_key(self, key: str) -> bool:
+        with self._lock:
+            return self._tables.references_artifact_key(key)
+
 
 class InMemoryArtifactRepository(ArtifactRepository):
     """Artifact bytes kept in this object only. Thread-safe; meant for tests and throwaway sessions."""
@@ -152,6 +156,8 @@ class InMemoryArtifactRepository(ArtifactRepository):
     def delete(self, key: str) -> None:
         check_artifact_key(key)
         with self._lock:
+            if key in self._files and not deletable_key(key, key in self._written):
+                raise RepositoryError(f"Artifact key {key!r} was not pushed into this repository: it was left alone.")
             self._files.pop(key, None)
             self._written.pop(key, None)
 

@@ -168,6 +168,17 @@ class MetadataRepository(ABC):
                 rows.extend(row for row in map(Model.to_dict, self.get_models(task)) if query.matches(row))
         return query.page(rows)
 
+    def references_artifact_key(self, key: str) -> bool:
+        """Whether a stored model records ``key`` as its artifact key: what garbage collection asks right
+        before deleting an unreferenced key. This default walks every model; backends that can look the key
+        up should override it."""
+        return any(
+            model.artifact_key == key
+            for project in self.get_projects()
+            for task in self.get_tasks(project)
+            for model in self.get_models(task)
+        )
+
     def get_or_create_project(self, name: str) -> Project:
         """The project called ``name``, created if missing; safe when several processes race to create it."""
         project = self.get_project_by_name(name)

@@ -332,6 +332,9 @@ class Tables:
         row = self.state["tasks"].get(task.id)
         return dict(row["aliases"]) if row else {}
 
+    def references_artifact_key(self, key: str) -> bool:
+        return any(row.get("artifact_key") == key for row in self.state["models"].values())
+
     def search_models(self, query: ModelQuery) -> ModelPage:
         tasks = self.state["tasks"]
         rows = (

@@ -16,6 +16,7 @@ from ebonite_core import (
     LocalMetadataRepository,
     MetadataRepository,
 )
+from ebonite_core.repository.artifact import KEY_MARKER, key_marker
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract
 
 
@@ -49,6 +50,19 @@ class TestLocalMetadata(MetadataRepositoryContract):
         return functools.partial(LocalMetadataRepository, tmp_path / "metadata.json")
 
 
+class InMemoryForeignEntries:
+    """Files put into an in-memory repository's dict by someone other than push (it has no nesting)."""
+
+    def __init__(self, repo: InMemoryArtifactRepository) -> None:
+        self.repo = repo
+
+    def plant(self, name: str) -> None:
+        self.repo._files[name] = {"config.json": b"{}"}
+
+    def present(self, name: str) -> bool:
+        return self.repo._files.get(name) == {"config.json": b"{}"}
+
+
 class TestInMemoryArtifacts(ArtifactRepositoryContract):
     supports_reopen = False
     supports_concurrent_processes = False
@@ -57,11 +71,36 @@ class TestInMemoryArtifacts(ArtifactRepositoryContract):
     def artifact_repository(self) -> InMemoryArtifactRepository:
         return InMemoryArtifactRepository()
 
+    @pytest.fixture
+    def foreign_entries(self, repo: InMemoryArtifactRepository) -> InMemoryForeignEntries:
+        return InMemoryForeignEntries(repo)
+
+
+class LocalForeignEntries:
+    """A user's folder, holding a file and a nested registry's key with its marker, next to the keys."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def plant(self, name: str) -> None:
+        inner = self.root / name / ("0" * 32)
+        inner.mkdir(parents=True)
+        (self.root / name / "config.json").write_text("{}")
+        (inner / KEY_MARKER).write_bytes(key_marker("0" * 32))
+        (inner / "model.pkl").write_bytes(b"theirs")
+
+    def present(self, name: str) -> bool:
+        return (self.root / name / "config.json").is_file() and (self.root / name / ("0" * 32) / "model.pkl").is_file()
+
 
 class TestLocalArtifacts(ArtifactRepositoryContract):
     @pytest.fixture
     def artifact_repository_factory(self, tmp_path: Path) -> Callable[[], LocalArtifactRepository]:
         return functools.partial(LocalArtifactRepository, tmp_path / "artifacts")
+
+    @pytest.fixture
+    def foreign_entries(self, repo: LocalArtifactRepository) -> LocalForeignEntries:
+        return LocalForeignEntries(repo.root)
 
 
 class TestInMemoryClient(ClientContract):

@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,48 @@ def test_clear_removes_only_what_the_store_wrote(store: Path) -> None:
     ebnt = Ebonite.local(store, clear=True)
     assert ebnt.get_projects() == []
     assert sorted(path.name for path in store.iterdir()) == ["notes.txt"]
+
+
+def test_clear_leaves_a_users_files_among_the_artifacts_and_follows_no_link(store: Path, tmp_path: Path) -> None:
+    push_some(store, ["first"])
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "data").write_text("precious")
+    (store / "artifacts" / "bert-base").mkdir()
+    (store / "artifacts" / "bert-base" / "config.json").write_text("{}")
+    (store / "artifacts" / "linked").symlink_to(victim)
+    (store / "artifacts" / ".trash").mkdir()
+    (store / "artifacts" / ".trash" / "x").symlink_to(victim)
+    Ebonite.local(store, clear=True)
+    assert sorted(path.name for path in (store / "artifacts").iterdir()) == [".trash", "bert-base", "linked"]
+    assert (store / "artifacts" / "bert-base" / "config.json").read_text() == "{}"
+    assert (victim / "data").read_text() == "precious"
+
+
+def test_a_store_written_before_key_markers_keeps_working(store: Path) -> None:
+    """ebonite-core 0.1 wrote keys without a marker: its models load, verify and delete as before; gc keeps
+    what it cannot prove it wrote (a leftover of 0.1 is reported nowhere and left alone)."""
+    from ebonite_core.maintenance import collect_garbage, verify
+    from ebonite_core.repository.artifact import KEY_MARKER
+
+    ebnt = push_some(store, ["first", "second"])
+    leftover = store / "artifacts" / ("9" * 32)  # an interrupted push of 0.1
+    leftover.mkdir()
+    (leftover / "model.pkl").write_bytes(b"half")
+    for marker in (store / "artifacts").glob(f"*/{KEY_MARKER}"):
+        marker.unlink()
+    old = Ebonite.local(store)
+    assert old.artifact_repo.keys() == {}
+    assert collect_garbage(old, timedelta(0)).removed_keys == {}
+    assert verify(old).problems == []
+    assert [model.predict([1.0]) for model in old.get_models("task", "project")] == [[0.0], [1.0]]
+    old.delete_model(old.get_model("first", "task", "project"))
+    assert sorted(path.name for path in (store / "artifacts").iterdir() if not path.name.startswith(".")) == [
+        ebnt.get_model("second", "task", "project").artifact_key,
+        leftover.name,
+    ]
+    Ebonite.local(store, clear=True)
+    assert not (store / "artifacts").exists(), "clear removes 0.1's keys too: they have its key format"
 
 
 def test_default_store_is_dot_ebonite_in_the_working_directory(tmp_path: Path, monkeypatch) -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from s3_servers import Location, child_environment
 
+from ebonite_core.repository.artifact import KEY_MARKER
+
 COMMON = """
 import json, sys
 import pandas as pd
@@ -98,7 +100,8 @@ def test_push_in_one_process_load_and_predict_in_another(
     )
     pushed = _run(PUSH, *arguments)
     assert "predict" in pushed["methods"]
-    assert location.object_keys() == [f"{location.prefix}{pushed['artifact_key']}/model.pkl"]
+    key = f"{location.prefix}{pushed['artifact_key']}"
+    assert location.object_keys() == [f"{key}/{KEY_MARKER}", f"{key}/model.pkl"]
     loaded = _run(LOAD, *arguments)
     assert loaded["artifact_key"] == pushed["artifact_key"]
     assert loaded["prediction"] == [24.0, 1.0]

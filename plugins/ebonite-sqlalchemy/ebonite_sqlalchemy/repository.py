@@ -406,6 +406,10 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         row = self._one(_MODEL.where(models.c.id == row_id)) if row_id is not None else None
         return self._to_model(row) if row is not None else None
 
+    def references_artifact_key(self, key: str) -> bool:
+        """One query (a scan of the models table, unindexed: gc asks it only about the few unreferenced keys)."""
+        return self._one(select(models.c.id).where(models.c.artifact_key == key).limit(1)) is not None
+
     def create_model(self, model: Model) -> Model:
         task_id = _row_id(model.task_id)
         if task_id is None:
