@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import (
     ExistingModelError,
@@ -15,6 +15,7 @@ from .errors import (
 from .objects import Model, Project, Task, check_alias, check_name, check_storable, check_tags
 from .plugins import resolve
 from .repository import ArtifactRepository, MetadataRepository
+from .repository.metadata import check_same
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 ProjectRef = Project | str
 TaskRef = Task | str
+T = TypeVar("T", Project, Task, Model)
 
 
 def _bind(obj: Any, client: Ebonite) -> Any:
@@ -196,7 +198,7 @@ class Ebonite:
 
         Without cascade, a project that has tasks raises ``ProjectWithTasksError``.
         """
-        project = self._project(project)
+        project = self._own(self._project(project))
         if cascade:
             for task in self.meta_repo.get_tasks(project):
                 self.delete_task(task, cascade=True)
@@ -226,7 +228,7 @@ class Ebonite:
 
     def create_task(self, project: ProjectRef, task_name: str) -> Task:
         """Create a task in an existing project; ``ExistingTaskError`` if the name is taken."""
-        task = Task(check_name(task_name, "task"), project_id=self._project(project).id)
+        task = Task(check_name(task_name, "task"), project_id=self._own(self._project(project)).id)
         return _bind(self.meta_repo.create_task(task), self)
 
     def get_or_create_task(self, project: ProjectRef, task_name: str) -> Task:
@@ -234,13 +236,14 @@ class Ebonite:
         check_name(task_name, "task")
         if not isinstance(project, Project):
             project = self.meta_repo.get_or_create_project(check_name(project, "project"))
-        return _bind(self.meta_repo.get_or_create_task(project, task_name), self)
+        return _bind(self.meta_repo.get_or_create_task(self._own(project), task_name), self)
 
     def delete_task(self, task: Task, cascade: bool = False) -> None:
         """Delete a task; with ``cascade=True`` its models (artifacts included) too.
 
         Without cascade, a task that has models raises ``TaskWithModelsError``.
         """
+        self._own(task)
         if cascade:
             for model in self.meta_repo.get_models(task):
                 self.delete_model(model)
@@ -301,6 +304,7 @@ class Ebonite:
                 raise ValueError(f"Model {model.name!r} names no stored task: pass the task to push it into.")
         if task.id is None:
             raise NonExistingTaskError(f"Task {task.name!r} is not stored: create it with get_or_create_task.")
+        self._own(task)
         check_name(model.name, "model")
         check_storable(model)
         if model._object is None:
@@ -412,8 +416,12 @@ class Ebonite:
         return self.push_model(model, task)
 
     def delete_model(self, model: Model) -> None:
-        """Delete a model: its metadata first (so it is never visible half-deleted), then its artifacts."""
-        self.meta_repo.delete_model(model)
+        """Delete a model: its metadata first (so it is never visible half-deleted), then its artifacts.
+
+        A model object of another registry, or a stale copy of one deleted since, is refused with
+        ``NonExistingModelError``: its id may name an unrelated model here, which is never touched.
+        """
+        self.meta_repo.delete_model(self._own(model))
         if model.artifact_key:
             self._discard_artifacts(model.artifact_key)
         model.id = None
@@ -421,13 +429,13 @@ class Ebonite:
     # Tags, aliases and search
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
         """Add or overwrite tags on a stored model; ``model.tags`` shows the stored tags afterwards."""
-        stored = self.meta_repo.set_model_tags(model, check_tags(tags))
+        stored = self.meta_repo.set_model_tags(self._own(model), check_tags(tags))
         model.tags = stored.tags
         return model
 
     def delete_model_tag(self, model: Model, key: str) -> Model:
         """Remove one tag from a stored model (nothing happens if it has no such tag)."""
-        model.tags = self.meta_repo.delete_model_tag(model, key).tags
+        model.tags = self.meta_repo.delete_model_tag(self._own(model), key).tags
         return model
 
     def set_alias(self, task: Task, alias: str, model: Model) -> None:
@@ -435,7 +443,7 @@ class Ebonite:
 
         Deleting the model removes the aliases that point at it.
         """
-        self.meta_repo.set_alias(task, check_alias(alias), model)
+        self.meta_repo.set_alias(self._own(task), check_alias(alias), self._own(model))
 
     def get_model_by_alias(self, task: Task, alias: str) -> Model | None:
         """The model ``alias`` of ``task`` points at, or ``None`` (metadata only)."""
@@ -451,7 +459,22 @@ class Ebonite:
 
     def delete_alias(self, task: Task, alias: str) -> None:
         """Remove an alias of ``task`` (nothing happens if there is none)."""
-        self.meta_repo.delete_alias(task, alias)
+        self.meta_repo.delete_alias(self._own(task), alias)
+
+    def _own(self, obj: T) -> T:
+        """``obj`` if it is this registry's, else ``NonExisting*Error``: ids are unique only within one store,
+        so an object of another registry, or a stale copy of one deleted since, may carry the id of an
+        unrelated object here. Every change by id checks this first (see ``check_same``)."""
+        stored: Any = None
+        if obj.id is not None:
+            if isinstance(obj, Model):
+                stored = self.meta_repo.get_model_by_id(obj.id)
+            elif isinstance(obj, Task):
+                stored = self.meta_repo.get_task_by_id(obj.id)
+            else:
+                stored = self.meta_repo.get_project_by_id(obj.id)
+        check_same(stored, obj)
+        return obj
 
     def search_models(
         self,

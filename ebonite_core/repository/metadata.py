@@ -6,11 +6,51 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import ExistingProjectError, ExistingTaskError
+from ..errors import (
+    ExistingProjectError,
+    ExistingTaskError,
+    NonExistingModelError,
+    NonExistingProjectError,
+    NonExistingTaskError,
+)
 from ..objects import Model, Project, Task
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
+
+# What identifies an object beyond its id, which is unique only within one store: an object of another
+# registry, or a stale copy of one deleted since, may carry the id of an unrelated object of this one.
+IDENTITY: dict[type, tuple[str, ...]] = {
+    Project: ("name",),
+    Task: ("name", "project_id"),
+    Model: ("name", "task_id", "artifact_key"),
+}
+_MISSING = {Project: NonExistingProjectError, Task: NonExistingTaskError, Model: NonExistingModelError}
+
+
+def check_same(stored: Project | Task | Model | Mapping[str, Any] | None, given: Project | Task | Model) -> None:
+    """Raise ``NonExisting*Error`` unless ``stored`` (what the store holds under ``given.id``: an object or a
+    row) is ``given``: the same name, parent and, for a model, artifact key. Deletes and other changes call it
+    before they act on an id, so that an object of another registry never changes this one."""
+    kind = next(cls for cls in IDENTITY if isinstance(given, cls))
+    fields = IDENTITY[kind]
+    if stored is not None and all(_text(_field(stored, name)) == _text(getattr(given, name)) for name in fields):
+        return
+    what = kind.__name__.lower()
+    raise _MISSING[kind](
+        f"{kind.__name__} {given.name!r} (id {given.id!r}) is not in this registry: it was deleted, or the object "
+        f"comes from another registry. Get the {what} from this registry (get_{what}) to change or delete it."
+    )
+
+
+def _field(source: Any, name: str) -> Any:
+    return source.get(name) if isinstance(source, dict) else getattr(source, name)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)  # a SQL store's row holds ids as numbers
 
 
 class MetadataRepository(ABC):

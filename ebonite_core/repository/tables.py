@@ -18,13 +18,13 @@ from ..errors import (
     ExistingModelError,
     ExistingProjectError,
     ExistingTaskError,
-    NonExistingModelError,
     NonExistingProjectError,
     NonExistingTaskError,
     ProjectWithTasksError,
     TaskWithModelsError,
 )
 from ..objects import Model, Project, Task
+from .metadata import check_same
 
 if TYPE_CHECKING:
     from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
@@ -222,8 +222,7 @@ class Tables:
 
     def delete_project(self, project: Project) -> None:
         row = self.state["projects"].get(project.id)
-        if row is None:
-            raise NonExistingProjectError(f"Project {project.name!r} does not exist.")
+        check_same(row, project)
         if any(key[0] == project.id for key in self._task_names):
             raise ProjectWithTasksError(f"Project {row['name']!r} has tasks: delete them first or pass cascade=True.")
         self._drop("projects", project.id)
@@ -252,9 +251,7 @@ class Tables:
         return Task.from_dict(row)
 
     def delete_task(self, task: Task) -> None:
-        row = self.state["tasks"].get(task.id)
-        if row is None:
-            raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
+        row = self._task_row(task)
         if any(key[0] == task.id for key in self._model_names):
             raise TaskWithModelsError(f"Task {row['name']!r} has models: delete them first or pass cascade=True.")
         self._drop("tasks", task.id)
@@ -293,9 +290,8 @@ class Tables:
 
     def _model_row(self, model: Model) -> dict[str, Any]:
         row = self.state["models"].get(model.id)
-        if row is None:
-            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
-        return row
+        check_same(row, model)
+        return row  # type: ignore[return-value]
 
     # Tags and aliases
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
@@ -312,9 +308,8 @@ class Tables:
 
     def _task_row(self, task: Task) -> dict[str, Any]:
         row = self.state["tasks"].get(task.id)
-        if row is None:
-            raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
-        return row
+        check_same(row, task)
+        return row  # type: ignore[return-value]
 
     def set_alias(self, task: Task, alias: str, model: Model) -> None:
         task_row, model_row = self._task_row(task), self._model_row(model)
