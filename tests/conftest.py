@@ -8,6 +8,9 @@ started: the test is skipped with the reason, except when ``EBONITE_REQUIRE_SERV
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,3 +22,28 @@ def service_unavailable(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (EBONITE_REQUIRE_SERVICES=1: a missing service fails the run)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def read_only_view(tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """``read_only_view(directory)``: the directory bind-mounted read-only under ``tmp_path`` (a store baked into
+    an image, a shared read-only volume): every write there fails with EROFS, whoever the writer is. Needs
+    root, as the tests run; elsewhere the test is skipped (or fails under ``EBONITE_REQUIRE_SERVICES=1``)."""
+    mounted: list[Path] = []
+
+    def mount(directory: Path) -> Path:
+        target = tmp_path / f"read-only-{len(mounted)}"
+        target.mkdir()
+        for command in (["mount", "--bind"], ["mount", "-o", "remount,bind,ro"]):
+            source = [str(directory)] if command[1] == "--bind" else []
+            result = subprocess.run([*command, *source, str(target)], capture_output=True, text=True, timeout=60)
+            if result.returncode != 0:
+                service_unavailable(f"cannot mount a read-only view (root is needed): {result.stderr.strip()}")
+            if command[1] == "--bind":
+                mounted.append(target)  # unmounted after the test, whatever happens next
+        return target
+
+    yield mount
+    for target in reversed(mounted):
+        if subprocess.run(["umount", str(target)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(target)], check=True, capture_output=True)

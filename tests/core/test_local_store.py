@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +26,7 @@ from ebonite_core import (
 from ebonite_core.testing import ScaleModel
 
 SAMPLE = [1.0, 2.0]
+EBONITE = str(Path(sys.executable).parent / "ebonite")
 
 
 @pytest.fixture
@@ -316,3 +321,24 @@ def test_the_file_always_holds_exactly_the_state_after_incremental_writes(store:
     task.create_and_push_model(ScaleModel(), SAMPLE, "m0")  # a freed name, a new id at the end
     check()
     assert [model.name for model in ebnt.get_models(task)] == ["m1", "m3", "m0"]
+
+
+def test_a_read_only_store_is_loaded_verified_listed_and_copied(
+    store: Path, tmp_path: Path, read_only_view: Callable[[Path], Path]
+) -> None:
+    """A store on a read-only mount (baked into an image, a shared volume): reading needs no write, scratch
+    files go to the system's temporary directory."""
+    push_some(store / ".ebonite", ["first", "second"])
+    view = read_only_view(store)
+    with pytest.raises(OSError):
+        (view / "probe").write_text("the mount is really read-only")
+    ebnt = Ebonite.local(view / ".ebonite")
+    assert [model.predict([1.0]) for model in ebnt.get_models("task", "project")] == [[0.0], [1.0]]
+    env = {name: value for name, value in os.environ.items() if name != "EBONITE_CONFIG"}
+    for command in (["verify"], ["ls", "project/task"], ["show", "project/task/first"], ["gc", "--dry-run"]):
+        result = subprocess.run([EBONITE, *command], cwd=view, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, (command, result.stderr)
+    (tmp_path / "copy").mkdir()
+    copied = subprocess.run([EBONITE, "copy", "--to", str(tmp_path / "copy")], cwd=view, env=env, capture_output=True)
+    assert copied.returncode == 0, copied.stderr
+    assert Ebonite.local(tmp_path / "copy").get_model("second", "task", "project").predict([1.0]) == [1.0]
