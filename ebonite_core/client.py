@@ -57,9 +57,15 @@ class Ebonite:
         self.meta_repo = metadata_repository
         self.artifact_repo = artifact_repository
         self._raw_options: dict[str, dict[str, Any]] = {}  # as read by from_config, for save_config
+        from .masking import remember_repository
+
+        for repository in (metadata_repository, artifact_repository):
+            remember_repository(repository)  # their secrets are masked in whatever mentions them from now on
 
     def __repr__(self) -> str:
-        return f"Ebonite({self.meta_repo!r}, {self.artifact_repo!r})"
+        from .masking import mask
+
+        return mask(f"Ebonite({self.meta_repo!r}, {self.artifact_repo!r})")
 
     # Factories
     @classmethod

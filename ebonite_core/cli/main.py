@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
 from ..errors import EboniteError
+from . import output
 from .command import Command, UsageError
 
 EXIT_FAILURE = 1
@@ -81,8 +83,26 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+class _TerminalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return output.terminal(super().format(record))
+
+
+def _log_through_the_terminal_function() -> None:
+    """Log records and warnings (from backends, from gc) reach stderr through :func:`output.terminal`, like
+    everything else the command prints, unless the embedding program configured logging itself."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalFormatter("ebonite: %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ebonite`` with ``argv`` (default: the process's arguments); return the exit status."""
+    _log_through_the_terminal_function()
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in arguments  # known before parsing, for errors while loading plugin commands
     try:
@@ -91,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        print("ebonite: interrupted", file=sys.stderr)
+        output.echo("ebonite: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `ebonite ls | head`: the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -100,12 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         if isinstance(err, UsageError):
-            print(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
+            output.echo(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
             return EXIT_USAGE
         if isinstance(err, (EboniteError, OSError)):
-            print(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
+            output.echo(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
         else:  # a bug, in ebonite or a plugin: still one line, with the way to the details
-            print(
+            output.echo(
                 f"ebonite: error: unexpected {type(err).__name__}: {_one_line(err)} (run again with --debug for "
                 "the traceback, and report it)",
                 file=sys.stderr,

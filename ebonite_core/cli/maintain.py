@@ -49,9 +49,11 @@ class VerifyCommand(Command):
                 kind: sum(p.kind == kind for p in report.problems) for kind in ("missing", "changed", "unreferenced")
             }
             found = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
-            print(summary + (found or "no problems") + ".")
+            output.echo(summary + (found or "no problems") + ".")
             if any(p.kind == "unreferenced" and p.path is None for p in report.problems):
-                print("Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough.")
+                output.echo(
+                    "Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough."
+                )
         return 1 if report.problems else 0
 
 
@@ -89,12 +91,12 @@ class GcCommand(Command):
             return 0
         verb = "Would remove" if report.dry_run else "Removed"
         for key, written in report.removed_keys.items():
-            print(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
+            output.echo(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
         for leftover in report.leftovers:
-            print(f"{verb} leftover {leftover}")
-        print(f"{verb} {len(report.removed_keys)} unreferenced keys and {len(report.leftovers)} leftovers.")
+            output.echo(f"{verb} leftover {leftover}")
+        output.echo(f"{verb} {len(report.removed_keys)} unreferenced keys and {len(report.leftovers)} leftovers.")
         if report.recent_keys:
-            print(
+            output.echo(
                 f"Kept {len(report.recent_keys)} unreferenced keys written in the last "
                 f"{_duration_text(grace.total_seconds())}: a push may still be in progress."
             )
@@ -130,7 +132,12 @@ class CopyCommand(Command):
         models = [model for _, tasks in selection for _, task_models in tasks for model in task_models]
         total = sum(sum(artifact.size for artifact in model.artifacts) for model in models)
         bar = _progress_bar(total, len(models))
-        say = bar.write if bar is not None else print
+
+        def say(line: str) -> None:
+            if bar is not None:
+                bar.write(output.terminal(line))
+            else:
+                output.echo(line)
 
         def report(outcome: CopyOutcome) -> None:
             if not args.json:
@@ -154,7 +161,7 @@ class CopyCommand(Command):
         if args.json:
             output.print_json({**counts, "models": [outcome.to_dict() for outcome in outcomes]})
         else:
-            print(
+            output.echo(
                 f"{len(outcomes)} models: {counts['copied']} copied, {counts['present']} already there, "
                 f"{counts['conflict']} in conflict, {counts['failed']} failed."
             )

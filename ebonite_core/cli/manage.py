@@ -52,7 +52,7 @@ class RmCommand(Command):
         if model is None and project is not None and task is None and doomed:
             what += f" in {len(doomed)} tasks"
         if not args.yes and not output.ask(f"Delete {what} ({output.size(size)})?"):
-            print("Nothing deleted.", file=sys.stderr)
+            output.echo("Nothing deleted.", file=sys.stderr)
             return 1
         deleted: dict[str, list[str]] = {"projects": [], "tasks": [], "models": []}
         for each_task, task_models in doomed:
@@ -68,7 +68,7 @@ class RmCommand(Command):
         if args.json:
             output.print_json({"deleted": deleted})
         else:
-            print(f"Deleted {what}.")
+            output.echo(f"Deleted {what}.")
         return 0
 
 
@@ -108,5 +108,5 @@ class PluginsCommand(Command):
             table.append((row["name"], row["distribution"] or "?", row["version"] or "?", types, status))
         output.print_table(("PLUGIN", "DISTRIBUTION", "VERSION", "TYPES", "STATUS"), table)
         for conflict in conflicts:
-            print(f"conflict: {conflict}")
+            output.echo(f"conflict: {conflict}")
         return 0

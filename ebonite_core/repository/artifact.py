@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -161,6 +161,17 @@ class ArtifactRepository(ABC):
         add constructor options must override this. The default raises ``NotImplementedError``.
         """
         raise NotImplementedError(config_not_supported(self, "artifact"))
+
+    @classmethod
+    def hide_secrets(cls, option: str, value: str, hide: Callable[[str, str], str]) -> str:
+        """``value`` (of the constructor option ``option``) with every secret inside it replaced by
+        ``hide(label, secret)``, for masking and for ``save_config``. The default finds a URL's password and
+        secret query parameters with :mod:`urllib.parse` (:func:`ebonite_core.masking.hide_url_secrets`);
+        a backend whose driver reads URLs its own way overrides it with the driver's parser. Options named
+        like a secret (``password``, ``token``...) are hidden whole before this is asked."""
+        from ..masking import hide_url_secrets
+
+        return hide_url_secrets(value, hide)
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
         """Remove what interrupted operations of this backend left behind and last wrote before

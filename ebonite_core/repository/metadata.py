@@ -16,7 +16,7 @@ from ..errors import (
 from ..objects import Model, Project, Task
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
 
@@ -256,6 +256,17 @@ class MetadataRepository(ABC):
         from .artifact import config_not_supported
 
         raise NotImplementedError(config_not_supported(self, "metadata"))
+
+    @classmethod
+    def hide_secrets(cls, option: str, value: str, hide: Callable[[str, str], str]) -> str:
+        """``value`` (of the constructor option ``option``) with every secret inside it replaced by
+        ``hide(label, secret)``, for masking and for ``save_config``. The default finds a URL's password and
+        secret query parameters with :mod:`urllib.parse` (:func:`ebonite_core.masking.hide_url_secrets`);
+        a backend whose driver reads URLs its own way overrides it with the driver's parser. Options named
+        like a secret (``password``, ``token``...) are hidden whole before this is asked."""
+        from ..masking import hide_url_secrets
+
+        return hide_url_secrets(value, hide)
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
         """Remove what interrupted writes of this backend left behind and last wrote before ``older_than``

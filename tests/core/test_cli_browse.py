@@ -182,3 +182,62 @@ def test_no_argument_makes_a_command_fail_unexpectedly(
         status = exit.code
     error = capsys.readouterr().err
     assert status in (0, 1, 2) and "unexpected" not in error, (command, argument, status, error)
+
+
+class Columns:
+    """Returns the frame it is given: its signature records the frame's column names."""
+
+    def predict(self, frame):
+        return frame
+
+
+HOSTILE = {
+    "clear screen": "\x1b[2J\x1b[H",
+    "window title": "\x1b]0;owned\x07",
+    "C1 CSI": "\x9b31m",
+    "bidi override": "\u202eexe.txt",
+    "line separator": "one\u2028two",
+    "newline": "done.\nChecked 0 models: no problems",
+    "delete": "x\x7fy",
+}
+
+
+@pytest.mark.filterwarnings("ignore::ebonite_core.model.requirements.RequirementsWarning")  # Columns: this module
+def test_show_and_ls_print_what_a_store_holds_with_every_control_character_neutralised(
+    cli: Cli, registry: Ebonite
+) -> None:
+    """Descriptions, param keys, tags, DataFrame column names: text anyone with write access to a store chose.
+    No escape reaches the terminal; each shows as its escape (\\x1b...), and one value stays one line. The JSON
+    output stays valid and gives the very same strings back."""
+    import pandas as pd
+
+    text = "".join(HOSTILE.values())
+    frame = pd.DataFrame({f"col{text}": [1.0]})
+    task = registry.get_or_create_task("demo", "iris")
+    task.create_and_push_model(
+        Columns(), frame, "hostile", description=text, params={f"key{text}": text}, tags={"stage": "\u202eexe.txt"}
+    )  # tags refuse control characters, not the invisible format ones
+    for command in (["show", "demo/iris/hostile"], ["ls", "demo/iris"], ["ls"]):
+        shown = cli(*command)
+        assert shown.returncode == 0, shown.stderr
+        for name, sequence in HOSTILE.items():
+            raw = sequence if name != "newline" else "\nChecked"
+            assert raw not in shown.stdout, (command, name)
+        assert all(ord(char) >= 0x20 or char == "\n" for char in shown.stdout)
+        assert not any(0x7F <= ord(char) <= 0x9F or char in "\u202e\u2028" for char in shown.stdout)
+    shown = cli("show", "demo/iris/hostile").stdout
+    assert "\\x1b[2J\\x1b[H" in shown and "\\u202eexe.txt" in shown and "\\x9b31m" in shown
+    document = cli.json("show", "demo/iris/hostile")
+    assert document["description"] == text and document["tags"] == {"stage": "\u202eexe.txt"}
+    assert document["params"] == {f"key{text}": text}
+    raw_json = cli("show", "--json", "demo/iris/hostile").stdout
+    assert not any(0x7F <= ord(char) <= 0x9F or char in "\u202e\u2028" for char in raw_json)
+
+
+def test_an_error_quoting_a_store_is_printed_on_one_safe_line(cli: Cli, registry: Ebonite) -> None:
+    """An error message built from stored text (a corrupt metadata file quoting its content) is one line on
+    stderr with its control characters neutralised."""
+    registry.meta_repo.path.write_text('{"schema_version": "\\u001b[2J\\u202e"}')
+    result = cli("ls")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "\x1b" not in result.stderr and "\u202e" not in result.stderr and "\\x1b[2J" in result.stderr

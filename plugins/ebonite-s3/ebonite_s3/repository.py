@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ebonite_core.errors import ArtifactNotFoundError, EboniteError, RepositoryError
+from ebonite_core.masking import masked_value
 from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
 from ebonite_core.repository.artifact import KEY_MARKER, deletable_key, key_marker
 
@@ -126,10 +127,8 @@ class S3ArtifactRepository(ArtifactRepository):
         self._pending_cleanup: set[str] = set()  # keys whose cleanup failed: retried by the next operation
 
     def __repr__(self) -> str:
-        return (
-            f"S3ArtifactRepository(bucket_name={self.bucket_name!r}, endpoint={self.endpoint!r}, "
-            f"prefix={self.prefix!r})"
-        )
+        endpoint = masked_value(type(self), "endpoint", self.endpoint) if self.endpoint else None
+        return f"S3ArtifactRepository(bucket_name={self.bucket_name!r}, endpoint={endpoint!r}, prefix={self.prefix!r})"
 
     # Naming
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ebonite_core.cli import Command, UsageError
+from ebonite_core.cli import Command, UsageError, output
 
 
 def schema_report(action: str, db_uri: str, engine_kwargs: dict[str, Any]) -> str:
@@ -58,5 +58,5 @@ class DbCommand(Command):
         options.pop("upgrade", None)  # this command decides whether to upgrade
         if not isinstance(db_uri, str) or not db_uri:
             raise UsageError("The sqlalchemy metadata repository of the config has no db_uri.")
-        print(schema_report(args.action, db_uri, options))
+        output.echo(schema_report(args.action, db_uri, options))
         return 0

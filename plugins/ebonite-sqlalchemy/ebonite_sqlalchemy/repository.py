@@ -31,6 +31,7 @@ from .engine import (
     FOREIGN_KEY,
     constraint_violation,
     database_errors,
+    hide_url_secrets,
     is_deadlock,
     is_memory_sqlite,
     make_engine,
@@ -176,6 +177,13 @@ class SQLAlchemyMetaRepository(MetadataRepository):
 
     def __repr__(self) -> str:
         return f"SQLAlchemyMetaRepository({self.url!r})"
+
+    @classmethod
+    def hide_secrets(cls, option: str, value: str, hide: Callable[[str, str], str]) -> str:
+        """The secrets of ``db_uri`` as SQLAlchemy reads them (see :func:`.engine.hide_url_secrets`)."""
+        if option == "db_uri":
+            return hide_url_secrets(value, hide)
+        return super().hide_secrets(option, value, hide)
 
     def config(self) -> dict[str, Any]:
         """``db_uri`` (its password included: ``Ebonite.save_config`` masks it) and the engine options, for
