@@ -81,9 +81,20 @@ class Ebonite:
         root = Path(path if path is not None else ".ebonite")
         artifacts = LocalArtifactRepository(root / "artifacts", durable=durable)
         if clear:
+            metadata = LocalMetadataRepository(root / "metadata.json")
+            try:  # keys from before markers: the store's own when its metadata references them
+                referenced = frozenset(
+                    model.artifact_key
+                    for project in metadata.get_projects()
+                    for task in metadata.get_tasks(project)
+                    for model in metadata.get_models(task)
+                    if model.artifact_key
+                )
+            except MetadataCorruptError:
+                referenced = frozenset()
             for name in ("metadata.json", "metadata.json.lock"):
                 (root / name).unlink(missing_ok=True)  # unlinks a link, never what it points at
-            artifacts.clear()
+            artifacts.clear(referenced)
         return cls(LocalMetadataRepository(root / "metadata.json", durable=durable), artifacts)
 
     @classmethod
@@ -107,12 +118,18 @@ class Ebonite:
         ``s3``, third-party ones) come from installed packages. An unknown type raises
         :class:`~ebonite_core.errors.UnknownBackendError` naming what is installed and what to install.
         """
+        from .masking import masked_options  # secrets are remembered before a constructor may fail with them
+
         if isinstance(metadata, str):
-            metadata = resolve("metadata", metadata)(**(meta_kwargs or {}))
+            metadata_class = resolve("metadata", metadata)
+            masked_options(metadata_class, meta_kwargs or {})
+            metadata = metadata_class(**(meta_kwargs or {}))
         elif meta_kwargs:
             raise TypeError("meta_kwargs only apply when metadata is a type name.")
         if isinstance(artifact, str):
-            artifact = resolve("artifact", artifact)(**(artifact_kwargs or {}))
+            artifact_class = resolve("artifact", artifact)
+            masked_options(artifact_class, artifact_kwargs or {})
+            artifact = artifact_class(**(artifact_kwargs or {}))
         elif artifact_kwargs:
             raise TypeError("artifact_kwargs only apply when artifact is a type name.")
         return cls(metadata, artifact)

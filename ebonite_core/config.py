@@ -176,6 +176,9 @@ def _resolve_paths(config: ClientConfig, base: Path) -> None:
 def build_repository(kind: str, part: RepositoryConfig, label: str) -> Any:
     """Construct one repository; options its constructor does not take are a :class:`ConfigError`."""
     cls = _repository_class(kind, part.type)
+    from .masking import masked_options
+
+    masked_options(cls, part.options)  # remembered before the constructor may fail with them in its message
     try:
         inspect.signature(cls).bind(**part.options)
     except TypeError as err:

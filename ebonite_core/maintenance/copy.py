@@ -28,6 +28,7 @@ from ..client import Ebonite
 from ..errors import (
     ArtifactError,
     ArtifactIntegrityError,
+    ArtifactNotFoundError,
     ExistingModelError,
     ExistingProjectError,
     ExistingTaskError,
@@ -153,7 +154,10 @@ class _Copier:
             if path is None:
                 path = scratch / check_artifact_name(artifact.name)
                 self.source.artifact_repo.download(model.artifact_key, artifact.name, path)
-            verify_file(path, artifact, model.name)
+            try:
+                verify_file(path, artifact, model.name)
+            except FileNotFoundError as err:  # found, then deleted before it was read: deleted meanwhile
+                raise ArtifactNotFoundError(f"Artifact file {path} was deleted while it was read.") from err
             files[artifact.name] = path
         return files
 

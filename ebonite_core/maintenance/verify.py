@@ -65,6 +65,8 @@ def check_file(repository: ArtifactRepository, key: str, artifact: ArtifactFile,
         if digest != artifact.sha256:
             return f"sha256 {digest}, the manifest records {artifact.sha256}"
         return None
+    except FileNotFoundError as err:  # found, then deleted before it was read: a model deleted meanwhile
+        raise ArtifactNotFoundError(f"Artifact file {path} was deleted while it was read.") from err
     finally:
         if downloaded:
             path.unlink(missing_ok=True)

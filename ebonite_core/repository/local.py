@@ -279,20 +279,28 @@ class LocalMetadataRepository(MetadataRepository):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._file_lock = FileLock(f"{self.path}.lock", timeout=self.lock_timeout)
             try:
-                with self._file_lock:
-                    self._refresh()
-                    try:
-                        result = change()
-                        self._write()
-                    except BaseException:
-                        self._identity = None  # drop what was changed in memory: re-read on next use
-                        raise
-                    return result
+                self._file_lock.acquire()
             except Timeout as err:
                 raise RepositoryError(
                     f"Timed out after {self.lock_timeout} s waiting for the lock {self.path}.lock held by "
                     "another process."
                 ) from err
+            except OSError as err:  # a link planted as the lock (never followed), permissions
+                raise RepositoryError(
+                    f"Cannot take the lock {self.path}.lock: {err.strerror or err}. Nothing was changed; if it is "
+                    "a symbolic link, remove it."
+                ) from err
+            try:
+                self._refresh()
+                try:
+                    result = change()
+                    self._write()
+                except BaseException:
+                    self._identity = None  # drop what was changed in memory: re-read on next use
+                    raise
+                return result
+            finally:
+                self._file_lock.release()
 
     # The MetadataRepository interface
     def get_projects(self) -> list[Project]:
@@ -427,9 +435,11 @@ class LocalArtifactRepository(ArtifactRepository):
                     removed += [f"{purpose}/{name}" for name in found]
         return removed
 
-    def clear(self) -> None:
+    def clear(self, referenced: frozenset[str] = frozenset()) -> None:
         """Remove every key this store wrote and what its private folders hold, and nothing else: a folder or
-        file of someone else's in the same directory stays (``Ebonite.local(clear=True)``)."""
+        file of someone else's in the same directory stays (``Ebonite.local(clear=True)``). A key is this
+        store's when it has its marker, or when the store's metadata references it (``referenced``: keys
+        written before markers existed)."""
         try:
             root = self._open_root()
         except (FileNotFoundError, NotADirectoryError):
@@ -441,7 +451,7 @@ class LocalArtifactRepository(ArtifactRepository):
                         if directory is not None:
                             remove_old(directory, directory.names(), _FAR_FUTURE, dry_run=False)
                     _remove_if_empty(root, name)
-                elif self._written(root, name) is not None or (_is_key(name) and deletable_key(name, False)):
+                elif self._written(root, name) is not None or (name in referenced and deletable_key(name, False)):
                     self.delete(name)
             _remove_if_empty(root, ".trash")  # made by the deletes above
         with contextlib.suppress(OSError):

@@ -141,7 +141,7 @@ class S3ArtifactRepository(ArtifactRepository):
 
     def _where(self) -> str:
         if self.endpoint:
-            return self.endpoint
+            return masked_value(type(self), "endpoint", self.endpoint)
         region = self.region or self.client.meta.region_name
         return f"AWS S3 ({region})" if region else "AWS S3"
 
@@ -223,19 +223,25 @@ class S3ArtifactRepository(ArtifactRepository):
                 ) from err
 
     def delete(self, key: str) -> None:
-        prefix = self.object_prefix(key)
         with self._translated(f"delete key {key!r}"):
             self._prepare()
-            if not deletable_key(key, self._marked(prefix)) and self._objects(prefix, limit=1):
-                raise RepositoryError(
-                    f"Objects under {prefix!r} in S3 bucket {self.bucket_name!r} were not written by this store "
-                    f"(no {KEY_MARKER} marker): they were left alone."
-                )
             try:
-                self._delete_prefix(prefix)
+                self._delete_owned(key)
+            except EboniteError:
+                raise  # not this store's key: left alone, and not retried
             except Exception as err:
                 self._remember_cleanup(key, err)
                 raise
+
+    def _delete_owned(self, key: str) -> None:
+        """Delete ``key`` if this store wrote it (its marker, or a key from before markers)."""
+        prefix = self.object_prefix(key)
+        if not deletable_key(key, self._marked(prefix)) and self._objects(prefix, limit=1):
+            raise RepositoryError(
+                f"Objects under {prefix!r} in S3 bucket {self.bucket_name!r} were not written by this store "
+                f"(no {KEY_MARKER} marker): they were left alone."
+            )
+        self._delete_prefix(prefix)
 
     def keys(self) -> dict[str, datetime]:
         """The keys with their marker object (``<prefix>/<key>/.ebonite-key``), each with the newest time any of
@@ -339,7 +345,7 @@ class S3ArtifactRepository(ArtifactRepository):
             pending = sorted(self._pending_cleanup)
         for key in pending:
             try:
-                self._delete_prefix(self.object_prefix(key))
+                self._delete_owned(key)
             except Exception as err:
                 if is_transient(err):  # still unreachable: keep it for the next operation
                     logger.debug("Cleanup of artifact key %s failed again", key, exc_info=True)
