@@ -27,12 +27,11 @@ from ebonite_core.repository.artifact import KEY_MARKER, key_marker
 from ebonite_core.testing import ScaleModel
 
 PROCESSES = 8
-MAX_OPERATIONS = 30  # per worker
-SECONDS = 3.0
+SOAK = bool(os.environ.get(REPORT_VARIABLE))  # the report's soak: longer, and on every kind of store
+MAX_OPERATIONS = 200 if SOAK else 30  # per worker
+SECONDS = 20.0 if SOAK else 3.0
 NAMES = [f"model-{number}" for number in range(6)]
-STORES = [("local", "local")]
-if os.environ.get(REPORT_VARIABLE):  # the soak of the report: every kind of store
-    STORES += [("sqlite", "local"), ("postgresql", "s3")]
+STORES = [("local", "local")] + ([("sqlite", "local"), ("postgresql", "s3")] if SOAK else [])
 
 
 def _plant_old_garbage(spec: StoreSpec) -> set[str]:
