@@ -257,9 +257,11 @@ class Ebonite:
     def get_or_create_task(self, project: ProjectRef, task_name: str) -> Task:
         """The task ``task_name`` of ``project``, creating the project and the task if needed."""
         check_name(task_name, "task")
-        if not isinstance(project, Project):
+        if isinstance(project, Project):
+            self._own(project)
+        else:
             project = self.meta_repo.get_or_create_project(check_name(project, "project"))
-        return _bind(self.meta_repo.get_or_create_task(self._own(project), task_name), self)
+        return _bind(self.meta_repo.get_or_create_task(project, task_name), self)
 
     def delete_task(self, task: Task, cascade: bool = False) -> None:
         """Delete a task; with ``cascade=True`` its models (artifacts included) too.
@@ -486,8 +488,13 @@ class Ebonite:
 
     def _own(self, obj: T) -> T:
         """``obj`` if it is this registry's, else ``NonExisting*Error``: ids are unique only within one store,
-        so an object of another registry, or a stale copy of one deleted since, may carry the id of an
-        unrelated object here. Every change by id checks this first (see ``check_same``)."""
+        so an object of another registry, or a copy of one made elsewhere, may carry the id of an unrelated
+        object here. Every change by id checks this first (see ``check_same``); an object this client handed
+        out costs no read."""
+        if getattr(obj, "_client", None) is self:
+            # Handed out by this client: its id names it here (ids are never reused; if it was deleted since,
+            # the change fails as for a missing one, and the repositories check name and parent as well).
+            return obj
         stored: Any = None
         if obj.id is not None:
             if isinstance(obj, Model):

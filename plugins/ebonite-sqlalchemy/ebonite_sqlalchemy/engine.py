@@ -49,8 +49,10 @@ def hide_url_secrets(text: str, hide: Callable[[str, str], str]) -> str:
         url = make_url(text)
     except (exc.ArgumentError, ValueError, TypeError):
         scheme, separator, rest = text.partition("://")
+        if not separator:
+            scheme, rest = "", text
         user_info, at, host = rest.rpartition("@")
-        if not separator or not at or ":" not in user_info:
+        if not at or ":" not in user_info:
             return text
         user, _, password = user_info.partition(":")
         return f"{scheme}{separator}{user}:{hide('password', password)}@{host}"
