@@ -12,7 +12,7 @@ TEST_PLUGINS := $(wildcard tests/plugins/*) $(foreach example,$(wildcard example
 PACKAGE_FILES := pyproject.toml $(wildcard plugins/*/pyproject.toml) \
 	$(shell find tests/plugins examples/ebonite-* -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: demo test install lint services bench clean reliability-report
+.PHONY: demo test test-pythons install lint services bench clean reliability-report
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: install
 test: install services lint
 	$(BIN)/pytest
 
+# The other supported Pythons (make test uses python3, 3.11 on these machines): the contract suites and the
+# end-to-end tests on each, in .venv-X.Y environments of their own (.ci/test_pythons.py says which and why).
+TEST_PYTHONS ?= 3.10 3.12 3.13
+test-pythons: services
+	$(PYTHON) .ci/test_pythons.py $(TEST_PYTHONS)
+
 # The demo needs the core and scikit-learn only, not the test tools and servers.
 DEMO_STAMP := $(VENV)/.demo-installed
 $(DEMO_STAMP): $(BIN)/python pyproject.toml
@@ -53,7 +59,7 @@ reliability-report: install services
 MLFLOW_VENV := .bench-mlflow
 $(MLFLOW_VENV)/bin/python:
 	$(PYTHON) -m venv $(MLFLOW_VENV)
-	$(MLFLOW_VENV)/bin/pip install -q mlflow scikit-learn pandas
+	$(MLFLOW_VENV)/bin/pip install -q mlflow scikit-learn pandas skops
 
 # The import-time benchmark measures the core as users get it: a regular (not editable) install, whose
 # bytecode pip compiled, in an environment of its own.
@@ -68,4 +74,4 @@ bench: install $(MLFLOW_VENV)/bin/python $(CORE_VENV)/.installed
 		--core-python $(CORE_VENV)/bin/python
 
 clean:
-	rm -rf $(VENV) $(CORE_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(VENV)-* $(CORE_VENV) build *.egg-info .pytest_cache

@@ -32,7 +32,12 @@ def run(command: list[str], env: dict[str, str] | None = None) -> str:
     if result.returncode != 0:
         output += f"\n(exit status {result.returncode})\n{result.stderr.strip()[-2000:]}"
     print(output, f"\n({time.perf_counter() - started:.0f} s)", flush=True)
-    return output
+    return relative_paths(output)
+
+
+def relative_paths(text: str) -> str:
+    """``text`` with the paths inside the repository written relative to it: the report shows no machine's paths."""
+    return text.replace(f"{ROOT}{os.sep}", "").replace(str(ROOT), ".")
 
 
 def machine() -> str:
@@ -150,6 +155,22 @@ def main() -> None:
         (
             "7. Search latency over many models (local, SQLite)",
             [python, str(HERE / "search.py")] + (["--models", "2000"] if args.quick else []),
+        ),
+        (
+            "8. Large artifacts through fsspec (FTP, SFTP, WebDAV, Azurite, file://) against plain fsspec",
+            [python, str(HERE / "fsspec_transfer.py"), "--size-mib", "64" if args.quick else "256"],
+        ),
+    ]
+    outputs += [
+        (
+            "8. Safe formats: a scikit-learn pipeline with skops, pickle and MLflow's default",
+            [python, str(HERE / "safe_sklearn.py")]
+            + (["--mlflow-python", args.mlflow_python] if args.mlflow_python else [])
+            + (["--rounds", "3"] if args.quick else []),
+        ),
+        (
+            "9. A PyTorch model of 1 GiB with the torch serializer (safetensors)",
+            [python, str(HERE / "torch_large.py"), "--size", str(size)],
         ),
     ]
     for title, command in outputs:

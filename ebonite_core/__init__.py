@@ -26,6 +26,7 @@ from .errors import (
     SharedStoreError,
     TaskWithModelsError,
     UnknownBackendError,
+    UnsafeModelError,
 )
 from .hookspecs import hookimpl
 from .model import ModelSerializer, PickleSerializer, RequirementsWarning, create_model
@@ -70,6 +71,7 @@ __all__ = [
     "Task",
     "TaskWithModelsError",
     "UnknownBackendError",
+    "UnsafeModelError",
     "__version__",
     "create_model",
     "hookimpl",

@@ -12,6 +12,7 @@ from .errors import (
     NonExistingProjectError,
     NonExistingTaskError,
 )
+from .model.safety import resolve_allow_pickle
 from .objects import Model, Project, Task, check_alias, check_name, check_storable, check_tags
 from .plugins import resolve
 from .repository import ArtifactRepository, MetadataRepository
@@ -47,15 +48,27 @@ class Ebonite:
         task = ebnt.get_or_create_task("my_project", "my_task")
         model = task.create_and_push_model(trained, sample, "my_model")
         ebnt.get_model("my_model", task).predict(sample)
+
+    ``allow_pickle=False`` refuses to load models stored in a format whose loading can run code from the file
+    (pickle), with :class:`~ebonite_core.errors.UnsafeModelError`, before any of their files is read.
+    ``None`` (the default) takes ``$EBONITE_ALLOW_PICKLE`` when it is set, else allows them (see
+    :mod:`ebonite_core.model.safety`); ``client.allow_pickle`` holds the result.
     """
 
-    def __init__(self, metadata_repository: MetadataRepository, artifact_repository: ArtifactRepository):
+    def __init__(
+        self,
+        metadata_repository: MetadataRepository,
+        artifact_repository: ArtifactRepository,
+        allow_pickle: bool | None = None,
+    ):
         if not isinstance(metadata_repository, MetadataRepository):
             raise TypeError(f"metadata_repository must be a MetadataRepository, not {metadata_repository!r}")
         if not isinstance(artifact_repository, ArtifactRepository):
             raise TypeError(f"artifact_repository must be an ArtifactRepository, not {artifact_repository!r}")
         self.meta_repo = metadata_repository
         self.artifact_repo = artifact_repository
+        self.allow_pickle = resolve_allow_pickle(allow_pickle)
+        self._allow_pickle_setting = allow_pickle  # as given (None: from the environment), for save_config
         self._raw_options: dict[str, dict[str, Any]] = {}  # as read by from_config, for save_config
         from .masking import remember_repository
 
@@ -69,7 +82,13 @@ class Ebonite:
 
     # Factories
     @classmethod
-    def local(cls, path: str | os.PathLike[str] | None = None, clear: bool = False, durable: bool = True) -> Ebonite:
+    def local(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        clear: bool = False,
+        durable: bool = True,
+        allow_pickle: bool | None = None,
+    ) -> Ebonite:
         """A client on a local store: ``<path>/metadata.json`` and files under ``<path>/artifacts/``.
 
         ``path`` defaults to ``.ebonite`` in the working directory. ``clear=True`` first removes what a
@@ -95,14 +114,16 @@ class Ebonite:
             for name in ("metadata.json", "metadata.json.lock"):
                 (root / name).unlink(missing_ok=True)  # unlinks a link, never what it points at
             artifacts.clear(referenced)
-        return cls(LocalMetadataRepository(root / "metadata.json", durable=durable), artifacts)
+        return cls(
+            LocalMetadataRepository(root / "metadata.json", durable=durable), artifacts, allow_pickle=allow_pickle
+        )
 
     @classmethod
-    def inmemory(cls) -> Ebonite:
+    def inmemory(cls, allow_pickle: bool | None = None) -> Ebonite:
         """A client whose repositories live in this process only."""
         from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
 
-        return cls(InMemoryMetadataRepository(), InMemoryArtifactRepository())
+        return cls(InMemoryMetadataRepository(), InMemoryArtifactRepository(), allow_pickle=allow_pickle)
 
     @classmethod
     def custom_client(
@@ -111,28 +132,29 @@ class Ebonite:
         artifact: str | ArtifactRepository,
         meta_kwargs: dict[str, Any] | None = None,
         artifact_kwargs: dict[str, Any] | None = None,
+        allow_pickle: bool | None = None,
     ) -> Ebonite:
         """A client from two repository types (their ``type`` names) or instances.
 
         Types resolve through plugins: ``local`` and ``inmemory`` are built in; others (``sqlalchemy``,
         ``s3``, third-party ones) come from installed packages. An unknown type raises
-        :class:`~ebonite_core.errors.UnknownBackendError` naming what is installed and what to install.
+        :class:`~ebonite_core.errors.UnknownBackendError` naming what is installed and what to install; an
+        option the type does not take (or a required one left out) a :class:`~ebonite_core.errors.ConfigError`
+        naming the closest match.
         """
-        from .masking import masked_options  # secrets are remembered before a constructor may fail with them
+        from .config import build_repositories
 
+        by_type: dict[str, tuple[str, dict[str, Any]]] = {}
         if isinstance(metadata, str):
-            metadata_class = resolve("metadata", metadata)
-            masked_options(metadata_class, meta_kwargs or {})
-            metadata = metadata_class(**(meta_kwargs or {}))
+            by_type["metadata"] = (metadata, meta_kwargs or {})
         elif meta_kwargs:
             raise TypeError("meta_kwargs only apply when metadata is a type name.")
         if isinstance(artifact, str):
-            artifact_class = resolve("artifact", artifact)
-            masked_options(artifact_class, artifact_kwargs or {})
-            artifact = artifact_class(**(artifact_kwargs or {}))
+            by_type["artifact"] = (artifact, artifact_kwargs or {})
         elif artifact_kwargs:
             raise TypeError("artifact_kwargs only apply when artifact is a type name.")
-        return cls(metadata, artifact)
+        built = build_repositories(by_type)
+        return cls(built.get("metadata", metadata), built.get("artifact", artifact), allow_pickle=allow_pickle)
 
     @classmethod
     def from_config(cls, config: str | os.PathLike[str] | Mapping[str, Any]) -> Ebonite:
@@ -147,18 +169,20 @@ class Ebonite:
             bucket_name = "models"
             endpoint = "${S3_ENDPOINT}"            # from the environment
 
+        A top-level ``allow_pickle = false`` (before the tables) refuses code-running formats (see
+        :class:`Ebonite`); without it, ``$EBONITE_ALLOW_PICKLE`` or the default decides.
+
         ``${NAME}`` is replaced by the environment variable (``${NAME:-fallback}`` has a fallback, ``$${`` is a
         literal ``${``). A missing file or variable, a missing section or an option the backend does not take
         raises :class:`~ebonite_core.errors.ConfigError`; an unknown type ``UnknownBackendError``. See
         :mod:`ebonite_core.config`.
         """
-        from .config import build_repository, parse_config
+        from .config import build_repositories, parse_config
 
         parsed = parse_config(config)
-        client = cls(
-            build_repository("metadata", parsed.metadata, parsed.source),
-            build_repository("artifact", parsed.artifact, parsed.source),
-        )
+        parts = {"metadata": parsed.metadata, "artifact": parsed.artifact}
+        built = build_repositories({kind: (part.type, part.options) for kind, part in parts.items()}, parsed.source)
+        client = cls(built["metadata"], built["artifact"], allow_pickle=parsed.allow_pickle)
         client._raw_options = {"metadata": parsed.metadata.raw_options, "artifact": parsed.artifact.raw_options}
         return client
 
@@ -191,6 +215,8 @@ class Ebonite:
             include_secrets=include_secrets,
             raw_options=self._raw_options,
         )
+        if self._allow_pickle_setting is not None:  # one taken from the environment stays the environment's
+            document = {"allow_pickle": self._allow_pickle_setting, **document}
         save_document(document, target)
         return needed
 
@@ -335,17 +361,22 @@ class Ebonite:
         if model._object is None:
             raise ValueError(f"Model {model.name!r} holds no object to store: build it with create_model().")
         if self.meta_repo.get_model_by_name(task, model.name) is not None:  # fail early; the store decides
-            raise ExistingModelError(f"Model {model.name!r} already exists in task {task.name!r}.")
+            raise ExistingModelError(
+                f"Model {model.name!r} already exists in task {task.name!r}: give the new model another name, or "
+                f"delete the stored one first (ebnt.delete_model(ebnt.get_model({model.name!r}, task)))."
+            )
 
+        from .model import additional
         from .model.storage import new_artifact_key, private_directory, write_files
 
-        serializer: ModelSerializer = resolve("serializer", model.serializer)()
+        serializer_class = resolve("serializer", model.serializer)
+        serializer: ModelSerializer = serializer_class()
         key = new_artifact_key()
+        sync = self.artifact_repo.sync_staged_files
         try:
             with private_directory(self.artifact_repo, "push", model.name) as tmp:
-                manifest = write_files(
-                    serializer, model._object, Path(tmp), model.name, sync=self.artifact_repo.sync_staged_files
-                )
+                manifest, details = write_files(serializer, model._object, Path(tmp), model.name, sync=sync)
+                manifest += additional.write_files(model, Path(tmp), {artifact.name for artifact in manifest}, sync)
                 self.artifact_repo.push(key, {artifact.name: Path(tmp) / artifact.name for artifact in manifest})
             staged = Model.from_dict(
                 {
@@ -353,6 +384,8 @@ class Ebonite:
                     "task_id": task.id,
                     "artifact_key": key,
                     "artifacts": [artifact.to_dict() for artifact in manifest],
+                    # The gate reads this at load (ebonite_core.model.safety), with the class's declaration.
+                    "format": {"safe": serializer_class.safe is True, "details": details},
                 }
             )
         except BaseException:
@@ -369,7 +402,7 @@ class Ebonite:
             assert found is not None
             stored = found
         model.id, model.task_id = stored.id, stored.task_id
-        model.artifact_key, model.artifacts = stored.artifact_key, stored.artifacts
+        model.artifact_key, model.artifacts, model.format = stored.artifact_key, stored.artifacts, stored.format
         return _bind(model, self)
 
     def _outcome_of_failed_write(self, err: BaseException, task: Task, staged: Model) -> tuple[str, Model | None]:
@@ -414,10 +447,19 @@ class Ebonite:
     def _discard_artifacts(self, key: str) -> None:
         try:
             self.artifact_repo.delete(key)
-        except Exception:  # the original error matters more; `gc` removes what is left
+        except Exception as err:  # the original error matters more; `gc` removes what is left
             import logging
 
-            logging.getLogger(__name__).warning("Could not remove the artifacts under key %s", key, exc_info=True)
+            # One line: during an outage the push's own error follows, and a chained traceback here would
+            # bury it. The traceback is there for whoever turns on DEBUG.
+            logger = logging.getLogger(__name__)
+            logger.warning(
+                "Could not remove the artifacts under key %s (%s: %s); `ebonite gc` removes them later.",
+                key,
+                type(err).__name__,
+                " ".join(str(err).split()),
+            )
+            logger.debug("Removing the artifacts under key %s failed:", key, exc_info=True)
 
     def create_model(
         self,
@@ -554,10 +596,27 @@ class Ebonite:
         return page[0] if page else None
 
     def load_object(self, model: Model) -> Any:
-        """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this)."""
+        """Fetch, check and deserialize the object of a stored model (``model.load()`` calls this); its
+        additional artifacts are fetched and checked with it (``model.additional_artifacts``).
+
+        The load gate runs first: with ``allow_pickle=False``, a model whose format can run code is refused
+        with :class:`~ebonite_core.errors.UnsafeModelError` before any of its files is fetched.
+        """
+        from .model import additional
         from .model.requirements import check_requirements
+        from .model.safety import check_load_allowed, loads_without_code
         from .model.storage import read_object
 
-        serializer: ModelSerializer = resolve("serializer", model.serializer)()
+        serializer_class = resolve("serializer", model.serializer)
+        check_load_allowed(model, serializer_class, self.allow_pickle)
         check_requirements(model.requirements, model.name)
-        return read_object(serializer, self.artifact_repo, model)
+        files, directory = additional.fetch(self.artifact_repo, model)
+        overlap = serializer_class.load_while_verifying is True and loads_without_code(model, serializer_class)
+        try:
+            obj = read_object(serializer_class(), self.artifact_repo, model, verify_while_loading=overlap)
+        except BaseException:
+            if directory is not None:
+                directory.cleanup()
+            raise
+        model._additional, model._additional_directory = files, directory
+        return obj

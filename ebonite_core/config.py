@@ -12,7 +12,9 @@ A configuration names a metadata and an artifact repository by ``type``, with th
     bucket_name = "models"
     endpoint = "${S3_ENDPOINT:-http://127.0.0.1:9000}"
 
-The same document in JSON (``.json``) works too. Rules:
+The same document in JSON (``.json``) works too. A top-level ``allow_pickle = false`` (written before the
+tables in TOML) makes the client refuse code-running model formats (see :mod:`ebonite_core.model.safety`).
+Rules:
 
 - ``${NAME}`` in any string is replaced by the environment variable ``NAME`` (an unset one is an error that
   names it); ``${NAME:-fallback}`` uses ``fallback`` when ``NAME`` is unset or empty; ``$${`` writes a literal
@@ -30,7 +32,6 @@ The same document in JSON (``.json``) works too. Rules:
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -42,6 +43,7 @@ from typing import Any
 from .errors import ConfigError
 
 KINDS = ("metadata", "artifact")
+CLIENT_OPTIONS = ("allow_pickle",)  # top-level keys beside the tables: options of the client itself
 CONFIG_VARIABLE = "EBONITE_CONFIG"
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -61,6 +63,7 @@ class ClientConfig:
     metadata: RepositoryConfig
     artifact: RepositoryConfig
     source: str  # where it came from, for error messages
+    allow_pickle: bool | None = None  # None: not in the file (the environment or the default decides)
 
 
 # Reading
@@ -137,9 +140,11 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
     else:
         path = Path(source)
         document, base, label = _read_file(path), path.absolute().parent, f"config file {path}"
-    unknown = sorted(set(document) - set(KINDS))
+    unknown = sorted(set(document) - set(KINDS) - set(CLIENT_OPTIONS))
     if unknown:
-        raise ConfigError(f"{label} has unknown sections {unknown}: only 'metadata' and 'artifact' are read.")
+        raise ConfigError(
+            f"{label} has unknown sections {unknown}: only 'metadata', 'artifact' and 'allow_pickle' are read."
+        )
     parts = {}
     for kind in KINDS:
         section = document.get(kind)
@@ -151,7 +156,12 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
         where = f"{label}: {kind}"
         type_name = expand(section["type"], f"{where}.type")
         parts[kind] = RepositoryConfig(type_name, expand(raw, where), raw)
-    config = ClientConfig(parts["metadata"], parts["artifact"], label)
+    allow_pickle = None
+    if "allow_pickle" in document:
+        from .model.safety import parse_flag
+
+        allow_pickle = parse_flag(expand(document["allow_pickle"], f"{label}: allow_pickle"), f"{label}: allow_pickle")
+    config = ClientConfig(parts["metadata"], parts["artifact"], label, allow_pickle)
     if base is not None:
         _resolve_paths(config, base)
     return config
@@ -173,20 +183,21 @@ def _resolve_paths(config: ClientConfig, base: Path) -> None:
                 part.options[option] = str(base / value)
 
 
-def build_repository(kind: str, part: RepositoryConfig, label: str) -> Any:
-    """Construct one repository; options its constructor does not take are a :class:`ConfigError`."""
-    cls = _repository_class(kind, part.type)
+def build_repositories(parts: Mapping[str, tuple[str, Mapping[str, Any]]], source: str | None = None) -> dict[str, Any]:
+    """Construct repositories given as ``{kind: (type name, options)}``, once every one's options are checked:
+    an option a constructor does not take, or a required one left out, is a :class:`ConfigError` naming the
+    closest match (see :mod:`ebonite_core.options`), raised before any repository is opened. ``source`` (a
+    config file) is named in the message."""
     from .masking import masked_options
+    from .options import check_options
+    from .plugins import KINDS
 
-    masked_options(cls, part.options)  # remembered before the constructor may fail with them in its message
-    try:
-        inspect.signature(cls).bind(**part.options)
-    except TypeError as err:
-        raise ConfigError(
-            f"{label}: the {kind} type {part.type!r} ({cls.__qualname__}) does not accept these "
-            f"options ({err}); see its documentation."
-        ) from err
-    return cls(**part.options)
+    classes = {}
+    for kind, (type_name, options) in parts.items():
+        cls = classes[kind] = _repository_class(kind, type_name)
+        masked_options(cls, options)  # remembered before a constructor may fail with them in its message
+        check_options(f"{KINDS[kind][1]} type {type_name!r} ({cls.__qualname__})", cls, options, source)
+    return {kind: classes[kind](**options) for kind, (_, options) in parts.items()}
 
 
 # Writing

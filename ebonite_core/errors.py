@@ -24,6 +24,7 @@ and ``except ValueError`` keep working::
     ├── MetadataCorruptError                      a metadata store that cannot be read or has an unknown schema
     ├── ConfigError (ValueError)                  a client config that is missing, unreadable or incomplete
     ├── SharedStoreError (ValueError)             a copy whose target keeps its artifacts in the source's store
+    ├── UnsafeModelError (PermissionError)        loading the model needs a code-running format the client refuses
     └── RepositoryError (OSError)                 a backend failed (unreachable, denied, ...); see __cause__
 
 Backends translate their driver's errors into these with ``raise ... from err``.
@@ -111,6 +112,12 @@ class MetadataCorruptError(EboniteError):
 class ConfigError(EboniteError, ValueError):
     """A client configuration that cannot be used: a missing or unreadable file, a missing section or
     environment variable, options a backend does not accept."""
+
+
+class UnsafeModelError(EboniteError, PermissionError):
+    """The model is stored in a format whose loading can run code from its files (pickle), or its metadata
+    and its serializer disagree on that, and the client does not allow such formats (``allow_pickle=False``).
+    Raised before any of its files is fetched or read."""
 
 
 class RepositoryError(EboniteError, OSError):

@@ -24,6 +24,8 @@ MIN_REMEMBERED = 4
 
 _SECRET_WORDS = {"secret", "password", "passwd", "pwd", "token", "key", "apikey", "credential", "credentials"}
 _SECRET_WORDS |= {"passphrase", "auth", "sslpassword"}
+# Whole names that hold secrets among other things (an Azure connection string carries the account key).
+_SECRET_NAMES = {"connection_string", "connectionstring", "conn_str"}
 # The last word of a name that holds something next to a secret rather than the secret itself.
 _NOT_SECRET_ENDINGS = {"id", "prefix", "name", "path", "file", "dir", "env", "var", "variable", "length", "size"}
 _NOT_SECRET_ENDINGS |= {"type", "field", "header", "url", "uri", "endpoint", "region", "mode"}
@@ -37,6 +39,8 @@ def is_secret_name(name: str) -> bool:
     """Whether an option (or a URL query parameter) called ``name`` holds a secret: ``password``,
     ``secret_key``, ``api_token``... but not ``key_prefix``, ``access_key_id`` or ``token_url``."""
     words = [word.lower() for word in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name) if word]
+    if "_".join(words) in _SECRET_NAMES:
+        return True
     if not words or words[-1] in _NOT_SECRET_ENDINGS:
         return False
     return any(word in _SECRET_WORDS for word in words)

@@ -11,6 +11,7 @@ import copy
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidNameError, MetadataCorruptError
@@ -272,6 +273,14 @@ class Task:
             raise _malformed("task", data, err) from err
 
 
+ADDITIONAL_ARTIFACT_PREFIX = "additional."
+"""Manifest entries named ``additional.<name>`` are the model's additional artifacts, not its serializer's."""
+
+
+def is_additional_artifact(file_name: str) -> bool:
+    return file_name.startswith(ADDITIONAL_ARTIFACT_PREFIX)
+
+
 @dataclass(frozen=True)
 class ArtifactFile:
     """One stored file of a model, as recorded in its manifest."""
@@ -305,6 +314,8 @@ class Model:
     and output signature; ``requirements`` maps distribution names to the versions installed when the model
     was created. ``artifact_key`` and ``artifacts`` (the manifest) are set when the model is pushed.
     ``tags`` are short strings to find models by (see :meth:`Ebonite.search_models`).
+    ``format`` is recorded at push: ``{"safe": bool, "details": {...}}``, whether the serializer declared
+    that loading its files runs no code, and what its ``dump`` returned (see :mod:`ebonite_core.model.safety`).
     Create one with :func:`ebonite_core.create_model` (or :meth:`Model.create`).
     """
 
@@ -322,9 +333,14 @@ class Model:
     artifact_key: str | None = None
     artifacts: list[ArtifactFile] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    format: dict[str, Any] = field(default_factory=dict)
     _client: Ebonite | None = field(default=None, init=False, repr=False, compare=False)
     _object: Any = field(default=None, init=False, repr=False, compare=False)
     _loaded: bool = field(default=False, init=False, repr=False, compare=False)
+    # name -> local file of each additional artifact, and the private directory that holds them (removed when
+    # the model object is garbage-collected): see ebonite_core.model.additional.
+    _additional: dict[str, Path] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _additional_directory: Any = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -358,10 +374,23 @@ class Model:
             self.load()
         return self._object
 
+    @property
+    def additional_artifacts(self) -> dict[str, Path]:
+        """The extra files given to ``create_model(additional_artifacts=...)``, by name, as local files.
+
+        For a stored model they are fetched and checked against the manifest by :meth:`load` (called on
+        first use), into a private directory that lives as long as this model object: read them, copy them
+        elsewhere to keep them. Writing to them changes nothing stored.
+        """
+        if not self._loaded and any(is_additional_artifact(artifact.name) for artifact in self.artifacts):
+            self.load()
+        return dict(self._additional)
+
     def load(self) -> Model:
         """Fetch the artifacts, check them against the manifest and deserialize the object; return self.
 
-        Deserializing uses pickle by default: only load models from stores you trust.
+        A model stored with a code-running format (pickle) is refused with
+        :class:`~ebonite_core.errors.UnsafeModelError` by a client created with ``allow_pickle=False``.
         """
         if not self._loaded:
             self._object = _client_of(self).load_object(self)
@@ -408,6 +437,7 @@ class Model:
             "artifact_key": self.artifact_key,
             "artifacts": [artifact.to_dict() for artifact in self.artifacts],
             "tags": dict(self.tags),
+            "format": copy.deepcopy(self.format),
         }
 
     @classmethod
@@ -426,9 +456,11 @@ class Model:
                 from .repository.artifact import check_artifact_key
 
                 check_artifact_key(key)
-            for field_name in ("methods", "requirements", "params", "tags"):
+            for field_name in ("methods", "requirements", "params", "tags", "format"):
                 if not isinstance(data.get(field_name) or {}, dict):
                     raise TypeError(f"{field_name!r} must be an object, not {data[field_name]!r:.80}")
+            if not isinstance((data.get("format") or {}).get("details") or {}, dict):
+                raise TypeError(f"'format' details must be an object, not {data['format']['details']!r:.80}")
             if not isinstance(data["serializer"], str):
                 raise TypeError(f"'serializer' must be a string, not {data['serializer']!r:.80}")
             manifest = []
@@ -453,6 +485,7 @@ class Model:
                 artifact_key=key,
                 artifacts=manifest,
                 tags=dict(data.get("tags") or {}),
+                format=copy.deepcopy(data.get("format") or {}),
             )
         except _RECORD_ERRORS as err:
             raise _malformed("model", data, err) from err

@@ -19,6 +19,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import DuplicateBackendError, IncompatiblePluginError, UnknownBackendError
+from .options import closest
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -43,6 +44,11 @@ NAME_ATTRIBUTES: dict[str, str] = {"command": "name"}
 INSTALL_HINTS: dict[tuple[str, str], str] = {
     ("metadata", "sqlalchemy"): "ebonite-sqlalchemy",
     ("artifact", "s3"): "ebonite-s3",
+    ("artifact", "fsspec"): "ebonite-fsspec",
+    ("serializer", "skops"): "ebonite-skops",
+    ("serializer", "xgboost"): "ebonite-xgboost",
+    ("serializer", "lightgbm"): "ebonite-lightgbm",
+    ("serializer", "torch"): "ebonite-torch",
 }
 
 
@@ -274,8 +280,14 @@ class PluginRegistry:
     def _unknown(self, kind: str, type_name: str) -> UnknownBackendError:
         label = KINDS[kind][1]
         installed = ", ".join(sorted(self._table(kind))) or "none"
-        message = f"Unknown {label} type {type_name!r}. Installed {label} types: {installed}."
+        known = [*self._table(kind), *(name for hint_kind, name in INSTALL_HINTS if hint_kind == kind)]
+        meant = closest(type_name, [name for name in known if name != type_name])
+        message = f"Unknown {label} type {type_name!r}"
+        message += f" (did you mean {meant!r}?)." if meant else "."
+        message += f" Installed {label} types: {installed}."
         package = INSTALL_HINTS.get((kind, type_name))
+        if package is None and meant is not None and meant not in self._table(kind):
+            type_name, package = meant, INSTALL_HINTS.get((kind, meant))
         failed = [info for info in self.plugins.values() if info.error is not None]
         disabled = [info.name for info in self.plugins.values() if info.disabled]
         if package and any(info.distribution == package for info in failed):

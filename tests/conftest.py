@@ -3,6 +3,9 @@
 Tests that need a server (PostgreSQL, MariaDB, S3) call :func:`service_unavailable` when it cannot be
 started: the test is skipped with the reason, except when ``EBONITE_REQUIRE_SERVICES=1`` (set by
 ``.ci/run``), where the run fails instead.
+
+``built_distributions`` and ``sdist_environment`` build every distribution and install the sdists once per
+session, for the packaging tests of the core and of each plugin (see ``distributions.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from distributions import Distribution, build_all, install_sdists
 
 REQUIRE_SERVICES = os.environ.get("EBONITE_REQUIRE_SERVICES") == "1"
 
@@ -47,3 +51,16 @@ def read_only_view(tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
     for target in reversed(mounted):
         if subprocess.run(["umount", str(target)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "--lazy", str(target)], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def built_distributions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Distribution]:
+    """The sdist and wheel of the core and of every ``plugins/*`` directory, built once per session."""
+    return build_all(tmp_path_factory.mktemp("distributions"))
+
+
+@pytest.fixture(scope="session")
+def sdist_environment(built_distributions: dict[str, Distribution], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of one fresh virtual environment where every sdist is installed (see ``distributions.py``)."""
+    sdists = [distribution.sdist for distribution in built_distributions.values()]
+    return install_sdists(sdists, tmp_path_factory.mktemp("sdist-environment") / "venv")

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import InvalidNameError
 from ..maintenance.walk import RegistryPath, find, model_path, tree
+from ..model.safety import describe_format
 from ..objects import Model, Project, Task
 from . import output
 from .command import Command, UsageError
@@ -170,7 +171,7 @@ class ShowCommand(Command):
             ("created", f"{output.date(model.creation_date)} UTC"),
             ("author", model.author or "-"),
             ("description", model.description or "-"),
-            ("serializer", model.serializer),
+            ("format", describe_format(model)),
             ("python", model.python_version or "-"),
             ("artifact key", model.artifact_key or "-"),
             ("size", output.size(document["size"])),

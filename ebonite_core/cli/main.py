@@ -15,6 +15,7 @@ from .command import Command, UsageError
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+JSON_BEFORE_COMMAND = "json_before_command"
 
 
 def _global_options(in_subcommand: bool) -> argparse.ArgumentParser:
@@ -56,10 +57,21 @@ def build_parser(commands: Mapping[str, type[Command]] | None = None) -> argpars
         from ..plugins import get_registry
 
         commands = get_registry().commands()
+    from .. import __version__
+
     parser = argparse.ArgumentParser(
         prog="ebonite",
         description="Look into, check, clean and copy an ebonite registry.",
         parents=[_global_options(in_subcommand=False)],
+    )
+    parser.add_argument("--version", action="version", version=f"ebonite-core {__version__}")
+    # Commands add their own --json (after the command name); this one takes it before the name and is
+    # merged into the command's after parsing, see _merge_json.
+    parser.add_argument(
+        "--json",
+        dest=JSON_BEFORE_COMMAND,
+        action="store_true",
+        help="machine-readable output, for commands that have it",
     )
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, cls in sorted(commands.items()):
@@ -100,6 +112,14 @@ def _log_through_the_terminal_function() -> None:
     logging.captureWarnings(True)
 
 
+def _merge_json(args: argparse.Namespace) -> None:
+    """``ebonite --json ls`` means ``ebonite ls --json``; a command without JSON output says so."""
+    if getattr(args, JSON_BEFORE_COMMAND, False):
+        if not hasattr(args, "json"):
+            raise UsageError(f"ebonite {args.command} has no --json output.")
+        args.json = True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ebonite`` with ``argv`` (default: the process's arguments); return the exit status."""
     _log_through_the_terminal_function()
@@ -107,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in arguments  # known before parsing, for errors while loading plugin commands
     try:
         args = build_parser().parse_args(arguments)
+        _merge_json(args)
         return int(args.command_object.run(args) or 0)
     except KeyboardInterrupt:
         if debug:

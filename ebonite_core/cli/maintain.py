@@ -23,10 +23,16 @@ class VerifyCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_path(parser, what="what to check")
+        parser.add_argument(
+            "--safe",
+            action="store_true",
+            help="also list the models whose format runs code when loaded (pickle): those a client with "
+            "allow_pickle=false refuses",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         path = parse_path(args.path)
-        report = verify(self.client(args), path)
+        report = verify(self.client(args), path, check_formats=args.safe)
         if args.json:
             output.print_json(
                 {
@@ -44,15 +50,22 @@ class VerifyCommand(Command):
             ]
             if rows:
                 output.print_table(("PROBLEM", "WHERE", "FILE", "DETAIL"), rows)
-            summary = f"Checked {report.models} models, {report.files} files ({output.size(report.bytes)}): "
-            counts = {
-                kind: sum(p.kind == kind for p in report.problems) for kind in ("missing", "changed", "unreferenced")
-            }
+            summary = (
+                f"Checked {output.plural(report.models, 'model')}, {output.plural(report.files, 'file')} "
+                f"({output.size(report.bytes)}): "
+            )
+            kinds = ("missing", "changed", "unreferenced", "unsafe")
+            counts = {kind: sum(p.kind == kind for p in report.problems) for kind in kinds}
             found = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
             output.echo(summary + (found or "no problems") + ".")
             if any(p.kind == "unreferenced" and p.path is None for p in report.problems):
                 output.echo(
                     "Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough."
+                )
+            if counts["unsafe"]:
+                output.echo(
+                    "Unsafe models load only where code-running formats are allowed (allow_pickle): push them "
+                    "again with a safe serializer (ebonite-skops, ebonite-xgboost, ebonite-lightgbm, ebonite-torch)."
                 )
         return 1 if report.problems else 0
 
@@ -94,10 +107,13 @@ class GcCommand(Command):
             output.echo(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
         for leftover in report.leftovers:
             output.echo(f"{verb} leftover {leftover}")
-        output.echo(f"{verb} {len(report.removed_keys)} unreferenced keys and {len(report.leftovers)} leftovers.")
+        output.echo(
+            f"{verb} {output.plural(len(report.removed_keys), 'unreferenced key')} and "
+            f"{output.plural(len(report.leftovers), 'leftover')}."
+        )
         if report.recent_keys:
             output.echo(
-                f"Kept {len(report.recent_keys)} unreferenced keys written in the last "
+                f"Kept {output.plural(len(report.recent_keys), 'unreferenced key')} written in the last "
                 f"{_duration_text(grace.total_seconds())}: a push may still be in progress."
             )
         return 0
@@ -162,8 +178,8 @@ class CopyCommand(Command):
             output.print_json({**counts, "models": [outcome.to_dict() for outcome in outcomes]})
         else:
             output.echo(
-                f"{len(outcomes)} models: {counts['copied']} copied, {counts['present']} already there, "
-                f"{counts['conflict']} in conflict, {counts['failed']} failed."
+                f"{output.plural(len(outcomes), 'model')}: {counts['copied']} copied, {counts['present']} already "
+                f"there, {counts['conflict']} in conflict, {counts['failed']} failed."
             )
         return 1 if counts["conflict"] or counts["failed"] else 0
 
@@ -184,4 +200,6 @@ def _progress_bar(total_bytes: int, models: int) -> Any:
         return None
     if not sys.stderr.isatty():
         return None
-    return tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, desc=f"copy {models} models")
+    return tqdm(
+        total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, desc=f"copy {output.plural(models, 'model')}"
+    )

@@ -36,21 +36,22 @@ class RmCommand(Command):
             what = f"task {path}"
             if doomed[0][1] and not args.cascade:
                 raise TaskWithModelsError(
-                    f"Task {path} has {len(doomed[0][1])} models: pass --cascade to delete them too."
+                    f"Task {path} has {output.plural(len(doomed[0][1]), 'model')}: pass --cascade to delete them too."
                 )
         else:
             doomed = [(each, client.get_models(each)) for each in client.get_tasks(project)]
             what = f"project {path}"
             if doomed and not args.cascade:
                 raise ProjectWithTasksError(
-                    f"Project {path} has {len(doomed)} tasks: pass --cascade to delete them and their models too."
+                    f"Project {path} has {output.plural(len(doomed), 'task')}: pass --cascade to delete them and "
+                    "their models too."
                 )
         models = [each for _, task_models in doomed for each in task_models]
         size = sum(model_size(each) for each in models)
         if model is None and models:
-            what += f" with {len(models)} models"
+            what += f" with {output.plural(len(models), 'model')}"
         if model is None and project is not None and task is None and doomed:
-            what += f" in {len(doomed)} tasks"
+            what += f" in {output.plural(len(doomed), 'task')}"
         if not args.yes and not output.ask(f"Delete {what} ({output.size(size)})?"):
             output.echo("Nothing deleted.", file=sys.stderr)
             return 1

@@ -81,6 +81,11 @@ def print_table(
         echo(indent + "  ".join(padded).rstrip())
 
 
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 model``, ``2 models``, ``0 models`` (``plural_form`` for nouns that do not take an ``s``)."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
+
+
 def size(count: int) -> str:
     """``512 B``, ``1.5 KiB``, ``12.0 MiB``..."""
     value = float(count)

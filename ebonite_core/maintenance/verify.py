@@ -17,8 +17,9 @@ from .walk import RegistryPath, model_path, walk
 
 @dataclass
 class Problem:
-    """One thing wrong: a ``missing`` or ``changed`` file of a model, an ``unreferenced`` key, or an
-    ``unreferenced`` file stored under a model's key but absent from its manifest."""
+    """One thing wrong: a ``missing`` or ``changed`` file of a model, an ``unreferenced`` key, an
+    ``unreferenced`` file stored under a model's key but absent from its manifest, or (when formats are
+    checked) an ``unsafe`` model, whose loading needs a code-running format."""
 
     kind: str
     detail: str
@@ -94,12 +95,33 @@ def verify_model(client: Ebonite, model: Model, location: str, scratch: Path, re
         report.problems.append(Problem("unreferenced", detail, location, name, model.artifact_key))
 
 
+def unsafe_format(model: Model) -> str | None:
+    """Why a client with ``allow_pickle=False`` would refuse ``model`` (its format's description), or ``None``.
+
+    Decided as the load gate decides: from the recorded format and, when the serializer is installed here,
+    its class's declaration; a serializer that is not installed is judged by the metadata alone.
+    """
+    from ..errors import UnknownBackendError
+    from ..model.safety import describe_format, recorded_safe
+    from ..plugins import resolve
+
+    if not recorded_safe(model):
+        return describe_format(model)
+    try:
+        declared = resolve("serializer", model.serializer).safe is True
+    except UnknownBackendError:
+        return None
+    return None if declared else f"{describe_format(model)} per its metadata, but its installed serializer is not safe"
+
+
 def verify(
     client: Ebonite,
     path: RegistryPath | None = None,
     on_model: Callable[[str], None] | None = None,
+    check_formats: bool = False,
 ) -> VerifyReport:
-    """Check every file of every model under ``path`` against its size and sha256.
+    """Check every file of every model under ``path`` against its size and sha256; with ``check_formats``,
+    also report the models stored in a code-running format (``unsafe``: refused by ``allow_pickle=False``).
 
     For the whole registry, also report the artifact keys no model references: those an interrupted push
     left (``ebonite gc`` removes them once older than its grace period), or a push still in progress.
@@ -115,6 +137,8 @@ def verify(
             report.models += 1
             referenced.add(model.artifact_key)
             verify_model(client, model, location, Path(scratch), report)
+            if check_formats and (why := unsafe_format(model)) is not None:
+                report.problems.append(Problem("unsafe", why, location))
             if on_model is not None:
                 on_model(location)
     now = utc_now()

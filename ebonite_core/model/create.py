@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..objects import Model, check_name, check_tags, utc_now
 from ..plugins import PluginRegistry, get_registry
-from .requirements import requirements_of
+from .requirements import parse_requirements, requirements_of, sample_modules
 from .serializer import ModelSerializer
 from .signature import describe
+
+if TYPE_CHECKING:
+    from .additional import AdditionalArtifacts
 
 # Looked for on the object, in this order; a plain callable with none of them exposes ``__call__``.
 CANDIDATE_METHODS = ("predict", "predict_proba", "decision_function", "transform")
@@ -97,6 +100,8 @@ def create_model(
     methods: Iterable[str] | None = None,
     serializer: str | None = None,
     tags: dict[str, str] | None = None,
+    additional_requirements: str | Iterable[str] | Mapping[str, str] | None = None,
+    additional_artifacts: AdditionalArtifacts | None = None,
 ) -> Model:
     """Analyse a trained object on a data sample and return an unsaved :class:`Model`.
 
@@ -108,8 +113,14 @@ def create_model(
     - ``name``: defaults to ``<serializer>_model_<UTC timestamp>``.
     - ``params``: JSON data (hyper-parameters, metrics) stored with the metadata.
     - ``tags``: short strings to find the model by, e.g. ``{"dataset": "2026-11", "stage": "candidate"}``.
+    - ``additional_requirements``: distributions the model needs beyond those found, as in Ebonite 0.7:
+      ``"name"`` (the installed version is recorded), ``"name==version"``, a list of these, or
+      ``{name: version}``.
+    - ``additional_artifacts``: extra files stored, checked and given back with the model,
+      ``{name: path or bytes}`` (see :mod:`ebonite_core.model.additional`).
 
-    Requirements (distribution -> version) come from the modules the serialized object refers to.
+    Requirements (distribution -> version) come from the modules the serialized object refers to, the
+    serializer's own, and the libraries of the data sample's types (a pandas DataFrame records pandas).
     Push the result with :meth:`Ebonite.push_model`.
     """
     registry = get_registry()
@@ -122,6 +133,10 @@ def create_model(
     json_params = _json_params(params)
     checked_tags = check_tags(tags if tags is not None else {})
     signatures = analyse_methods(obj, input_data, methods)
+    extra = parse_requirements(additional_requirements)
+    from . import additional  # with the storage helpers it needs: not imported by `import ebonite_core`
+
+    additional_files, additional_directory = additional.collect(additional_artifacts)
     try:
         modules = serializer_class().modules(obj)
     except Exception as err:
@@ -135,7 +150,7 @@ def create_model(
         name=name,
         serializer=serializer_class.type,
         methods=signatures,
-        requirements=requirements_of(modules),
+        requirements=dict(sorted({**requirements_of(modules | sample_modules(input_data)), **extra}.items())),
         python_version=platform.python_version(),
         params=json_params,
         description=description,
@@ -143,4 +158,5 @@ def create_model(
     )
     model._object = obj
     model._loaded = True
+    model._additional, model._additional_directory = additional_files, additional_directory
     return model

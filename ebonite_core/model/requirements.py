@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class RequirementsWarning(UserWarning):
@@ -14,7 +16,11 @@ class RequirementsWarning(UserWarning):
 
 @functools.lru_cache(maxsize=1)
 def _distributions_by_package() -> Mapping[str, list[str]]:
-    from importlib.metadata import packages_distributions  # slow to import and to run: once, when needed
+    # Slow to import and to run: once, when needed.
+    if sys.version_info >= (3, 11):
+        from importlib.metadata import packages_distributions
+    else:  # Python 3.10's reads only top_level.txt, which wheels built by meson (numpy, scikit-learn) lack
+        from importlib_metadata import packages_distributions
 
     return packages_distributions()
 
@@ -67,6 +73,66 @@ def requirements_of(modules: Iterable[str]) -> dict[str, str]:
             stacklevel=3,
         )
     return dict(sorted(requirements.items()))
+
+
+_SAMPLE_ITEMS = 20  # items of a list, tuple or dict sample whose types are looked at
+# PEP 508 distribution names, and an exact version after "==".
+_REQUIREMENT = re.compile(r"([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])(?:\s*==\s*([^\s=<>!~;,]+))?")
+
+
+def sample_modules(sample: Any) -> set[str]:
+    """The modules of the data sample's type and, for a list, tuple or dict, of its first items' types: the
+    libraries a caller needs to build the model's input (a pandas DataFrame sample needs pandas)."""
+    items: list[Any] = [sample]
+    if isinstance(sample, (list, tuple)):
+        items += list(sample[:_SAMPLE_ITEMS])
+    elif isinstance(sample, dict):
+        items += list(sample.values())[:_SAMPLE_ITEMS]
+    return {type(item).__module__ for item in items}
+
+
+def _canonical_name(distribution: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.distribution(distribution).metadata["Name"]
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def parse_requirements(spec: str | Iterable[str] | Mapping[str, str] | None) -> dict[str, str]:
+    """``additional_requirements`` as ``{distribution: version}``: ``"name"`` (the installed version),
+    ``"name==version"``, a list of these, or a ``{name: version}`` dict. ``ValueError`` names a bad entry."""
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        entries = []
+        for name, version in spec.items():
+            if not isinstance(name, str) or not isinstance(version, str) or not version.strip():
+                raise ValueError(f"additional_requirements: {name!r}: {version!r} must map a name to a version text.")
+            entries.append(f"{name}=={version}")
+    elif isinstance(spec, str):
+        entries = [spec]
+    else:
+        entries = list(spec)
+    requirements: dict[str, str] = {}
+    for entry in entries:
+        match = _REQUIREMENT.fullmatch(entry.strip()) if isinstance(entry, str) else None
+        if match is None:
+            raise ValueError(
+                f"additional_requirements: {entry!r} is not a distribution name or 'name==version' (exact versions "
+                "only: the model records what it was built with)."
+            )
+        name, version = match.group(1), match.group(2)
+        canonical = _canonical_name(name)
+        if version is None:
+            version = _installed_version(name)
+            if version is None or canonical is None:
+                raise ValueError(
+                    f"additional_requirements: {name!r} is not installed here: give its version, '{name}==1.2.3'."
+                )
+        requirements[canonical or name] = version
+    return requirements
 
 
 def check_requirements(requirements: Mapping[str, str], model_name: str) -> None:

@@ -1,14 +1,16 @@
 """Model serializers: how a trained object becomes files and back.
 
 A serializer class is registered through the ``ebonite_model_serializers`` hook and names itself with
-``type``; the type is recorded in the model's metadata so that loading picks the same class.
+``type``; the type, whether the format is ``safe`` and what ``dump`` returned are recorded in the model's
+metadata (``model.serializer``, ``model.format``) so that loading picks the same class, and so that the
+client can refuse a code-running format before anything is read (:mod:`ebonite_core.model.safety`).
 """
 
 from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, Any, ClassVar
 
 OpenFile = Callable[[str], IO[bytes]]
@@ -25,23 +27,39 @@ class ModelSerializer(ABC):
     When several serializers can handle an object, the one with the highest ``priority`` wins; the built-in
     ``pickle`` serializer has priority 0 and accepts everything.
 
+    ``safe = True`` declares that loading this serializer's files cannot run code they carry, whatever their
+    bytes are: no pickle (nor ``torch.load`` without ``weights_only``, nor any loader that falls back to one),
+    no module or class named by the file imported or called. A client with ``allow_pickle=False`` loads only
+    models whose metadata records a safe format *and* whose serializer class declares itself safe; the
+    check is the client's, before ``load`` is called (:func:`ebonite_core.model.safety.check_load_allowed`).
+    ``ebonite_core.testing.SerializerContract`` feeds a safe serializer's ``load`` poisoned files to prove it.
+
     Write your own::
 
-        class TorchSerializer(ModelSerializer):
-            type = "torch"
+        class JsonLookupSerializer(ModelSerializer):
+            type = "lookup-json"
             priority = 10
+            safe = True     # json.loads runs no code
 
             @classmethod
-            def can_serialize(cls, obj): return type(obj).__module__.startswith("torch")
-            def modules(self, obj): return {"torch"}
+            def can_serialize(cls, obj): return isinstance(obj, Lookup)
+            def modules(self, obj): return {"lookup"}
             def dump(self, obj, open_file):
-                with open_file("model.pt") as f: torch.save(obj, f)
-            def load(self, open_file):
-                with open_file("model.pt") as f: return torch.load(f)
+                with open_file("lookup.json") as f: f.write(json.dumps(obj.table).encode())
+                return {"version": 1}          # recorded in model.format["details"], given back to load
+            def load(self, open_file, details):
+                with open_file("lookup.json") as f: return Lookup(json.loads(f.read()))
     """
 
     type: ClassVar[str]
     priority: ClassVar[int] = 0
+    safe: ClassVar[bool] = False
+    load_while_verifying: ClassVar[bool] = False
+    """For a ``safe`` serializer whose ``load`` interprets nothing an attacker could aim at (it checks a small
+    header and copies bytes into place): the client checks the files' sha256 on a second thread while
+    ``load`` reads, rather than before, and returns the object only once every file matched. Serializers
+    that hand the bytes to a parser (a C++ model loader, skops) leave it ``False``: their files are checked
+    before any byte reaches the parser."""
 
     @classmethod
     @abstractmethod
@@ -53,12 +71,16 @@ class ModelSerializer(ABC):
         """The names of the modules whose code is needed to load ``obj`` again (for its requirements)."""
 
     @abstractmethod
-    def dump(self, obj: Any, open_file: OpenFile) -> None:
-        """Write ``obj`` into files opened with ``open_file``."""
+    def dump(self, obj: Any, open_file: OpenFile) -> Mapping[str, Any] | None:
+        """Write ``obj`` into files opened with ``open_file``; optionally return JSON data about the files
+        (a file format version, the types they hold...), recorded in the model's metadata and given back to
+        :meth:`load` as ``details``."""
 
     @abstractmethod
-    def load(self, open_file: OpenFile) -> Any:
-        """Read back the object that :meth:`dump` wrote."""
+    def load(self, open_file: OpenFile, details: Mapping[str, Any]) -> Any:
+        """Read back the object that :meth:`dump` wrote; ``details`` is what it returned (``{}`` for none).
+
+        Treat ``details`` as untrusted input, like the files: it comes from the metadata store."""
 
 
 class _NullFile:
@@ -71,11 +93,13 @@ class _NullFile:
 class PickleSerializer(ModelSerializer):
     """Any picklable object, as one file ``model.pkl`` (pickle protocol 5, streamed in and out).
 
-    Loading unpickles: only load models from stores you trust.
+    Loading unpickles, which runs code chosen by whoever wrote the file: not ``safe``. Only load models from
+    stores you trust; a client with ``allow_pickle=False`` refuses them.
     """
 
     type = "pickle"
     priority = 0
+    safe = False
     protocol = 5
     file_name = "model.pkl"
 
@@ -94,7 +118,7 @@ class PickleSerializer(ModelSerializer):
         with open_file(self.file_name) as file:
             pickle.dump(obj, file, protocol=self.protocol)
 
-    def load(self, open_file: OpenFile) -> Any:
+    def load(self, open_file: OpenFile, details: Mapping[str, Any]) -> Any:
         import pickle
 
         with open_file(self.file_name) as file:

@@ -213,7 +213,11 @@ class LocalMetadataRepository(MetadataRepository):
                     model.setdefault("tags", {})
         problems = check_state(state)
         if problems:
-            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            more = (
+                f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+                if len(problems) > 1
+                else ""
+            )
             raise MetadataCorruptError(
                 f"The metadata file {self.path} is malformed: {problems[0]}{more}. It was left untouched: fix "
                 "the entry by hand or restore the file from a backup; nothing is written until it reads back."
@@ -520,7 +524,7 @@ class LocalArtifactRepository(ArtifactRepository):
         path = directory / check_artifact_name(name)
         # Read in place, never through a link: a key or a file of a key is never one.
         if not (_has_type(directory, stat.S_IFDIR) and _has_type(path, stat.S_IFREG)):
-            raise ArtifactNotFoundError(f"Artifact file {path} is missing.")
+            raise ArtifactNotFoundError(f"no file {path}.")
         return path
 
     def delete(self, key: str) -> None:

@@ -10,7 +10,8 @@ Subclass a contract in a test module and override its one fixture::
         def metadata_repository(self, tmp_path):
             return MyMetadataRepository(tmp_path / "db")
 
-Each fixture must return a new, empty repository for every test.
+Each fixture must return a new, empty repository for every test. ``SerializerContract`` checks a model
+serializer instead: see its docstring.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from .artifact import ArtifactRepositoryContract
 from .client import ClientContract
 from .metadata import MetadataRepositoryContract
 from .models import ScaleModel, make_model
+from .serializer import SerializerContract
 
 __all__ = [
     "ArtifactRepositoryContract",
     "ClientContract",
     "MetadataRepositoryContract",
     "ScaleModel",
+    "SerializerContract",
     "make_model",
 ]

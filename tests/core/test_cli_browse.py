@@ -39,6 +39,11 @@ def test_ls_json_is_the_tree_with_exact_numbers(cli: Cli, registry: Ebonite) -> 
     assert iris["models"][0]["methods"] == ["predict"] and iris["models"][0]["path"] == "demo/iris/scale"
 
 
+def test_json_before_the_command_is_the_same_output(cli: Cli, registry: Ebonite) -> None:
+    before, after = cli("--json", "ls", "demo"), cli("ls", "demo", "--json")
+    assert before.returncode == 0 and before.stdout == after.stdout and json.loads(before.stdout)["projects"]
+
+
 def test_ls_of_a_task_lists_its_models(cli: Cli, registry: Ebonite) -> None:
     result = cli("ls", "demo/iris")
     lines = result.stdout.splitlines()

@@ -108,3 +108,38 @@ def test_a_command_can_read_the_config_without_opening_the_registry(tmp_path: Pa
     monkeypatch.setenv("EBONITE_CONFIG", str(tmp_path / "missing.toml"))
     with pytest.raises(UsageError, match="does not exist"):
         args.command_object.config(parser.parse_args(["inspect"]))
+
+
+# A command line for each command that needs arguments to parse (the others parse bare).
+REQUIRED_ARGUMENTS = {"show": ["p/t/m"], "rm": ["p"], "copy": ["--to", "elsewhere"], "db": ["current"]}
+
+
+def test_every_command_with_json_output_takes_json_before_or_after_its_name() -> None:
+    """``ebonite --json ls`` is ``ebonite ls --json``; a command without JSON output refuses it, clearly."""
+    from ebonite_core.cli.main import _merge_json
+    from ebonite_core.plugins import get_registry
+
+    parser = build_parser()
+    with_json = []
+    for name in get_registry().commands():
+        arguments = [name, *REQUIRED_ARGUMENTS.get(name, [])]
+        before = parser.parse_args(["--json", *arguments])
+        try:
+            after = parser.parse_args([*arguments, "--json"])
+        except SystemExit:  # no --json after the name: none before either
+            with pytest.raises(UsageError, match=f"ebonite {name} has no --json output"):
+                _merge_json(before)
+            continue
+        with_json.append(name)
+        _merge_json(before)
+        assert before.json is after.json is True, name
+        assert parser.parse_args(arguments).json is False, name
+    assert {"ls", "show", "rm", "verify", "gc", "copy", "plugins"} <= set(with_json)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from ebonite_core import __version__
+
+    with pytest.raises(SystemExit) as raised:
+        build_parser({}).parse_args(["--version"])
+    assert raised.value.code == 0 and capsys.readouterr().out == f"ebonite-core {__version__}\n"

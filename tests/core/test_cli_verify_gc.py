@@ -87,6 +87,7 @@ def test_verify_of_a_path_checks_only_its_models(cli: Cli, registry: Ebonite) ->
     assert result.returncode == 0 and "Checked 2 models" in result.stdout, "unreferenced keys are registry-wide"
     result = cli("verify", "other/t/small")
     assert result.returncode == 1 and "missing  other/t/small" in result.stdout
+    assert "Checked 1 model, 1 file (" in result.stdout, "singular for one"
 
 
 def test_gc_removes_old_unreferenced_keys_and_keeps_recent_ones(cli: Cli, registry: Ebonite) -> None:
@@ -97,7 +98,8 @@ def test_gc_removes_old_unreferenced_keys_and_keeps_recent_ones(cli: Cli, regist
 
     result = cli("gc", "--dry-run")
     assert result.returncode == 0 and "Would remove unreferenced key 01d" in result.stdout
-    assert "Kept 1 unreferenced keys written in the last 24h" in result.stdout
+    assert "Kept 1 unreferenced key written in the last 24h" in result.stdout, "singular for one"
+    assert "Would remove 1 unreferenced key and 0 leftovers." in result.stdout
     assert old.exists() and recent.exists()
 
     result = cli("gc")

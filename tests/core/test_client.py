@@ -158,6 +158,38 @@ def test_artifacts_of_a_refused_push_are_removed() -> None:
     assert len(ebnt.artifact_repo.keys()) == 1
 
 
+def test_a_taken_name_says_what_to_do() -> None:
+    ebnt = Ebonite.inmemory()
+    task = ebnt.get_or_create_task("project", "task")
+    task.create_and_push_model(ScaleModel(1.0), [1.0], "model")
+    with pytest.raises(ExistingModelError) as raised:
+        task.create_and_push_model(ScaleModel(2.0), [1.0], "model")
+    assert "already exists in task 'task': give the new model another name, or delete the stored one" in str(
+        raised.value
+    )
+
+
+class _UndeletableArtifacts(InMemoryArtifactRepository):
+    def delete(self, key: str) -> None:
+        raise RepositoryError("Cannot delete key\nthe store is unreachable\n(connection refused)")
+
+
+def test_a_failed_clean_up_logs_one_line_and_the_traceback_only_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    """During an outage the push's own error is what the user needs; the clean-up's is one line before it."""
+    ebnt = Ebonite(_BlindMetadata(), _UndeletableArtifacts())
+    task = ebnt.get_or_create_task("project", "task")
+    task.create_and_push_model(ScaleModel(1.0), [1.0], "model")
+    caplog.set_level("DEBUG", logger="ebonite_core.client")
+    with pytest.raises(ExistingModelError):
+        task.create_and_push_model(ScaleModel(2.0), [1.0], "model")
+    [warning] = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert warning.exc_info is None and "\n" not in warning.getMessage()
+    assert "RepositoryError: Cannot delete key the store is unreachable (connection refused)" in warning.getMessage()
+    assert "ebonite gc" in warning.getMessage()
+    [debug] = [record for record in caplog.records if record.levelname == "DEBUG"]
+    assert debug.exc_info is not None and debug.exc_info[0] is RepositoryError
+
+
 @pytest.mark.parametrize(
     ("field", "value", "fragment"),
     [

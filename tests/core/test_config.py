@@ -102,7 +102,7 @@ def test_a_missing_environment_variable_is_named(monkeypatch) -> None:
         ("c.json", "[]", "must hold a table"),
         ("c.toml", '[metadata]\ntype = "local"\n', "needs a 'artifact' table with a 'type'"),
         ("c.toml", LOCAL_TOML + "[extra]\na = 1\n", "unknown sections ['extra']"),
-        ("c.toml", LOCAL_TOML.replace('path = "store/artifacts"', "colour = 3"), "does not accept these options"),
+        ("c.toml", LOCAL_TOML.replace('path = "store/artifacts"', "colour = 3"), "does not take the option 'colour'"),
     ],
 )
 def test_unusable_configs_raise_config_error(tmp_path: Path, name: str, content: str | None, message: str) -> None:

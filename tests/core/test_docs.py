@@ -116,3 +116,35 @@ def test_every_interface_method_is_documented(interface: type) -> None:
     assert methods
     missing = [name for name in methods if f"`{name}(" not in guide and f"`{name}`" not in guide]
     assert missing == [], f"{interface.__name__} methods missing from the guide: {missing}"
+
+
+def test_every_section_using_the_contract_suites_says_they_need_the_testing_extra() -> None:
+    """``ebonite_core.testing`` imports pytest and hypothesis: wherever the guide uses it, it names the extra."""
+    sections = re.split(r"^## ", GUIDE.read_text(), flags=re.M)[1:]
+    using = [section for section in sections if "from ebonite_core.testing import" in section]
+    assert using
+    for section in using:
+        assert "ebonite-core[testing]" in section, section.splitlines()[0]
+
+
+def test_the_s3_readme_quotes_the_memory_figures_of_the_performance_report() -> None:
+    report = (ROOT / "docs" / "performance.md").read_text()
+    figures = {
+        who: re.search(rf"^\s*{who}\s+baseline .*?: (\+[\d.]+ MiB)", report, re.M) for who in ("repository", "boto3")
+    }
+    assert all(figures.values()), "docs/performance.md has the S3 peak-memory lines"
+    readme = " ".join((ROOT / "plugins" / "ebonite-s3" / "README.md").read_text().split())
+    assert f"by {figures['repository'].group(1)}, against {figures['boto3'].group(1)} for plain boto3" in readme
+
+
+def test_the_performance_report_shows_paths_relative_to_the_repository() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from run_all import relative_paths
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert relative_paths(f"store on {ROOT}/ebonite-large-x/store, run in {ROOT}") == (
+        "store on ebonite-large-x/store, run in ."
+    )
+    absolute = re.findall(r"(?:^|[\s(`'\"=])(/[\w.-]+/[\w./-]+)", (ROOT / "docs" / "performance.md").read_text(), re.M)
+    assert absolute == [], "docs/performance.md shows paths of the machine it ran on"

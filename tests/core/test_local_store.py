@@ -207,8 +207,9 @@ def test_a_changed_artifact_file_is_refused(store: Path) -> None:
     with pytest.raises(ArtifactIntegrityError, match="bytes"):
         model.load()
     path.unlink()
-    with pytest.raises(ArtifactNotFoundError, match="missing"):
+    with pytest.raises(ArtifactNotFoundError, match="missing") as raised:
         model.load()
+    assert str(raised.value).count("missing") == 1, "the repository says where it looked, the client what is missing"
 
 
 def test_a_file_deleted_while_a_model_loads_is_an_artifact_not_found_error(store: Path) -> None:

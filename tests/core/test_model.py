@@ -29,7 +29,7 @@ def frame() -> pd.DataFrame:
 
 def test_sklearn_classifier_records_methods_signatures_and_requirements(frame: pd.DataFrame) -> None:
     classifier = LogisticRegression().fit(frame, frame["x"] > 0)
-    model = create_model(classifier, frame, "clf", params={"C": 1.0}, description="a classifier")
+    model = create_model(classifier, frame, "clf", params={"C": 1.0}, description="a classifier", serializer="pickle")
     assert set(model.methods) == {"predict", "predict_proba", "decision_function"}
     predict = model.methods["predict"]
     assert predict["input"] == {"type": "pandas.DataFrame", "columns": ["x", "y"], "dtypes": ["float64", "float64"]}
@@ -183,3 +183,32 @@ def test_names_either_pass_every_rule_or_raise_invalid_name(name: str) -> None:
     assert 1 <= len(name) <= 255 and name.strip() == name and name not in (".", "..")
     assert "/" not in name and "\\" not in name
     assert all(ord(char) >= 32 and not 127 <= ord(char) < 160 for char in name)
+
+
+def test_requirements_record_the_library_of_the_sample(frame: pd.DataFrame) -> None:
+    arrays = frame[["x"]].to_numpy()
+    on_arrays = LinearRegression().fit(arrays, frame["y"].to_numpy())
+    pickled = create_model(on_arrays, arrays, "arrays", serializer="pickle")
+    assert set(pickled.requirements) == {"numpy", "scikit-learn"}
+    model = create_model(LinearRegression().fit(frame[["x"]], frame["y"]), frame[["x"]], "framed", serializer="pickle")
+    assert model.requirements["pandas"] == version("pandas")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("numpy", {"numpy": version("numpy")}),
+        (["Scikit_Learn", "gunicorn==23.0"], {"scikit-learn": version("scikit-learn"), "gunicorn": "23.0"}),
+        ({"gunicorn": "23.0"}, {"gunicorn": "23.0"}),
+    ],
+)
+def test_additional_requirements_are_recorded(given: object, expected: dict[str, str]) -> None:
+    model = create_model(ScaleModel(), [1.0], "extra", additional_requirements=given)
+    assert expected.items() <= model.requirements.items()
+    assert list(model.requirements) == sorted(model.requirements)
+
+
+@pytest.mark.parametrize("given", ["not-installed-anywhere", "numpy>=2", ["a b"], {"x": ""}])
+def test_bad_additional_requirements_are_clear_errors(given: object) -> None:
+    with pytest.raises(ValueError, match="additional_requirements"):
+        create_model(ScaleModel(), [1.0], "extra", additional_requirements=given)

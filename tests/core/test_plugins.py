@@ -115,15 +115,36 @@ def test_unknown_type_names_installed_types_and_the_package_to_install(plugin_mo
     with pytest.raises(UnknownBackendError) as raised:
         registry.resolve("artifact", "s3")
     message = str(raised.value)
-    assert "Unknown artifact repository type 's3'" in message
+    assert "Unknown artifact repository type 's3'." in message, "the type itself is no suggestion"
     assert "fake, inmemory, local" in message
     assert "pip install ebonite-s3" in message
     with pytest.raises(UnknownBackendError, match="pip install ebonite-sqlalchemy"):
         registry.resolve("metadata", "sqlalchemy")
     with pytest.raises(UnknownBackendError) as raised:
         registry.resolve("metadata", "nosuchtype")
-    assert "pip install" not in str(raised.value)
+    assert "pip install" not in str(raised.value) and "did you mean" not in str(raised.value)
     assert isinstance(raised.value, LookupError)
+
+
+@pytest.mark.parametrize(
+    ("kind", "asked", "fragments"),
+    [
+        ("artifact", "S3", ["type 'S3' (did you mean 's3'?)", "pip install ebonite-s3"]),
+        ("metadata", "sqlalchmy", ["type 'sqlalchmy' (did you mean 'sqlalchemy'?)", "pip install ebonite-sqlalchemy"]),
+        ("artifact", "Fake", ["type 'Fake' (did you mean 'fake'?)", "fake, inmemory, local"]),
+        ("artifact", "inmemroy", ["(did you mean 'inmemory'?)"]),
+    ],
+)
+def test_a_mistyped_type_names_the_closest_one(plugin_modules, kind: str, asked: str, fragments: list[str]) -> None:
+    """Installed types and first-party types not installed both count as what was meant."""
+    registry, _ = registry_with(plugin_modules("good", GOOD_PLUGIN))
+    with pytest.raises(UnknownBackendError) as raised:
+        registry.resolve(kind, asked)  # type: ignore[arg-type]
+    assert isinstance(raised.value, LookupError)
+    for fragment in fragments:
+        assert fragment in str(raised.value)
+    if "pip install" not in fragments[-1]:
+        assert "pip install" not in str(raised.value)
 
 
 def test_a_plugin_that_fails_to_import_is_reported_and_others_still_work(plugin_modules) -> None:
@@ -238,7 +259,7 @@ class TestDummyPluginArtifacts(ArtifactRepositoryContract):
 
 
 def test_custom_client_unknown_type_error() -> None:
-    with pytest.raises(UnknownBackendError, match=r"Installed artifact repository types: .*dummy, inmemory, local"):
+    with pytest.raises(UnknownBackendError, match=r"Installed artifact repository types: .*dummy, .*inmemory, local"):
         Ebonite.custom_client("inmemory", "nosuchtype")
 
 

@@ -87,7 +87,9 @@ class Recorder:
             f"- Command: `{command}`",
             f"- Date (UTC): {datetime.now(timezone.utc):%Y-%m-%d %H:%M}",
             f"- Python {platform.python_version()} on {platform.system()} {platform.machine()}, {os.cpu_count()} cores",
-            f"- Result: {summary}",
+            f"- Result: pytest ran {summary}. The tables count the fault/backend combinations these tests ran"
+            + (f"; {self._without_faults(records)}" if self._without_faults(records) else "")
+            + ".",
             "",
             "## Faults",
             "",
@@ -115,13 +117,22 @@ class Recorder:
         totals = Counter(record.outcome for record in records)
         lines += [
             "",
-            f"{len(groups)} faults on {len(records)} fault/backend combinations, "
+            f"{len(groups)} fault{'s' if len(groups) != 1 else ''} on {len(records)} fault/backend combination"
+            f"{'s' if len(records) != 1 else ''}, "
             f"{sum(record.runs for record in records)} runs in all: "
             + ", ".join(f"{count} {outcome}" for outcome, count in sorted(totals.items()))
-            + ".",
+            + " (each combination has the outcome of the test that ran it).",
             "",
         ]
         return "\n".join(lines)
+
+    def _without_faults(self, records: list[FaultRecord]) -> str:
+        """What to say of the tests that injected no fault (they count in pytest's total, not in the tables)."""
+        recorded = {record.nodeid for record in records}
+        names = [nodeid.rpartition("::")[2] for nodeid in self.outcomes if nodeid not in recorded]
+        if not names:
+            return ""
+        return f"{len(names)} test{'s' if len(names) > 1 else ''} injected none ({', '.join(names)})"
 
     def write(self, path: Path, summary: str) -> None:
         command = (

@@ -384,7 +384,7 @@ class HostileSerializer(ModelSerializer):
             with open_file(name) as file:
                 file.write(name.encode("utf-8", "surrogatepass"))
 
-    def load(self, open_file: Callable[[str], IO[bytes]]) -> Any:
+    def load(self, open_file: Callable[[str], IO[bytes]], details: Any) -> Any:
         raise NotImplementedError
 
 

@@ -21,7 +21,9 @@ from s3_servers import (
     new_bucket_name,
 )
 
-from ebonite_core.errors import ArtifactNotFoundError, EboniteError, RepositoryError
+from ebonite_core import Ebonite, InMemoryMetadataRepository
+from ebonite_core.errors import ArtifactNotFoundError, ConfigError, EboniteError, RepositoryError
+from ebonite_core.testing import ScaleModel
 
 WRONG_SECRET = "wrong-secret-5f3a9c"  # must never appear in an error message
 
@@ -70,6 +72,30 @@ def test_missing_file_is_artifact_not_found_not_a_repository_error(
         repository.download("nokey", "model.pkl", tmp_path / "out")
     assert repository.bucket_name in str(raised.value) and raised.value.__cause__ is not None
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("s3_server", ["moto"], indirect=True)
+def test_a_model_whose_object_is_gone_says_missing_once_and_where(repository: S3ArtifactRepository) -> None:
+    ebnt = Ebonite(InMemoryMetadataRepository(), repository)
+    stored = ebnt.create_model(ScaleModel(), [1.0], "scale")
+    repository.delete(stored.artifact_key)
+    with pytest.raises(ArtifactNotFoundError) as raised:
+        ebnt.get_model("scale", "default_task", "default_project").load()
+    message = str(raised.value)
+    assert message.count("missing") == 1 and "'model.pkl' of model 'scale' is missing" in message
+    assert f"in S3 bucket {repository.bucket_name!r} at {repository.endpoint}" in message
+
+
+def test_options_are_checked_before_boto3_sees_them() -> None:
+    """A typo names the option it means; an endpoint without a scheme says what to write (botocore says only
+    'Invalid endpoint')."""
+    with pytest.raises(ConfigError) as raised:
+        Ebonite.custom_client("inmemory", "s3", artifact_kwargs={"bucket": "models"})
+    message = str(raised.value)
+    assert "artifact repository type 's3' (S3ArtifactRepository)" in message
+    assert "'bucket' (did you mean 'bucket_name'?) and needs the option 'bucket_name'" in message
+    with pytest.raises(ConfigError, match=r"endpoint 'localhost:9000' has no scheme: write 'http://localhost:9000'"):
+        Ebonite.custom_client("inmemory", "s3", artifact_kwargs={"bucket_name": "models", "endpoint": "localhost:9000"})
 
 
 @pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)  # moto allows everything

@@ -1,4 +1,4 @@
-"""ebonite-s3 is found through its entry point, imports no driver until used, and installs from its wheel.
+"""ebonite-s3 is found through its entry point, imports no driver until used, and works installed from its sdist.
 
 The scripts run in subprocesses so that nothing this test process imported (the fixtures import
 ``ebonite_s3.repository``) can help them.
@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from ebonite_s3.repository import S3ArtifactRepository
 from s3_servers import Location, child_environment
-from wheel_environment import build_wheel, fresh_environment
 
 from ebonite_core.errors import UnknownBackendError
 from ebonite_core.plugins import PluginRegistry
@@ -47,12 +46,13 @@ print(json.dumps({
 """
 
 
-def _run(python: str | Path, script: str, *arguments: str) -> dict[str, object]:
+def _run(python: str | Path, script: str, *arguments: str, cwd: Path | None = None) -> dict[str, object]:
     done = subprocess.run(
         [str(python), "-c", textwrap.dedent(script), *arguments],
         capture_output=True,
         text=True,
         env=child_environment(),
+        cwd=cwd,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -92,16 +92,15 @@ def test_custom_client_resolves_s3_by_name(location: Location, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("s3_server", ["moto"], indirect=True)
-def test_the_built_wheel_installs_into_a_fresh_environment(location: Location, tmp_path: Path) -> None:
-    """Build the wheel, install it (not editable) into a new virtual environment, resolve ``s3`` there.
-
-    The new environment sees this one's site-packages through a ``.pth`` file (so that boto3 and
-    ebonite-core need not be downloaded); its own copy of ebonite-s3 comes first on its path.
-    """
-    environment = tmp_path / "venv"
-    python = fresh_environment(build_wheel(PLUGIN_DIRECTORY, tmp_path / "wheels"), environment)
-
-    report = _run(python, ROUND_TRIP, str(tmp_path / "metadata.json"), _artifact_kwargs(location))
+def test_installed_from_its_sdist_it_pushes_and_loads(
+    sdist_environment: Path, location: Location, tmp_path: Path
+) -> None:
+    """Installed from its sdist (not editable) into a fresh virtual environment, ``s3`` resolves by name there
+    and a model goes to moto's server and back (see ``tests/distributions.py``)."""
+    environment = sdist_environment.parents[1]
+    report = _run(
+        sdist_environment, ROUND_TRIP, str(tmp_path / "metadata.json"), _artifact_kwargs(location), cwd=tmp_path
+    )
     assert report["imported_before"] is False
     assert report["class"] == "ebonite_s3.repository.S3ArtifactRepository"
     assert report["prediction"] == [4.0, 8.0]

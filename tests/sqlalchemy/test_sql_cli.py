@@ -59,9 +59,11 @@ def test_db_current_and_upgrade_on_the_configured_database(tmp_path: Path) -> No
 def test_db_needs_a_sqlalchemy_config(tmp_path: Path) -> None:
     local = tmp_path / "local.json"
     local.write_text(json.dumps({"metadata": {"type": "local"}, "artifact": {"type": "local"}}))
+    postgres = sql_config(tmp_path / "postgres.json", "postgres://user:s3cret@localhost/db")
     for args, message in (
         (("db", "current", "--config", local), "works on a 'sqlalchemy' metadata repository; the config names 'local'"),
         (("db", "current"), "ebonite db needs a config file"),
+        (("db", "current", "--config", postgres), "Write 'postgresql+psycopg://...'"),  # a usage error too
     ):
         result = ebonite(*args, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

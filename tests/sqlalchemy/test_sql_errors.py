@@ -13,7 +13,7 @@ from sql_helpers import SERVER_BACKENDS
 from sql_servers import Server, free_port
 from sqlalchemy import exc
 
-from ebonite_core import Ebonite, Project, RepositoryError
+from ebonite_core import ConfigError, Ebonite, Project, RepositoryError
 
 SECRET = "n0t-the-Password"
 
@@ -79,6 +79,22 @@ def test_a_driver_that_is_not_installed_is_named() -> None:
         SQLAlchemyMetaRepository(f"postgresql+pg8000://someone:{SECRET}@127.0.0.1/db")
     assert_clear(raised.value, "postgresql+pg8000://someone:***@127.0.0.1/db")
     assert "psycopg" in str(raised.value)
+
+
+def test_a_postgres_scheme_says_what_to_write() -> None:
+    with pytest.raises(ConfigError) as raised:
+        SQLAlchemyMetaRepository(f"postgres://someone:{SECRET}@127.0.0.1/db")
+    assert "Write 'postgresql+psycopg://...'" in str(raised.value)
+    assert "postgres://someone:***@127.0.0.1/db" in str(raised.value) and SECRET not in str(raised.value)
+
+
+def test_a_mistyped_option_names_db_uri(tmp_path: Path) -> None:
+    """The repository passes unknown options on to create_engine, yet ``uri`` is taken for ``db_uri``."""
+    with pytest.raises(ConfigError) as raised:
+        Ebonite.custom_client("sqlalchemy", "inmemory", meta_kwargs={"uri": f"sqlite:///{tmp_path / 'db'}"})
+    assert "'uri' (did you mean 'db_uri'?) and needs the option 'db_uri'" in str(raised.value)
+    assert "metadata repository type 'sqlalchemy'" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_engine_arguments_are_a_repository_error(tmp_path: Path) -> None:

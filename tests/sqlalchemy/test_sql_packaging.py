@@ -1,21 +1,13 @@
-"""The built wheel works on its own: installed (not editable) into a fresh virtual environment, it creates a
-database, so migrations or templates missing from the wheel fail here.
-
-The fresh environment sees the test environment's site-packages through a ``.pth`` file, so that
-SQLAlchemy, Alembic and ebonite-core need not be downloaded; the test checks that ``ebonite_sqlalchemy``
-itself is imported from the fresh environment, not from the source tree.
+"""Installed from its sdist (not editable) into a fresh virtual environment, the plugin creates a database at
+the newest revision and pushes, finds and loads a model: migrations or templates missing from the sdist or the
+wheel fail here (see ``tests/distributions.py`` for the environment).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-import zipfile
 from pathlib import Path
-
-from wheel_environment import build_wheel, fresh_environment
-
-PLUGIN_SOURCE = Path(__file__).resolve().parents[2] / "plugins" / "ebonite-sqlalchemy"
 
 FRESH_SCRIPT = """
 import json, sys
@@ -39,28 +31,16 @@ print(json.dumps({
 """
 
 
-def test_the_wheel_works_installed_in_a_fresh_environment(tmp_path: Path) -> None:
-    wheel = build_wheel(PLUGIN_SOURCE, tmp_path / "dist")
-    shipped = set(zipfile.ZipFile(wheel).namelist())
-    for required in (
-        "ebonite_sqlalchemy/plugin.py",
-        "ebonite_sqlalchemy/py.typed",
-        "ebonite_sqlalchemy/migrations/env.py",
-        "ebonite_sqlalchemy/migrations/script.py.mako",
-        "ebonite_sqlalchemy/migrations/versions/0001_initial.py",
-        "ebonite_sqlalchemy/migrations/versions/0002_creation_order_indexes.py",
-        "ebonite_sqlalchemy/migrations/versions/0003_tags_aliases_params.py",
-        "ebonite_sqlalchemy/dialects.py",
-        "ebonite_sqlalchemy/search.py",
-    ):
-        assert required in shipped, f"{required} is missing from {wheel.name}"
-    entry_points = next(name for name in shipped if name.endswith(".dist-info/entry_points.txt"))
-    assert "sqlalchemy = ebonite_sqlalchemy.plugin" in zipfile.ZipFile(wheel).read(entry_points).decode()
-
-    environment = tmp_path / "venv"
-    python = fresh_environment(wheel, environment)
+def test_installed_from_its_sdist_it_pushes_and_loads(sdist_environment: Path, tmp_path: Path) -> None:
+    environment = sdist_environment.parents[1]
     result = subprocess.run(
-        [str(python), "-c", FRESH_SCRIPT, f"sqlite:///{tmp_path / 'registry.db'}", str(tmp_path / "artifacts")],
+        [
+            str(sdist_environment),
+            "-c",
+            FRESH_SCRIPT,
+            f"sqlite:///{tmp_path / 'registry.db'}",
+            str(tmp_path / "artifacts"),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,  # not the repository: nothing importable from the working directory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ebonite_core.errors import ArtifactNotFoundError, EboniteError, RepositoryError
+from ebonite_core.errors import ArtifactNotFoundError, ConfigError, EboniteError, RepositoryError
 from ebonite_core.masking import masked_value
 from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
 from ebonite_core.repository.artifact import KEY_MARKER, deletable_key, key_marker
@@ -82,14 +83,21 @@ class S3ArtifactRepository(ArtifactRepository):
         progress_threshold: int = 64 * MiB,
         addressing_style: str | None = None,
     ) -> None:
+        # Option values are checked here, before boto3 sees them (its own errors name neither the option nor
+        # the fix); ConfigError is a ValueError.
         if not isinstance(bucket_name, str) or not bucket_name:
-            raise ValueError(f"bucket_name must be a non-empty string, not {bucket_name!r}")
+            raise ConfigError(f"s3: bucket_name must be a non-empty string, not {bucket_name!r}")
+        if endpoint is not None and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", str(endpoint)):
+            raise ConfigError(
+                f"s3: endpoint {endpoint!r} has no scheme: write 'http://{endpoint}' (or 'https://...'), "
+                "the URL of the S3 server."
+            )
         if part_size < MIN_PART_SIZE:
-            raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes (S3's minimum), not {part_size}")
+            raise ConfigError(f"s3: part_size must be at least {MIN_PART_SIZE} bytes (S3's minimum), not {part_size}")
         if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+            raise ConfigError(f"s3: max_concurrency must be at least 1, not {max_concurrency}")
         if checksum_algorithm.upper() not in CHECKSUM_ALGORITHMS:
-            raise ValueError(f"checksum_algorithm must be one of {', '.join(CHECKSUM_ALGORITHMS)}")
+            raise ConfigError(f"s3: checksum_algorithm must be one of {', '.join(CHECKSUM_ALGORITHMS)}")
         self.bucket_name = bucket_name
         self.endpoint = endpoint
         self.region = region
@@ -218,8 +226,7 @@ class S3ArtifactRepository(ArtifactRepository):
                     raise
                 self.client.head_bucket(Bucket=self.bucket_name)  # a missing bucket is also a 404
                 raise ArtifactNotFoundError(
-                    f"Artifact file {name!r} of key {key!r} is missing from S3 bucket {self.bucket_name!r} "
-                    f"at {self._where()} (object {object_key!r})."
+                    f"no object {object_key!r} in S3 bucket {self.bucket_name!r} at {self._where()}."
                 ) from err
 
     def delete(self, key: str) -> None:

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from ebonite_core.cli import Command, UsageError, output
+from ebonite_core.errors import ConfigError
 
 
 def schema_report(action: str, db_uri: str, engine_kwargs: dict[str, Any]) -> str:
@@ -58,5 +59,8 @@ class DbCommand(Command):
         options.pop("upgrade", None)  # this command decides whether to upgrade
         if not isinstance(db_uri, str) or not db_uri:
             raise UsageError("The sqlalchemy metadata repository of the config has no db_uri.")
-        output.echo(schema_report(args.action, db_uri, options))
+        try:
+            output.echo(schema_report(args.action, db_uri, options))
+        except ConfigError as err:  # a URL that cannot work as written: the config file needs fixing
+            raise UsageError(str(err)) from err
         return 0

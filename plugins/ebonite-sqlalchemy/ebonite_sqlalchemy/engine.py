@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.pool import StaticPool
 
-from ebonite_core.errors import RepositoryError
+from ebonite_core.errors import ConfigError, RepositoryError
 from ebonite_core.masking import MASK, is_secret_name, mask, remember
 
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's write lock
@@ -132,6 +132,12 @@ def make_engine(db_uri: str | URL, engine_kwargs: dict[str, Any]) -> tuple[Engin
         _hide_password(err, str(db_uri))
         raise RepositoryError(f"Malformed database URL {mask_url(str(db_uri))!r}: {err}") from err
     shown = mask_url(url)
+    if url.drivername.partition("+")[0] == "postgres":
+        # The scheme Heroku and libpq print; SQLAlchemy knows the dialect as "postgresql" only.
+        raise ConfigError(
+            f"Database URL {shown!r}: SQLAlchemy does not know the scheme 'postgres://'. Write "
+            f"'postgresql+psycopg://...' (psycopg 3: pip install 'ebonite-sqlalchemy[postgresql]')."
+        )
     kwargs = dict(engine_kwargs)
     if url.get_backend_name() == "sqlite":
         connect_args = dict(kwargs.pop("connect_args", {}))

@@ -49,6 +49,6 @@ class EchoSerializer(ModelSerializer):
         with open_file("echo.txt") as file:
             file.write(obj.text.encode("utf-8"))
 
-    def load(self, open_file):
+    def load(self, open_file, details):
         with open_file("echo.txt") as file:
             return Echo(file.read().decode("utf-8"))
