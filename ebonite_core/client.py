@@ -6,11 +6,10 @@ import dataclasses
 import enum
 import logging
 import os
-import shutil
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import CONFIG_VARIABLE, build_repositories, config_document, parse_config, save_document
 from .errors import (
@@ -20,6 +19,8 @@ from .errors import (
     NonExistingTaskError,
 )
 from .interfaces import ArtifactRepository, MetadataRepository, ModelSerializer
+from .interfaces.metadata import check_same
+from .masking import mask, remember_repository
 from .model import additional
 from .model.create import create_model
 from .model.requirements import check_requirements
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 ProjectRef = Project | str
 TaskRef = Task | str
+T = TypeVar("T", Project, Task, Model)
 
 
 class WriteOutcome(enum.Enum):
@@ -84,9 +86,11 @@ class Ebonite:
         self.allow_pickle = resolve_allow_pickle(allow_pickle)
         self._allow_pickle_setting = allow_pickle  # as given (None: from the environment), for save_config
         self._raw_options: dict[str, dict[str, Any]] = {}  # as read by from_config, for save_config
+        for repository in (metadata_repository, artifact_repository):
+            remember_repository(repository)  # their secrets are masked in whatever mentions them from now on
 
     def __repr__(self) -> str:
-        return f"Ebonite({self.meta_repo!r}, {self.artifact_repo!r})"
+        return mask(f"Ebonite({self.meta_repo!r}, {self.artifact_repo!r})")
 
     # Factories
     @classmethod
@@ -104,14 +108,24 @@ class Ebonite:
         ``durable=False`` skips fsync (see :class:`~ebonite_core.LocalMetadataRepository`).
         """
         root = Path(path if path is not None else ".ebonite")
+        artifacts = LocalArtifactRepository(root / "artifacts", durable=durable)
         if clear:
+            metadata = LocalMetadataRepository(root / "metadata.json")
+            try:  # keys from before markers: the store's own when its metadata references them
+                referenced = frozenset(
+                    model.artifact_key
+                    for project in metadata.get_projects()
+                    for task in metadata.get_tasks(project)
+                    for model in metadata.get_models(task)
+                    if model.artifact_key
+                )
+            except MetadataCorruptError:
+                referenced = frozenset()
             for name in ("metadata.json", "metadata.json.lock"):
-                (root / name).unlink(missing_ok=True)
-            shutil.rmtree(root / "artifacts", ignore_errors=True)
+                (root / name).unlink(missing_ok=True)  # unlinks a link, never what it points at
+            artifacts.clear(referenced)
         return cls(
-            LocalMetadataRepository(root / "metadata.json", durable=durable),
-            LocalArtifactRepository(root / "artifacts", durable=durable),
-            allow_pickle=allow_pickle,
+            LocalMetadataRepository(root / "metadata.json", durable=durable), artifacts, allow_pickle=allow_pickle
         )
 
     @classmethod
@@ -233,7 +247,7 @@ class Ebonite:
 
         Without cascade, a project that has tasks raises ``ProjectWithTasksError``.
         """
-        project = self._project(project)
+        project = self._own(self._project(project))
         if cascade:
             for task in self.meta_repo.get_tasks(project):
                 self.delete_task(task, cascade=True)
@@ -263,13 +277,15 @@ class Ebonite:
 
     def create_task(self, project: ProjectRef, task_name: str) -> Task:
         """Create a task in an existing project; ``ExistingTaskError`` if the name is taken."""
-        task = Task(check_name(task_name, "task"), project_id=self._project(project).id)
+        task = Task(check_name(task_name, "task"), project_id=self._own(self._project(project)).id)
         return _bind(self.meta_repo.create_task(task), self)
 
     def get_or_create_task(self, project: ProjectRef, task_name: str) -> Task:
         """The task ``task_name`` of ``project``, creating the project and the task if needed."""
         check_name(task_name, "task")
-        if not isinstance(project, Project):
+        if isinstance(project, Project):
+            self._own(project)
+        else:
             project = self.meta_repo.get_or_create_project(check_name(project, "project"))
         return _bind(self.meta_repo.get_or_create_task(project, task_name), self)
 
@@ -278,6 +294,7 @@ class Ebonite:
 
         Without cascade, a task that has models raises ``TaskWithModelsError``.
         """
+        self._own(task)
         if cascade:
             for model in self.meta_repo.get_models(task):
                 self.delete_model(model)
@@ -355,6 +372,7 @@ class Ebonite:
                 raise ValueError(f"Model {model.name!r} names no stored task: pass the task to push it into.")
         if task.id is None:
             raise NonExistingTaskError(f"Task {task.name!r} is not stored: create it with get_or_create_task.")
+        self._own(task)
         check_name(model.name, "model")
         check_storable(model)
         if model._object is None:
@@ -476,8 +494,12 @@ class Ebonite:
         return self.push_model(model, task if task is not None else self.get_or_create_task(project_name, task_name))
 
     def delete_model(self, model: Model) -> None:
-        """Delete a model: its metadata first (so it is never visible half-deleted), then its artifacts."""
-        self.meta_repo.delete_model(model)
+        """Delete a model: its metadata first (so it is never visible half-deleted), then its artifacts.
+
+        A model object of another registry, or a stale copy of one deleted since, is refused with
+        ``NonExistingModelError``: its id may name an unrelated model here, which is never touched.
+        """
+        self.meta_repo.delete_model(self._own(model))
         if model.artifact_key:
             self._discard_artifacts(model.artifact_key)
         model.id = None
@@ -485,13 +507,13 @@ class Ebonite:
     # Tags, aliases and search
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
         """Add or overwrite tags on a stored model; ``model.tags`` shows the stored tags afterwards."""
-        stored = self.meta_repo.set_model_tags(model, check_tags(tags))
+        stored = self.meta_repo.set_model_tags(self._own(model), check_tags(tags))
         model.tags = stored.tags
         return model
 
     def delete_model_tag(self, model: Model, key: str) -> Model:
         """Remove one tag from a stored model (nothing happens if it has no such tag)."""
-        model.tags = self.meta_repo.delete_model_tag(model, key).tags
+        model.tags = self.meta_repo.delete_model_tag(self._own(model), key).tags
         return model
 
     def set_alias(self, task: Task, alias: str, model: Model) -> None:
@@ -499,7 +521,7 @@ class Ebonite:
 
         Deleting the model removes the aliases that point at it.
         """
-        self.meta_repo.set_alias(task, check_alias(alias), model)
+        self.meta_repo.set_alias(self._own(task), check_alias(alias), self._own(model))
 
     def get_model_by_alias(self, task: Task, alias: str) -> Model | None:
         """The model ``alias`` of ``task`` points at, or ``None`` (metadata only)."""
@@ -515,7 +537,27 @@ class Ebonite:
 
     def delete_alias(self, task: Task, alias: str) -> None:
         """Remove an alias of ``task`` (nothing happens if there is none)."""
-        self.meta_repo.delete_alias(task, alias)
+        self.meta_repo.delete_alias(self._own(task), alias)
+
+    def _own(self, obj: T) -> T:
+        """``obj`` if it is this registry's, else ``NonExisting*Error``: ids are unique only within one store,
+        so an object of another registry, or a copy of one made elsewhere, may carry the id of an unrelated
+        object here. Every change by id checks this first (see ``check_same``); an object this client handed
+        out costs no read."""
+        if getattr(obj, "_client", None) is self:
+            # Handed out by this client: its id names it here (ids are never reused; if it was deleted since,
+            # the change fails as for a missing one, and the repositories check name and parent as well).
+            return obj
+        stored: Any = None
+        if obj.id is not None:
+            if isinstance(obj, Model):
+                stored = self.meta_repo.get_model_by_id(obj.id)
+            elif isinstance(obj, Task):
+                stored = self.meta_repo.get_task_by_id(obj.id)
+            else:
+                stored = self.meta_repo.get_project_by_id(obj.id)
+        check_same(stored, obj)
+        return obj
 
     def search_models(
         self,

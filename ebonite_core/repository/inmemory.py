@@ -9,8 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ArtifactNotFoundError
+from ..errors import ArtifactNotFoundError, RepositoryError
 from ..interfaces import ArtifactRepository
+from ..interfaces.artifact import deletable_key
 from ..names import check_artifact_key, check_artifact_name
 from ..objects import utc_now
 from .memory import RecordTables, empty_state
@@ -73,6 +74,8 @@ class InMemoryArtifactRepository(ArtifactRepository):
     def delete(self, key: str) -> None:
         check_artifact_key(key)
         with self._lock:
+            if key in self._files and not deletable_key(key, key in self._written):
+                raise RepositoryError(f"Artifact key {key!r} was not pushed into this repository: it was left alone.")
             self._files.pop(key, None)
             self._written.pop(key, None)
 

@@ -13,20 +13,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidNameError, MetadataCorruptError, RepositoryError
 from ..names import check_artifact_key, check_name
 from ..objects import parse_timestamp, record_problem
-from .local import _fsync_directory, _remove_old
 from .memory import TABLES, RecordTables, State, empty_state
 from .records import Kind, Record
+from .storefs import StoreDirectory, remove_old
 
 # Version 2 added model tags and task aliases. Older files are read and upgraded in memory; the next write
 # saves them at the current version. The generation (added within version 2) is read when present.
@@ -36,6 +38,14 @@ SCHEMA_VERSION = 2
 _HEADER = re.compile(rb'\A\{\s*"schema_version": *\d+,\s*"generation": *"([0-9a-f]{16})"')
 _HEADER_BYTES = 128
 _MISSING = "missing"  # the generation of a store whose file does not exist
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _encode_json(value: Any) -> str:
@@ -196,8 +206,15 @@ class LocalMetadataRepository(RecordTables):
         return options
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
-        """Temporary files of metadata writes that a killed process never renamed into place."""
-        return _remove_old(self.path.parent.glob(f".{self.path.name}.*.tmp"), older_than, dry_run, self.path.parent)
+        """Temporary files of metadata writes that a killed process never renamed into place: regular files
+        only (a link planted under such a name is left alone, never followed)."""
+        try:
+            directory = StoreDirectory.open(self.path.parent)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        with directory:
+            names = [name for name in directory.names() if fnmatch(name, f".{self.path.name}.*.tmp")]
+            return remove_old(directory, names, older_than, dry_run, kind=stat.S_IFREG)
 
     # The base's locking: reads refresh under the thread lock, changes also hold the file lock
     @contextmanager
@@ -239,6 +256,11 @@ class LocalMetadataRepository(RecordTables):
         except Timeout as err:
             raise RepositoryError(
                 f"Timed out after {self.lock_timeout} s waiting for the lock {self.path}.lock held by another process."
+            ) from err
+        except OSError as err:  # a link planted as the lock (never followed), permissions
+            raise RepositoryError(
+                f"Cannot take the lock {self.path}.lock: {err.strerror or err}. Nothing was changed; if it is "
+                "a symbolic link, remove it."
             ) from err
         try:
             yield

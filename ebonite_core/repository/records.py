@@ -19,13 +19,13 @@ from ..errors import (
     ExistingModelError,
     ExistingProjectError,
     ExistingTaskError,
-    NonExistingModelError,
     NonExistingProjectError,
     NonExistingTaskError,
     ProjectWithTasksError,
     TaskWithModelsError,
 )
 from ..interfaces import MetadataRepository
+from ..interfaces.metadata import check_same
 from ..objects import Model, Project, Task
 from ..query import ModelPage, ModelQuery, id_sort_key
 
@@ -66,12 +66,14 @@ class RecordMetadataRepository(MetadataRepository):
     change writes its records in an order that readers can never catch half-way into a dangling alias (a
     model's aliases go before the model), so a store that writes records one by one needs no atomicity across
     records; every object returned is built from a record, a fresh copy; ids given by users are refused
-    before they reach a primitive (:func:`is_record_id`); a damaged record is a ``MetadataCorruptError``.
+    before they reach a primitive (:func:`is_record_id`); a change to an object applies only to its own
+    record, never to one of another object that holds its id (``check_same``); a damaged record is a
+    ``MetadataCorruptError``.
 
     Fast paths a backend may override, each with a default on the primitives: :meth:`reading` (a context
     for reads: the in-memory and local backends take their lock and refresh there), :meth:`find` (one
     record by name, from an index), :meth:`children` (the tasks of a project, the models of a task),
-    :meth:`new_id` (a counter kept elsewhere) and ``search_models``.
+    :meth:`new_id` (a counter kept elsewhere), ``search_models`` and ``references_artifact_key``.
     """
 
     # The primitives
@@ -193,6 +195,11 @@ class RecordMetadataRepository(MetadataRepository):
         with self.reading():
             return query.page(record for record in self._search_candidates(query) if query.matches(record))
 
+    def references_artifact_key(self, key: str) -> bool:
+        """Whether a model record holds ``key``: one pass over the records, building no object."""
+        with self.reading():
+            return any(record.get("artifact_key") == key for record in self.scan("models"))
+
     def _search_candidates(self, query: ModelQuery) -> Iterator[Record]:
         if query.task_id is not None:
             yield from self.children("models", query.task_id) if is_record_id(query.task_id) else ()
@@ -204,13 +211,11 @@ class RecordMetadataRepository(MetadataRepository):
 
     # Changing: every check and every write of one change inside one transaction
     def _existing(self, kind: Kind, obj: Project | Task | Model) -> Record:
+        """The stored record of ``obj``, checked to be ``obj``'s (:func:`check_same`): a stale copy or an object
+        of another registry that holds the id of an unrelated record here is ``NonExisting*Error``."""
         record = self._record(kind, obj.id)
-        if record is None:
-            error = {"projects": NonExistingProjectError, "tasks": NonExistingTaskError}.get(
-                kind, NonExistingModelError
-            )
-            raise error(f"{type(obj).__name__} {obj.name!r} does not exist.")
-        return record
+        check_same(record, obj)
+        return record  # type: ignore[return-value]
 
     def create_project(self, project: Project) -> Project:
         with self.transaction():

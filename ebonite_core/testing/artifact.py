@@ -7,12 +7,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import pytest
 
 from ..errors import ArtifactNotFoundError, EboniteError
-from ..repository import ArtifactRepository
+from ..repository import KEY_MARKER, ArtifactRepository
 from .capabilities import missing_factory, requires
 from .checks import clean_every_leftover
 from .processes import run_together
@@ -38,6 +38,18 @@ def _push_keys(worker: int, ready: Callable[[], Any], factory: Factory) -> dict[
                 repo.delete(key)
     repo.close()
     return {}
+
+
+class ForeignEntries(Protocol):
+    """What the ``foreign_entries`` fixture returns: files the store did not write, where a key would be."""
+
+    def plant(self, name: str) -> None:
+        """Put ``name`` where a key of that name would be, as a user's folder or another registry nested under
+        the store's root would: files inside it, and one level down a key of the nested registry with its own
+        marker (``<root>/<name>/<inner key>/.ebonite-key``), but no marker at ``<root>/<name>/.ebonite-key``."""
+
+    def present(self, name: str) -> bool:
+        """Whether everything :meth:`plant` put under ``name`` is still there."""
 
 
 class ArtifactRepositoryContract:
@@ -76,6 +88,14 @@ class ArtifactRepositoryContract:
     @pytest.fixture
     def plant_leftover(self) -> Callable[[ArtifactRepository], str] | None:
         return None
+
+    @pytest.fixture
+    def foreign_entries(self, repo: ArtifactRepository) -> ForeignEntries:
+        raise NotImplementedError(
+            "Override the foreign_entries fixture: it returns an object with plant(name) and present(name) that "
+            "puts files where a key called name would be in your backend's layout, without the key's marker "
+            "(see ebonite_core.testing.artifact.ForeignEntries)."
+        )
 
     @pytest.fixture
     def source(self, tmp_path: Path) -> Path:
@@ -162,6 +182,24 @@ class ArtifactRepositoryContract:
         with pytest.raises(ValueError):
             repo.delete(bad)
         assert set(repo.keys()) == set()
+
+    def test_only_keys_the_store_wrote_are_listed_or_deleted(
+        self, repo: ArtifactRepository, source: Path, foreign_entries: ForeignEntries
+    ) -> None:
+        """A user's folder next to the keys, or a registry nested under this one's root, is never a key: not
+        listed, not deleted, whatever its name (even one in the format of ebonite's keys)."""
+        for name in ("bert-base", "resnet50", "teamb"):
+            foreign_entries.plant(name)
+        repo.push("mine", {"model.pkl": _write(source, "model.pkl", b"mine")})
+        assert set(repo.keys()) == {"mine"}
+        assert repo.key_written("mine") is not None and repo.key_written("bert-base") is None
+        for name in ("bert-base", "teamb"):
+            with pytest.raises(EboniteError):
+                repo.delete(name)
+        assert all(foreign_entries.present(name) for name in ("bert-base", "resnet50", "teamb"))
+        assert repo.list_files("mine") in (None, ["model.pkl"]), f"{KEY_MARKER} is no artifact file"
+        repo.delete("mine")
+        assert set(repo.keys()) == set() and foreign_entries.present("resnet50")
 
     def test_local_path_when_offered_reads_the_stored_bytes(self, repo: ArtifactRepository, source: Path) -> None:
         repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})

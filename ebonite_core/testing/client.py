@@ -14,13 +14,14 @@ from ..errors import (
     ArtifactIntegrityError,
     ExistingModelError,
     InvalidNameError,
+    NonExistingModelError,
     NonExistingProjectError,
     NonExistingTaskError,
     ProjectWithTasksError,
     TaskWithModelsError,
 )
 from ..model import RequirementsWarning, create_model
-from ..objects import Task
+from ..objects import Model, Project, Task
 from .models import ScaleModel
 from .stateful import run_registry_machine
 
@@ -70,6 +71,34 @@ class ClientContract:
         model = ebnt.create_model(ScaleModel(), SAMPLE)
         assert model.name.startswith("pickle_model_")
         assert ebnt.get_model(model.name, "default_task", "default_project") is not None
+
+    def test_an_object_of_another_registry_is_refused_and_nothing_else_is_deleted(
+        self, ebnt: Ebonite, task: Task
+    ) -> None:
+        """``prod.delete_model(model_from_staging)``: the staging model's id names an unrelated model here.
+        Refused with NonExistingModelError; that model keeps its metadata and its files. Likewise a task or a
+        project object of another registry, and a stale copy of a model deleted since."""
+        victim = task.create_and_push_model(ScaleModel(3.0), SAMPLE, "victim")
+        foreign = Model.from_dict({**victim.to_dict(), "name": "staging-model", "artifact_key": "0" * 32})
+        for attempt in (
+            lambda: ebnt.delete_model(foreign),
+            lambda: ebnt.set_model_tags(foreign, {"stage": "x"}),
+            lambda: ebnt.set_alias(task, "champion", foreign),
+        ):
+            with pytest.raises(NonExistingModelError, match="not in this registry"):
+                attempt()
+        foreign_task = Task("staging-task", project_id=task.project_id, id=task.id)
+        with pytest.raises(NonExistingTaskError):
+            ebnt.delete_task(foreign_task, cascade=True)
+        foreign_project = Project("staging-project", id=task.project_id)
+        with pytest.raises(NonExistingProjectError):
+            ebnt.delete_project(foreign_project, cascade=True)
+        stored = ebnt.get_model("victim", task)
+        assert stored is not None and stored.tags == {} and stored.predict([1.0]) == [3.0]
+        stale = ebnt.get_model("victim", task)
+        ebnt.delete_model(stored)
+        with pytest.raises(NonExistingModelError):
+            ebnt.delete_model(stale)
 
     def test_lists_and_navigation(self, ebnt: Ebonite, task: Task) -> None:
         task.create_and_push_model(ScaleModel(), SAMPLE, "a")

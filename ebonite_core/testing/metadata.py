@@ -22,7 +22,7 @@ from ..errors import (
     TaskWithModelsError,
 )
 from ..interfaces import MetadataRepository
-from ..objects import ArtifactFile, Project, Task
+from ..objects import ArtifactFile, Model, Project, Task
 from .aliases import AliasesContract
 from .capabilities import requires
 from .checks import clean_every_leftover, refused
@@ -249,6 +249,35 @@ class MetadataStorageContract(MetadataFixtures):
             repo.delete_model(first)
         second = repo.create_model(make_model("model", task.id))
         assert second.id != first.id
+
+    def test_an_object_of_another_registry_never_changes_the_one_with_its_id(
+        self, repo: MetadataRepository, task: Task
+    ) -> None:
+        """Ids are unique within one store only: a model, task or project object of another registry (or a stale
+        copy) that carries the id of an unrelated one here is refused, and nothing changes."""
+        here = repo.create_model(make_model("here", task.id, artifact_key="k-here"))
+        repo.set_alias(task, "champion", here)
+        for changes in ({"name": "there"}, {"artifact_key": "k-there"}, {"task_id": "999999"}):
+            foreign = Model.from_dict({**here.to_dict(), **changes})  # same id, another model
+            with pytest.raises(NonExistingModelError):
+                repo.delete_model(foreign)
+            with pytest.raises(NonExistingModelError):
+                repo.set_model_tags(foreign, {"stage": "x"})
+            with pytest.raises(NonExistingModelError):
+                repo.delete_model_tag(foreign, "stage")
+            with pytest.raises(NonExistingModelError):
+                repo.set_alias(task, "other", foreign)
+        empty = repo.create_task(Task("empty", project_id=task.project_id))
+        with pytest.raises(NonExistingTaskError):
+            repo.delete_task(Task("other", project_id=task.project_id, id=empty.id))
+        project = repo.get_project_by_id(task.project_id)
+        assert project is not None
+        with pytest.raises(NonExistingProjectError):
+            repo.delete_project(Project("other", id=project.id))
+        stored = repo.get_model_by_id(here.id)
+        assert stored is not None and stored.tags == {} and stored.name == "here"
+        assert repo.get_aliases(task) == {"champion": here.id}
+        assert repo.get_task_by_id(empty.id) is not None
 
     def test_models_list_in_creation_order(self, repo: MetadataRepository, task: Task) -> None:
         names = [f"model-{index}" for index in (3, 1, 2, 10)]

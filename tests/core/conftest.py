@@ -1,11 +1,11 @@
 """Fixtures of the core tests: the console script in a test directory, a real registry, a file system with
-coarse timestamps."""
+coarse timestamps, a read-only view of a directory."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,4 +54,24 @@ def coarse_timestamps(tmp_path: Path) -> Iterator[Path]:
     try:
         yield target
     finally:
+        unmount(target)
+
+
+@pytest.fixture
+def read_only_view(tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """``read_only_view(directory)``: the directory bind-mounted read-only under ``tmp_path`` (a store baked into
+    an image, a shared read-only volume): every write there fails with EROFS, whoever the writer is. Mounting
+    needs root (the tests run as root)."""
+    mounted: list[Path] = []
+
+    def view(directory: Path) -> Path:
+        target = tmp_path / f"read-only-{len(mounted)}"
+        target.mkdir()
+        mount(str(directory), target, "--bind")
+        mounted.append(target)  # unmounted after the test, whatever happens next
+        mount(str(target), target, "-o", "remount,bind,ro")
+        return target
+
+    yield view
+    for target in reversed(mounted):
         unmount(target)

@@ -15,6 +15,7 @@ import test_tags
 from core_backends import InMemoryMetadata, LocalMetadata
 
 from ebonite_core import ArtifactRepository, Ebonite, InMemoryArtifactRepository, LocalArtifactRepository
+from ebonite_core.repository import KEY_MARKER, key_marker
 from ebonite_core.testing import (
     ArtifactRepositoryContract,
     ClientContract,
@@ -40,6 +41,19 @@ def test_every_part_of_the_metadata_contract_runs_on_both_builtin_backends() -> 
             assert any(issubclass(cls, part) and issubclass(cls, backend) for cls in classes), (part, backend)
 
 
+class InMemoryForeignEntries:
+    """Files put into an in-memory repository's dict by someone other than push (it has no nesting)."""
+
+    def __init__(self, repo: InMemoryArtifactRepository) -> None:
+        self.repo = repo
+
+    def plant(self, name: str) -> None:
+        self.repo._files[name] = {"config.json": b"{}"}
+
+    def present(self, name: str) -> bool:
+        return self.repo._files.get(name) == {"config.json": b"{}"}
+
+
 class TestInMemoryArtifacts(ArtifactRepositoryContract):
     supports_reopen = False
     supports_concurrent_processes = False
@@ -47,6 +61,27 @@ class TestInMemoryArtifacts(ArtifactRepositoryContract):
     @pytest.fixture
     def artifact_repository(self) -> InMemoryArtifactRepository:
         return InMemoryArtifactRepository()
+
+    @pytest.fixture
+    def foreign_entries(self, repo: InMemoryArtifactRepository) -> InMemoryForeignEntries:
+        return InMemoryForeignEntries(repo)
+
+
+class LocalForeignEntries:
+    """A user's folder, holding a file and a nested registry's key with its marker, next to the keys."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def plant(self, name: str) -> None:
+        inner = self.root / name / ("0" * 32)
+        inner.mkdir(parents=True)
+        (self.root / name / "config.json").write_text("{}")
+        (inner / KEY_MARKER).write_bytes(key_marker("0" * 32))
+        (inner / "model.pkl").write_bytes(b"theirs")
+
+    def present(self, name: str) -> bool:
+        return (self.root / name / "config.json").is_file() and (self.root / name / ("0" * 32) / "model.pkl").is_file()
 
 
 class TestLocalArtifacts(ArtifactRepositoryContract):
@@ -63,6 +98,10 @@ class TestLocalArtifacts(ArtifactRepositoryContract):
             return ".tmp/0123abcd.5678"
 
         return plant
+
+    @pytest.fixture
+    def foreign_entries(self, repo: LocalArtifactRepository) -> LocalForeignEntries:
+        return LocalForeignEntries(repo.root)
 
 
 class TestInMemoryClient(ClientContract):

@@ -15,6 +15,7 @@ from ebonite_core import (
     InMemoryMetadataRepository,
     LocalMetadataRepository,
     Model,
+    NonExistingModelError,
     Project,
     RepositoryError,
     Task,
@@ -219,3 +220,16 @@ def test_metadata_no_backend_can_store_is_refused_before_anything_is_uploaded(
     with pytest.raises(ValueError, match=fragment):
         ebnt.push_model(model, task)
     assert ebnt.get_models(task) == [] and ebnt.artifact_repo.keys() == {}
+
+
+def test_delete_model_of_an_object_from_another_registry_is_refused(tmp_path: Path) -> None:
+    """`prod.delete_model(model_from_staging)`: the staging model has the id of prod's unrelated model. Refused,
+    and prod's model keeps its metadata and its files."""
+    prod, staging = Ebonite.local(tmp_path / "prod"), Ebonite.local(tmp_path / "staging")
+    kept = prod.create_model(ScaleModel(2.0), [1.0], "production-model", project_name="p", task_name="t")
+    from_staging = staging.create_model(ScaleModel(5.0), [1.0], "experiment", project_name="p", task_name="t")
+    assert from_staging.id == kept.id, "ids are unique within one store only"
+    with pytest.raises(NonExistingModelError, match="not in this registry"):
+        prod.delete_model(from_staging)
+    assert prod.get_model("production-model", "t", "p").predict([1.0]) == [2.0]
+    assert staging.get_model("experiment", "t", "p").predict([1.0]) == [5.0]

@@ -6,8 +6,12 @@ import json
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,7 @@ from ebonite_core import (
 from ebonite_core.testing import ScaleModel, make_model
 
 SAMPLE = [1.0, 2.0]
+EBONITE = str(Path(sys.executable).parent / "ebonite")
 
 
 @pytest.fixture
@@ -191,6 +196,50 @@ def test_clear_removes_only_what_the_store_wrote(store: Path) -> None:
     assert sorted(path.name for path in store.iterdir()) == ["notes.txt"]
 
 
+def test_clear_leaves_a_users_files_among_the_artifacts_and_follows_no_link(store: Path, tmp_path: Path) -> None:
+    push_some(store, ["first"])
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "data").write_text("precious")
+    (store / "artifacts" / "bert-base").mkdir()
+    (store / "artifacts" / "bert-base" / "config.json").write_text("{}")
+    (store / "artifacts" / "linked").symlink_to(victim)
+    (store / "artifacts" / ".trash").mkdir()
+    (store / "artifacts" / ".trash" / "x").symlink_to(victim)
+    Ebonite.local(store, clear=True)
+    assert sorted(path.name for path in (store / "artifacts").iterdir()) == [".trash", "bert-base", "linked"]
+    assert (store / "artifacts" / "bert-base" / "config.json").read_text() == "{}"
+    assert (victim / "data").read_text() == "precious"
+
+
+def test_a_store_written_before_key_markers_keeps_working(store: Path) -> None:
+    """ebonite-core 0.1 wrote keys without a marker: its models load, verify and delete as before; gc keeps
+    what it cannot prove it wrote (a leftover of 0.1 is reported nowhere and left alone)."""
+    from ebonite_core.maintenance import collect_garbage, verify
+    from ebonite_core.repository import KEY_MARKER
+
+    ebnt = push_some(store, ["first", "second"])
+    leftover = store / "artifacts" / ("9" * 32)  # an interrupted push of 0.1
+    leftover.mkdir()
+    (leftover / "model.pkl").write_bytes(b"half")
+    for marker in (store / "artifacts").glob(f"*/{KEY_MARKER}"):
+        marker.unlink()
+    old = Ebonite.local(store)
+    assert old.artifact_repo.keys() == {}
+    assert collect_garbage(old, timedelta(0)).removed_keys == {}
+    assert verify(old).problems == []
+    assert [model.predict([1.0]) for model in old.get_models("task", "project")] == [[0.0], [1.0]]
+    old.delete_model(old.get_model("first", "task", "project"))
+    assert {path.name for path in (store / "artifacts").iterdir() if not path.name.startswith(".")} == {
+        ebnt.get_model("second", "task", "project").artifact_key,
+        leftover.name,
+    }
+    Ebonite.local(store, clear=True)
+    assert [path.name for path in (store / "artifacts").iterdir()] == [leftover.name], (
+        "clear removes 0.1's keys that its metadata references, not an unreferenced folder it cannot prove it wrote"
+    )
+
+
 def test_default_store_is_dot_ebonite_in_the_working_directory(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     ebnt = Ebonite.local()
@@ -330,3 +379,24 @@ def test_the_file_always_holds_exactly_the_state_after_incremental_writes(store:
     task.create_and_push_model(ScaleModel(), SAMPLE, "m0")  # a freed name, a new id at the end
     check()
     assert [model.name for model in ebnt.get_models(task)] == ["m1", "m3", "m0"]
+
+
+def test_a_read_only_store_is_loaded_verified_listed_and_copied(
+    store: Path, tmp_path: Path, read_only_view: Callable[[Path], Path]
+) -> None:
+    """A store on a read-only mount (baked into an image, a shared volume): reading needs no write, scratch
+    files go to the system's temporary directory."""
+    push_some(store / ".ebonite", ["first", "second"])
+    view = read_only_view(store)
+    with pytest.raises(OSError):
+        (view / "probe").write_text("the mount is really read-only")
+    ebnt = Ebonite.local(view / ".ebonite")
+    assert [model.predict([1.0]) for model in ebnt.get_models("task", "project")] == [[0.0], [1.0]]
+    env = {name: value for name, value in os.environ.items() if name != "EBONITE_CONFIG"}
+    for command in (["verify"], ["ls", "project/task"], ["show", "project/task/first"], ["gc", "--dry-run"]):
+        result = subprocess.run([EBONITE, *command], cwd=view, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, (command, result.stderr)
+    (tmp_path / "copy").mkdir()
+    copied = subprocess.run([EBONITE, "copy", "--to", str(tmp_path / "copy")], cwd=view, env=env, capture_output=True)
+    assert copied.returncode == 0, copied.stderr
+    assert Ebonite.local(tmp_path / "copy").get_model("second", "task", "project").predict([1.0]) == [1.0]

@@ -251,6 +251,12 @@ class TestDummyPluginArtifacts(ArtifactRepositoryContract):
 
         return resolve("artifact", "dummy")()
 
+    @pytest.fixture
+    def foreign_entries(self, repo):
+        from test_builtin_backends import InMemoryForeignEntries
+
+        return InMemoryForeignEntries(repo)
+
 
 def test_custom_client_unknown_type_error() -> None:
     with pytest.raises(UnknownBackendError, match=r"Installed artifact repository types: .*dummy, .*inmemory, local"):

@@ -19,6 +19,8 @@ import sql_servers
 from s3_servers import Location, child_environment
 from services import service_unavailable
 
+from ebonite_core.repository import KEY_MARKER
+
 COMMON = """
 import json, sys
 import pandas as pd
@@ -93,7 +95,8 @@ def test_push_in_one_process_load_and_predict_in_another(
     assert "predict" in pushed["methods"]
     # model.pkl with the core alone, model.skops where ebonite-skops is installed (as in the test environment)
     assert pushed["files"] in (["model.pkl"], ["model.skops"])
-    assert location.object_keys() == [f"{location.prefix}{pushed['artifact_key']}/{pushed['files'][0]}"]
+    key = f"{location.prefix}{pushed['artifact_key']}"
+    assert location.object_keys() == [f"{key}/{KEY_MARKER}", f"{key}/{pushed['files'][0]}"]
     loaded = _run(LOAD, *arguments)
     assert loaded["artifact_key"] == pushed["artifact_key"]
     assert loaded["prediction"] == [24.0, 1.0]
