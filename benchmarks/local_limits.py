@@ -32,7 +32,7 @@ from pathlib import Path
 
 from tiny_model import SAMPLE, train_tiny_model
 
-from ebonite_core import Ebonite
+from ebonite_core import Ebonite, LocalMetadataRepository
 from ebonite_core.objects import Model
 
 EBONITE = str(Path(sys.executable).with_name("ebonite"))
@@ -45,14 +45,11 @@ def fill(store: Path, count: int) -> None:
     task = ebnt.get_or_create_task("p", "t")
     pushed = task.create_and_push_model(train_tiny_model(), SAMPLE, "model-000000")
     repository = ebnt.meta_repo
-    tables = repository._tables  # type: ignore[attr-defined]  # one locked change, as benchmarks/search.py
+    assert isinstance(repository, LocalMetadataRepository)
     document = pushed.to_dict()
-
-    def add_all() -> None:
+    with repository.transaction():  # one write of metadata.json for every model, as benchmarks/search.py
         for index in range(1, count):
-            tables.create_model(Model.from_dict({**document, "id": None, "name": f"model-{index:06d}"}))
-
-    repository._change(add_all)  # type: ignore[attr-defined]
+            repository.create_model(Model.from_dict({**document, "id": None, "name": f"model-{index:06d}"}))
     ebnt.close()
 
 

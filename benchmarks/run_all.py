@@ -181,6 +181,11 @@ def main() -> None:
             "12. A PyTorch model of 1 GiB with the torch serializer (safetensors)",
             [python, str(HERE / "torch_large.py"), "--size", str(size)],
         ),
+        (
+            "10. The registry served over HTTP (`ebonite serve`) against the same store used directly",
+            [python, str(HERE / "server_overhead.py"), "--size", str(size)]
+            + (["--pushes", "100", "--rounds", "1"] if args.quick else []),
+        ),
     ]
     for title, command in outputs:
         output = run(command)

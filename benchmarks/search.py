@@ -18,7 +18,7 @@ no statistics unless asked, and gets none).
     .venv/bin/python benchmarks/search.py --models 2000 sqlite
 
 Filling: the SQL backends get their models through ``create_model``, one transaction each, as pushes would.
-The local backend gets them in one locked change of its file (its private ``_change``): 10,000 separate
+The local backend gets them in one ``transaction()`` (one locked write of its file): 10,000 separate
 creates would rewrite a growing ``metadata.json`` 10,000 times, which is the fill's cost, not the search's.
 """
 
@@ -84,8 +84,9 @@ def fill(repository: MetadataRepository, count: int) -> Task:
     task = repository.create_task(Task("search", project_id=project.id))
     assert task.id is not None
     if isinstance(repository, LocalMetadataRepository):
-        tables = repository._tables
-        repository._change(lambda: [tables.create_model(model) for model in model_specs(count, task.id)])
+        with repository.transaction():  # one write of the file for every model, not one per model
+            for model in model_specs(count, task.id):
+                repository.create_model(model)
     else:
         for model in model_specs(count, task.id):
             repository.create_model(model)

@@ -6,17 +6,16 @@ import argparse
 import json
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..client import Ebonite
 from ..errors import InvalidNameError
+from ..interfaces import Command
 from ..maintenance.walk import RegistryPath, find, model_path, tasks_under
 from ..model.safety import describe_format
 from ..objects import Model, Project, Task
 from . import output
-from .command import Command, UsageError
-
-if TYPE_CHECKING:
-    from ..client import Ebonite
+from .command import UsageError
 
 
 def add_path(
@@ -117,7 +116,7 @@ class LsCommand(Command):
             rows.append((project["path"], project["task_count"], project["model_count"], _date(project["created"])))
             rows += [(t["path"], "", t["model_count"], _date(t["created"])) for t in project["tasks"]]
         if not rows:
-            print("No projects yet: push a model into this registry first.")
+            output.echo("No projects yet: push a model into this registry first.")
             return
         output.print_table(("PATH", "TASKS", "MODELS", "CREATED (UTC)"), rows, right=(1, 2))
 
@@ -151,9 +150,9 @@ class LsCommand(Command):
         )
         shown = output.print_table_streamed(("PATH", "FILES", "SIZE", "CREATED (UTC)", "METHODS"), rows, right=(1, 2))
         if total == 0:
-            print("No models in this task yet.")
+            output.echo("No models in this task yet.")
         elif shown < total:
-            print(f"{shown} of {total:,} models shown: --limit N or --all for more.")
+            output.echo(f"{shown} of {total:,} models shown: --limit N or --all for more.")
         return 0
 
 
@@ -163,7 +162,7 @@ def _date(iso_text: str) -> str:
 
 def _print_indented(header: tuple[str, ...], rows: list[tuple[object, ...]], right: tuple[int, ...] = ()) -> None:
     if not rows:
-        print("  -")
+        output.echo("  -")
         return
     output.print_table(header, rows, right=right, indent="  ")
 
@@ -214,19 +213,23 @@ class ShowCommand(Command):
         ]
         width = max(len(label) for label, _ in fields) + 2
         for label, value in fields:
-            print(f"{label + ':':<{width}}{value}")
-        print("\nmethods:")
+            output.echo(f"{label + ':':<{width}}{value}")
+        output.echo()
+        output.echo("methods:")
         for method, described in sorted(model.methods.items()):
             inputs, outputs = described.get("input", {}), described.get("output", {})
-            print(f"  {method}({output.signature(inputs)}) -> {output.signature(outputs)}")
-        print("\nrequirements:")
+            output.echo(f"  {method}({output.signature(inputs)}) -> {output.signature(outputs)}")
+        output.echo()
+        output.echo("requirements:")
         _print_indented(("DISTRIBUTION", "VERSION"), sorted(model.requirements.items()))
-        print("\nartifacts:")
+        output.echo()
+        output.echo("artifacts:")
         rows = [(a.name, output.size(a.size), a.sha256) for a in model.artifacts]
         _print_indented(("FILE", "SIZE", "SHA256"), rows, right=(1,))
-        print("\nparams:")
+        output.echo()
+        output.echo("params:")
         for name, value in sorted(model.params.items()):
-            print(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
+            output.echo(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
         if not model.params:
-            print("  -")
+            output.echo("  -")
         return 0

@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..client import Ebonite
+from ..errors import SharedStoreError
+from ..interfaces import Command
 from ..maintenance.copy import CopyOutcome, copy_models
 from ..maintenance.gc import DEFAULT_GRACE, collect_garbage, parse_duration
 from ..maintenance.verify import verify
 from ..maintenance.walk import RegistryPath, find
 from . import output
 from .browse import add_path, parse_path
-from .command import Command, UsageError, open_client
-
-if TYPE_CHECKING:
-    from ..client import Ebonite
+from .command import UsageError, open_client
 
 
 class VerifyCommand(Command):
@@ -61,11 +61,13 @@ class VerifyCommand(Command):
             kinds = ("missing", "changed", "unreferenced", "unsafe")
             counts = {kind: sum(p.kind == kind for p in report.problems) for kind in kinds}
             found = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
-            print(summary + (found or "no problems") + ".")
+            output.echo(summary + (found or "no problems") + ".")
             if any(p.kind == "unreferenced" and p.path is None for p in report.problems):
-                print("Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough.")
+                output.echo(
+                    "Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough."
+                )
             if counts["unsafe"]:
-                print(
+                output.echo(
                     "Unsafe models load only where code-running formats are allowed (allow_pickle): push them "
                     "again with a safe serializer (ebonite-skops, ebonite-xgboost, ebonite-lightgbm, ebonite-torch)."
                 )
@@ -108,15 +110,15 @@ class GcCommand(Command):
             return 0
         verb = "Would remove" if report.dry_run else "Removed"
         for key, written in report.removed_keys.items():
-            print(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
+            output.echo(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
         for leftover in report.leftovers:
-            print(f"{verb} leftover {leftover}")
-        print(
+            output.echo(f"{verb} leftover {leftover}")
+        output.echo(
             f"{verb} {output.plural(len(report.removed_keys), 'unreferenced key')} and "
             f"{output.plural(len(report.leftovers), 'leftover')}."
         )
         if report.recent_keys:
-            print(
+            output.echo(
                 f"Kept {output.plural(len(report.recent_keys), 'unreferenced key')} written in the last "
                 f"{_duration_text(grace.total_seconds())}: a push may still be in progress."
             )
@@ -150,14 +152,18 @@ class CopyCommand(Command):
         target = _target(args.to)
         models = _announce(source, path, "Copying")
         bar = _progress_bar(models)
-        say = bar.write if bar is not None else print
         counts: dict[str, Any] = {status: 0 for status in ("copied", "present", "conflict", "failed")}
-        if args.json:
-            print('{"models": [', end="")
+
+        def say(line: str) -> None:
+            if bar is not None:
+                bar.write(output.terminal(line))
+            else:
+                output.echo(line)
 
         def report(outcome: CopyOutcome) -> None:
             if args.json:  # streamed: a million outcomes are never held at once
-                print(("" if sum(counts.values()) == 0 else ",") + "\n  " + output.json_text(outcome.to_dict()), end="")
+                start = '{"models": [' if sum(counts.values()) == 0 else ","
+                output.write_raw(start + "\n  " + output.json_text(outcome.to_dict()))
             else:
                 detail = f": {outcome.detail}" if outcome.detail else ""
                 say(f"{outcome.status:<9}{outcome.path} ({output.size(outcome.size)}){detail}")
@@ -167,14 +173,17 @@ class CopyCommand(Command):
 
         try:
             copy_models(source, target, path, on_outcome=report)
+        except SharedStoreError as err:  # the target's configuration is wrong
+            raise UsageError(str(err)) from err
         finally:
             if bar is not None:
                 bar.close()
         outcomes = sum(counts.values())
         if args.json:
-            print("\n]," + output.json_text(counts)[1:-1] + "}")
+            opened = '{"models": [' if outcomes == 0 else ""
+            output.write_raw(opened + "\n]," + output.json_text(counts)[1:-1] + "}\n", flush=True)
         else:
-            print(
+            output.echo(
                 f"{output.plural(outcomes, 'model')}: {counts['copied']} copied, {counts['present']} already "
                 f"there, {counts['conflict']} in conflict, {counts['failed']} failed."
             )
@@ -182,8 +191,6 @@ class CopyCommand(Command):
 
 
 def _target(location: str) -> Any:
-    from ..client import Ebonite
-
     if Path(location).is_dir():
         return Ebonite.local(location)
     return open_client(location)
@@ -212,5 +219,5 @@ def _announce(client: Ebonite, path: RegistryPath, doing: str) -> int:
         count = client.count_models(project=project)
     if sys.stderr.isatty():
         where = f" under {path}" if path.depth else ""
-        print(f"{doing} {count:,} {'model' if count == 1 else 'models'}{where}...", file=sys.stderr, flush=True)
+        output.echo(f"{doing} {count:,} {'model' if count == 1 else 'models'}{where}...", file=sys.stderr)
     return count

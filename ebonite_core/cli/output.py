@@ -1,36 +1,101 @@
-"""Printing for people (aligned plain-text tables, sizes, dates) and for machines (JSON)."""
+"""Printing for people (aligned plain-text tables, sizes, dates) and for machines (JSON).
+
+Everything ``ebonite`` writes to the terminal goes through :func:`echo` (or :func:`terminal` where a library
+writes for us): descriptions, names, param keys, column names, tags, file names and error messages come from
+a store that someone else may have written, and must never move the cursor, clear the screen, hide or
+reorder text, nor show a secret.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from itertools import islice
-from typing import Any
+from typing import IO, Any
+
+from ..masking import mask
+
+_KEPT_FORMAT_CHARACTERS = {"\u200d"}  # the zero-width joiner inside emoji sequences
+
+
+def _unsafe(char: str) -> bool:
+    """Control characters (C0, DEL, C1: terminal escapes), lone surrogates, line and paragraph separators, and
+    the invisible format characters that reorder or hide text (bidi overrides, zero-width spaces...)."""
+    category = unicodedata.category(char)
+    if category == "Cf":
+        return char not in _KEPT_FORMAT_CHARACTERS and not "\U000e0020" <= char <= "\U000e007f"  # emoji tags
+    return category in ("Cc", "Cs", "Zl", "Zp")
+
+
+def terminal(text: object) -> str:
+    """``text`` made safe for a terminal: secrets masked (:func:`ebonite_core.masking.mask`), every unsafe
+    character shown as its escape (``\\x1b``, ``\\n``, ``\\u202e``), so that one value is one line."""
+    text = mask(str(text))
+    if text.isprintable():  # the common case, in C
+        return text
+    return "".join(char.encode("unicode_escape").decode("ascii") if _unsafe(char) else char for char in text)
+
+
+def echo(text: object = "", file: IO[str] | None = None, end: str = "\n") -> None:
+    """Write one line (``text`` through :func:`terminal`) to ``file`` (default: stdout)."""
+    _write(terminal(text) + end, file)
+
+
+def _write(text: str, file: IO[str] | None = None, flush: bool = True) -> None:
+    stream = file if file is not None else sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    stream.write(text.encode(encoding, "backslashreplace").decode(encoding))  # never a UnicodeEncodeError
+    if flush:  # streamed output flushes once a page rather than once a line
+        stream.flush()
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code > 0xFFFF:  # as a surrogate pair, the only way JSON writes it
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    """``data`` as JSON, secrets masked and unsafe characters written as ``\\u`` escapes (still valid JSON,
+    which decodes to the same strings: the structure itself holds none of them)."""
+    _write(_safe_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")
 
 
 def json_text(data: Any) -> str:
-    """One value as JSON on one line, for output streamed piece by piece."""
-    return json.dumps(data, ensure_ascii=False)
+    """One value as JSON on one line, made safe as :func:`print_json` does, for output streamed piece by
+    piece (written with :func:`write_raw`)."""
+    return _safe_json(json.dumps(data, ensure_ascii=False))
+
+
+def write_raw(text: str, flush: bool = False) -> None:
+    """Write text already made safe (by :func:`json_text` or :func:`terminal`) to stdout as it is."""
+    _write(text, flush=flush)
+
+
+def _safe_json(text: str) -> str:
+    text = mask(text)
+    if not text.isprintable():
+        text = "".join(_json_escape(char) if char != "\n" and _unsafe(char) else char for char in text)
+    return text
 
 
 def print_table(
     header: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = (), indent: str = ""
 ) -> None:
     """Columns separated by two spaces, padded to the widest cell; columns listed in ``right`` align right."""
-    cells = [[str(cell) for cell in row] for row in [header, *rows]]
+    cells = [[terminal(cell) for cell in row] for row in [header, *rows]]
     widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
     for row in cells:
         padded = [
             cell.rjust(width) if column in right else cell.ljust(width)
             for column, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
-        print(indent + "  ".join(padded).rstrip())
+        echo(indent + "  ".join(padded).rstrip())
 
 
 def print_table_streamed(
@@ -43,7 +108,7 @@ def print_table_streamed(
     first = list(islice(iterator, sample))
     if not first:
         return 0
-    cells = [[str(cell) for cell in row] for row in [header, *first]]
+    cells = [[terminal(cell) for cell in row] for row in [header, *first]]
     widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
 
     def line(row: Sequence[str]) -> str:
@@ -51,30 +116,31 @@ def print_table_streamed(
             cell.rjust(width) if column in right else cell.ljust(width)
             for column, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
-        return "  ".join(padded).rstrip()
+        return "  ".join(padded).rstrip() + "\n"
 
-    for row in cells:
-        print(line(row))
+    _write("".join(map(line, cells)))  # the first page at once, flushed
     count = len(first)
     for row in iterator:
-        print(line([str(cell) for cell in row]))
+        _write(line([terminal(cell) for cell in row]), flush=False)
         count += 1
+    sys.stdout.flush()
     return count
 
 
 def print_json_with_list(document: Any, where: Sequence[str | int], items: Iterable[Any]) -> None:
     """Print ``document`` as JSON with a list placed at ``where`` (keys and indexes leading to it) whose
-    items are printed as they come: a list of a million models is never held at once."""
+    items are printed as they come: a list of a million models is never held at once. Made safe as
+    :func:`print_json` does."""
     marker = "\x00items\x00"
     place = document
     for step in where[:-1]:
         place = place[step]  # type: ignore[index]
     place[where[-1]] = marker  # type: ignore[index]
     head, tail = json.dumps(document, indent=2, ensure_ascii=False).split(json.dumps(marker), 1)
-    print(head + "[", end="")
+    _write(_safe_json(head) + "[")
     for index, item in enumerate(items):
-        print(("," if index else "") + "\n  " + json.dumps(item, ensure_ascii=False), end="")
-    print("\n]" + tail)
+        _write(("," if index else "") + "\n  " + json_text(item), flush=False)
+    _write("\n]" + _safe_json(tail) + "\n")
 
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
@@ -121,8 +187,8 @@ def signature(description: dict[str, Any]) -> str:
 
 def ask(question: str) -> bool:
     """Ask a yes/no question on stderr and read the answer from stdin; only ``y``/``yes`` say yes."""
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    echo(f"{question} [y/N] ", file=sys.stderr, end="")
     answer = sys.stdin.readline()
     if not answer.endswith("\n"):
-        print(file=sys.stderr)  # end of input: finish the prompt's line
+        echo(file=sys.stderr)  # end of input: finish the prompt's line
     return answer.strip().lower() in ("y", "yes")

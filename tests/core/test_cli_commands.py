@@ -111,7 +111,13 @@ def test_a_command_can_read_the_config_without_opening_the_registry(tmp_path: Pa
 
 
 # A command line for each command that needs arguments to parse (the others parse bare).
-REQUIRED_ARGUMENTS = {"show": ["p/t/m"], "rm": ["p"], "copy": ["--to", "elsewhere"], "db": ["current"]}
+REQUIRED_ARGUMENTS = {
+    "show": ["p/t/m"],
+    "rm": ["p"],
+    "copy": ["--to", "elsewhere"],
+    "db": ["current"],
+    "token": ["list"],
+}
 
 
 def test_every_command_with_json_output_takes_json_before_or_after_its_name() -> None:

@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from ebonite_core.objects import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH
+from ebonite_core.names import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH
 
 NAME_LENGTH = 255
 TAG_KEY_LENGTH = MAX_TAG_KEY_LENGTH  # 128
@@ -170,6 +170,8 @@ models = Table(
     # The same orders across tasks: a search by project or over the whole registry (revision 0004).
     Index("ix_ebonite_models_creation_date_id", "creation_date", "id"),
     Index("ix_ebonite_models_name_id", "name", "id"),
+    # "Does a model record this artifact key?", which gc asks right before each deletion (revision 0004).
+    Index("ix_ebonite_models_artifact_key", "artifact_key"),
     sqlite_autoincrement=True,
     **MYSQL_OPTIONS,
 )

@@ -16,14 +16,15 @@ Create Date: 2026-12-01
   alone; tags gain a copy of their model's ``task_id`` and ``creation_date`` (filled here by one UPDATE), and
   an index on (key, value, task_id, creation_date, model_id): a search by tag, newest first, walks the
   tagged models in that order instead of every model of the task.
-- ``ebonite_models``: indexes on (creation_date, id) and (name, id), so that a search across tasks (by
-  project, or over the whole registry) walks its order instead of sorting every candidate; the (task_id,
-  id) index of 0002 gains ``creation_date``, so that a search starting from a rare tag or param reads the
-  creation dates it sorts from that index alone, not from each model's row. On PostgreSQL
-  ``name`` takes the ``"C"`` collation (code point order, which search promises): an index in the
-  database's own collation cannot serve ``ORDER BY name COLLATE "C"``. Equality is unchanged. Also on
-  PostgreSQL, statistics of tags' (key, value) and string params' (key, text) pairs (``CREATE STATISTICS``),
-  so that the planner knows how common a tag is.
+- ``ebonite_models``: an index on ``artifact_key``, so that the check garbage collection makes right before
+  each deletion ("does a model record this key?") is one index lookup; indexes on (creation_date, id) and
+  (name, id), so that a search across tasks (by project, or over the whole registry) walks its order instead
+  of sorting every candidate; the (task_id, id) index of 0002 gains ``creation_date``, so that a search
+  starting from a rare tag or param reads the creation dates it sorts from that index alone, not from each
+  model's row. On PostgreSQL ``name`` takes the ``"C"`` collation (code point order, which search
+  promises): an index in the database's own collation cannot serve ``ORDER BY name COLLATE "C"``. Equality
+  is unchanged. Also on PostgreSQL, statistics of tags' (key, value) and string params' (key, text) pairs
+  (``CREATE STATISTICS``), so that the planner knows how common a tag is.
 
 Types are spelled out here, as in 0001: a migration must keep building the schema of its own revision.
 """
@@ -197,10 +198,12 @@ def upgrade() -> None:
     op.create_index("ix_ebonite_models_name_id", "ebonite_models", ["name", "id"])
     op.create_index("ix_ebonite_models_task_id_id_creation_date", "ebonite_models", ["task_id", "id", "creation_date"])
     op.drop_index("ix_ebonite_models_task_id_id", table_name="ebonite_models")
+    op.create_index("ix_ebonite_models_artifact_key", "ebonite_models", ["artifact_key"])
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    op.drop_index("ix_ebonite_models_artifact_key", table_name="ebonite_models")
     op.create_index("ix_ebonite_models_task_id_id", "ebonite_models", ["task_id", "id"])
     op.drop_index("ix_ebonite_models_task_id_id_creation_date", table_name="ebonite_models")
     op.drop_index("ix_ebonite_models_name_id", table_name="ebonite_models")

@@ -1,0 +1,177 @@
+"""What serving a registry over HTTP costs: the same local store used directly and through `ebonite serve`.
+
+- ``tiny``: median ms per push and per get + load of a tiny model (``ScaleModel``), directly and through the
+  server on loopback (a write token for one project); the difference is the added cost. Goal: under 3 ms.
+- ``large``: push and load of a model of ``--size`` MiB (default 1024), directly and through the server, best
+  of ``--rounds``; throughput ratio through the server / direct (goal: at least 0.8x) and the server's
+  memory growth during the transfers (RSS sampled every 10 ms; goal: under 200 MB).
+
+Both paths use the same kind of store (a local store with fsync, the default); the server is a real `ebonite
+serve` process on 127.0.0.1.
+
+    .venv/bin/python benchmarks/server_overhead.py --pushes 200 --size 1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from ebonite_core import Ebonite
+from ebonite_core.testing import ScaleModel
+
+MiB = 1024 * 1024
+REGISTRY = (
+    '[metadata]\ntype = "local"\npath = "{0}/metadata.json"\n\n[artifact]\ntype = "local"\npath = "{0}/artifacts"\n'
+)
+
+
+def start_server(config: Path) -> tuple[subprocess.Popen[bytes], str]:
+    log = config.with_suffix(".log")
+    command = [sys.executable, "-c", "import sys; from ebonite_core.cli import main; sys.exit(main())"]
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [*command, "serve", "--config", str(config), "--port", "0"], stdout=output, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = re.search(r"ebonite serve: (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
+        if found:
+            time.sleep(0.5)
+            return process, found.group(1)
+        time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"the server did not start: {log.read_text()}")
+
+
+def http_client(url: str, token: str) -> Ebonite:
+    section = {"url": url, "token": token}
+    return Ebonite.custom_client("http", "http", section, section)
+
+
+def tiny(direct: Ebonite, served: Ebonite, pushes: int) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for label, ebnt in (("direct", direct), ("server", served)):
+        task = ebnt.get_or_create_task("bench", f"tiny-{label}")
+        push_times, load_times = [], []
+        for index in range(pushes):
+            started = time.perf_counter()
+            task.create_and_push_model(ScaleModel(float(index)), [1.0], f"m{index}")
+            push_times.append(time.perf_counter() - started)
+        for index in range(pushes):
+            started = time.perf_counter()
+            ebnt.get_model(f"m{index}", task).load()
+            load_times.append(time.perf_counter() - started)
+        figures[f"{label}_push_ms"] = 1000 * statistics.median(push_times)
+        figures[f"{label}_get_load_ms"] = 1000 * statistics.median(load_times)
+    figures["added_push_ms"] = figures["server_push_ms"] - figures["direct_push_ms"]
+    figures["added_get_load_ms"] = figures["server_get_load_ms"] - figures["direct_get_load_ms"]
+    return figures
+
+
+class PeakMemory:
+    """The largest RSS of a process while the context runs, sampled every 10 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.baseline = self.peak = self.process.memory_info().rss
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def large(direct: Ebonite, served: Ebonite, size_mib: int, rounds: int, server_pid: int) -> dict[str, float]:
+    payload = os.urandom(MiB) * size_mib
+    best: dict[str, float] = {}
+    growth = 0
+    for round_ in range(rounds):
+        for label, ebnt in (("direct", direct), ("server", served)):
+            task = ebnt.get_or_create_task("bench", f"large-{label}")
+            with PeakMemory(server_pid) as memory:
+                started = time.perf_counter()
+                model = task.create_and_push_model(ScaleModel(1.0, payload), [1.0], f"big{round_}")
+                pushed = time.perf_counter() - started
+                started = time.perf_counter()
+                loaded = ebnt.get_model(model.name, task).load()
+                load = time.perf_counter() - started
+            assert len(loaded.object.payload) == len(payload)
+            del loaded
+            ebnt.delete_model(model)
+            if label == "server":
+                growth = max(growth, memory.peak - memory.baseline)
+            best[f"{label}_push_s"] = min(best.get(f"{label}_push_s", float("inf")), pushed)
+            best[f"{label}_load_s"] = min(best.get(f"{label}_load_s", float("inf")), load)
+    mib = size_mib
+    return {
+        "size_mib": mib,
+        **{key: round(value, 3) for key, value in best.items()},
+        "direct_push_mib_s": round(mib / best["direct_push_s"], 1),
+        "server_push_mib_s": round(mib / best["server_push_s"], 1),
+        "push_ratio": round(best["direct_push_s"] / best["server_push_s"], 2),
+        "direct_load_mib_s": round(mib / best["direct_load_s"], 1),
+        "server_load_mib_s": round(mib / best["server_load_s"], 1),
+        "load_ratio": round(best["direct_load_s"] / best["server_load_s"], 2),
+        "server_memory_growth_mb": round(growth / 1e6, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pushes", type=int, default=200)
+    parser.add_argument("--size", type=int, default=1024, help="MiB of the large model")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=os.environ.get("EBONITE_BENCH_DIR")) as directory:
+        root = Path(directory)
+        config = root / "registry.toml"
+        config.write_text(REGISTRY.format(root / "store"))
+        from ebonite_server.state import ServerState
+
+        token = ServerState(root / "registry.server.sqlite3").create_token("bench", "write", "benchmark")[0]
+        process, url = start_server(config)
+        try:
+            direct, served = Ebonite.from_config(config), http_client(url, token)
+            figures = tiny(direct, served, args.pushes)
+            print(
+                f"tiny model, median of {args.pushes}: push {figures['direct_push_ms']:.2f} ms direct, "
+                f"{figures['server_push_ms']:.2f} ms through the server (+{figures['added_push_ms']:.2f} ms); "
+                f"get+load {figures['direct_get_load_ms']:.2f} ms direct, {figures['server_get_load_ms']:.2f} ms "
+                f"through the server (+{figures['added_get_load_ms']:.2f} ms)"
+            )
+            big = large(direct, served, args.size, args.rounds, process.pid)
+            print(
+                f"{args.size} MiB model, best of {args.rounds}: push {big['direct_push_mib_s']} MiB/s direct, "
+                f"{big['server_push_mib_s']} MiB/s through the server ({big['push_ratio']}x); load "
+                f"{big['direct_load_mib_s']} MiB/s direct, {big['server_load_mib_s']} MiB/s through the server "
+                f"({big['load_ratio']}x); server memory growth {big['server_memory_growth_mb']} MB"
+            )
+            print(json.dumps({**figures, **big}))
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""Artifacts over HTTP, streamed in bounded memory both ways.
+
+An upload (``PUT /artifacts/{key}?files=a:3,b:5``) sends the files' bytes one after the other. The server
+writes each into a private temporary directory (in the artifact repository's staging directory, so that a
+local store links rather than copies), measuring its size and sha256 as it arrives, hands the complete set
+to the repository's ``push`` and only then records the key with what it measured. An upload cut short
+stores nothing: its temporary directory is removed, or, if the server itself was killed, left for
+``ebonite gc`` (it is named ``ebonite-push-<pid>-...`` like the client's own). The model that references
+the key becomes visible only when its manifest matches what was measured (:func:`api.create_model`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from ebonite_core.errors import ArtifactNotFoundError
+from ebonite_core.repository import check_artifact_key, check_artifact_name
+
+from .protocol import AccessDeniedError, decode_files
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from .access import Access
+
+CHUNK = 1024 * 1024
+
+
+class PayloadTooLargeError(ValueError):
+    """A request body above the server's limit (answered 413)."""
+
+
+class _Writer:
+    """The files of one upload, written and hashed by two threads of their own while the request's body is
+    still arriving: receiving, writing and hashing overlap, and at most ``QUEUED`` chunks of about 1 MiB
+    wait in memory (the receiving side waits when the queues are full)."""
+
+    QUEUED = 8
+    SYNC_EVERY = 32 * CHUNK
+
+    def __init__(self, directory: Path, sync: bool) -> None:
+        self.directory = directory
+        self.sync = sync  # the repository fsyncs what it is given: write through as we go (see below)
+        self.writes: queue.Queue[tuple[str, bytes] | None] = queue.Queue(self.QUEUED)
+        self.hashes: queue.Queue[tuple[str, bytes] | None] = queue.Queue(self.QUEUED)
+        self.digests: dict[str, Any] = {}
+        self.sizes: dict[str, int] = {}
+        self.errors: list[BaseException] = []
+        self.threads = [
+            threading.Thread(target=self._write, daemon=True),
+            threading.Thread(target=self._hash, daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _write(self) -> None:
+        file = None
+        name = None
+        unsynced = 0
+        try:
+            while (item := self.writes.get()) is not None:
+                if item[0] != name:
+                    if file is not None:
+                        file.close()
+                    name = item[0]
+                    file = open(self.directory / check_artifact_name(name), "xb")
+                assert file is not None
+                file.write(item[1])
+                unsynced += len(item[1])
+                if self.sync and unsynced >= self.SYNC_EVERY:
+                    # The repository's push fsyncs every file: put the bytes on the disk while they arrive,
+                    # so that little is left for that fsync at the end.
+                    file.flush()
+                    os.fdatasync(file.fileno())
+                    unsynced = 0
+        except BaseException as err:
+            self.errors.append(err)
+            while self.writes.get() is not None:  # keep draining, so that the receiving side never blocks
+                pass
+        finally:
+            if file is not None:
+                file.close()
+
+    def _hash(self) -> None:
+        while (item := self.hashes.get()) is not None:
+            name, data = item
+            self.digests.setdefault(name, hashlib.sha256()).update(data)
+            self.sizes[name] = self.sizes.get(name, 0) + len(data)
+
+    async def put(self, name: str, data: bytes) -> None:
+        for target in (self.writes, self.hashes):
+            try:
+                target.put_nowait((name, data))
+            except queue.Full:
+                await run_in_threadpool(target.put, (name, data))
+        if self.errors:
+            raise self.errors[0]
+
+    async def close(self) -> dict[str, tuple[int, str]]:
+        """Wait for both threads; the size and sha256 of every file written."""
+        for target in (self.writes, self.hashes):
+            await run_in_threadpool(target.put, None)
+        for thread in self.threads:
+            await run_in_threadpool(thread.join)
+        if self.errors:
+            raise self.errors[0]
+        return {name: (self.sizes[name], digest.hexdigest()) for name, digest in self.digests.items()}
+
+
+async def upload(access: Access, request: Request, key: str) -> Response:
+    check_artifact_key(key)
+    if not access.principal.can_write_somewhere():
+        raise AccessDeniedError("This token may not upload artifacts: that needs the write role on a project.")
+    sizes = decode_files(request.query_params.get("files", ""))
+    total = sum(sizes.values())
+    limit = access.context.settings.max_upload_bytes
+    if total > limit:
+        raise PayloadTooLargeError(f"The upload of {total} bytes is above this server's limit of {limit} bytes.")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared != str(total):
+        raise ValueError(f"Content-Length {declared[:20]} differs from the {total} bytes the files add up to.")
+    if total <= CHUNK:  # a small model: everything after the body in one trip to a worker thread
+        measured = await run_in_threadpool(_store_small, access, key, sizes, await _read_small(request, total))
+    else:
+        measured = await _store_large(access, request, key, sizes)
+    files = [{"name": name, "size": size, "sha256": sha256} for name, (size, sha256) in measured.items()]
+    return JSONResponse({"key": key, "files": files}, status_code=201)
+
+
+async def _read_small(request: Request, total: int) -> bytes:
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > total:
+                raise ValueError("The upload has more bytes than its files add up to.")
+    except ClientDisconnect:
+        raise ValueError("The upload was interrupted: nothing was stored.") from None
+    return bytes(body)
+
+
+def _store_small(access: Access, key: str, sizes: dict[str, int], body: bytes) -> dict[str, tuple[int, str]]:
+    directory = Path(tempfile.mkdtemp(prefix=f"ebonite-push-{os.getpid()}-", dir=access.artifacts.staging_dir()))
+    try:
+        measured = {}
+        offset = 0
+        for name, size in sizes.items():
+            data = body[offset : offset + size]
+            offset += len(data)
+            (directory / check_artifact_name(name)).write_bytes(data)
+            measured[name] = (len(data), hashlib.sha256(data).hexdigest())
+        _check_complete(sizes, measured)
+        _store(access, key, {name: directory / name for name in sizes}, measured)
+        return measured
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def _store_large(access: Access, request: Request, key: str, sizes: dict[str, int]) -> dict[str, tuple[int, str]]:
+    staging = await run_in_threadpool(access.artifacts.staging_dir)
+    directory = tempfile.mkdtemp(prefix=f"ebonite-push-{os.getpid()}-", dir=staging)
+    try:
+        writer = _Writer(Path(directory), access.artifacts.sync_staged_files)
+        try:
+            await _receive(request, writer, sizes)
+        finally:
+            measured = await writer.close()
+        _check_complete(sizes, measured)
+        paths = {name: Path(directory) / name for name in sizes}
+        await run_in_threadpool(_store, access, key, paths, measured)
+        return measured
+    finally:
+        await run_in_threadpool(shutil.rmtree, directory, True)
+
+
+def _check_complete(sizes: dict[str, int], measured: dict[str, tuple[int, str]]) -> None:
+    if any(measured.get(name, (0, ""))[0] != size for name, size in sizes.items()):
+        raise ValueError("The upload ended before all of its files arrived: nothing was stored.")
+
+
+async def _receive(request: Request, writer: _Writer, sizes: dict[str, int]) -> None:
+    """Hand the body to ``writer``, cut into the files of ``sizes`` (in order), in chunks of about 1 MiB."""
+    order = iter(sizes.items())
+    name, remaining = next(order)
+    pending = bytearray()
+    for empty, size in sizes.items():  # empty files get a (zero-length) write, so that they exist
+        if size == 0:
+            await writer.put(empty, b"")
+    try:
+        async for chunk in request.stream():
+            view = memoryview(chunk)
+            while view:
+                while remaining == 0:
+                    if pending:
+                        await writer.put(name, bytes(pending))
+                        pending.clear()
+                    entry = next(order, None)
+                    if entry is None:
+                        raise ValueError("The upload has more bytes than its files add up to.")
+                    name, remaining = entry
+                taken = view[:remaining]
+                pending += taken
+                remaining -= len(taken)
+                view = view[len(taken) :]
+                if len(pending) >= CHUNK:
+                    await writer.put(name, bytes(pending))
+                    pending.clear()
+        if pending:
+            await writer.put(name, bytes(pending))
+    except ClientDisconnect:
+        raise ValueError("The upload was interrupted: nothing was stored.") from None
+
+
+def _store(access: Access, key: str, paths: dict[str, Path], measured: dict[str, tuple[int, str]]) -> None:
+    access.artifacts.push(key, paths)  # never overwrites a key: FileExistsError or an EboniteError
+    try:
+        access.state.record_upload(key, access.principal.token_id, measured)
+    except BaseException:
+        access.artifacts.delete(key)  # stored files without a record are nobody's: take them back
+        raise
+
+
+class _FileResponse(FileResponse):
+    chunk_size = CHUNK
+
+
+def download(access: Access, key: str, name: str) -> Response:
+    """(Blocking) a response streaming one stored file: read in place when the repository offers a local
+    path, else fetched into a temporary file first (removed once sent)."""
+    check_artifact_key(key)
+    check_artifact_name(name)
+    access.authorize_key(key, "read")
+    path = access.artifacts.local_path(key, name)
+    if path is not None and Path(path).is_file():
+        return _FileResponse(path, media_type="application/octet-stream")
+    if path is not None:
+        raise ArtifactNotFoundError(f"Artifact file {name!r} of key {key!r} does not exist.")
+    directory = tempfile.mkdtemp(prefix=f"ebonite-load-{os.getpid()}-", dir=access.artifacts.staging_dir())
+    try:
+        access.artifacts.download(key, name, Path(directory) / name)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return _FileResponse(
+        Path(directory) / name,
+        media_type="application/octet-stream",
+        background=BackgroundTask(shutil.rmtree, directory, True),
+    )
+
+
+def delete(access: Access, key: str) -> None:
+    check_artifact_key(key)
+    access.authorize_key(key, "write")
+    access.artifacts.delete(key)
+    access.state.forget_key(key)
+
+
+def keys(access: Access) -> dict[str, Any]:
+    visible = access.visible_keys()
+    stored = access.artifacts.keys()
+    return {"keys": {key: when.isoformat() for key, when in stored.items() if visible is None or key in visible}}
