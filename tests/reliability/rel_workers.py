@@ -212,7 +212,7 @@ def maintenance_worker(
     count})``, and the deletes in the workers' format (``("delete", name, key)``, ``("delete gone", ...)``,
     ``("delete none", name)``), so that the store can be checked against all acknowledged operations.
     """
-    from ebonite_core.maintenance import collect_garbage, copy_models, verify
+    from ebonite_core.maintenance import CopyOutcome, collect_garbage, copy_models, verify
 
     rng = random.Random(index)
     ebnt, copy = spec.open(), target.open()
@@ -223,7 +223,9 @@ def maintenance_worker(
         while time.monotonic() < deadline:
             log.append(("gc", sorted(collect_garbage(ebnt).removed_keys)))
             log.append(("verify", [(p.kind, p.path, p.key) for p in verify(ebnt).problems]))
-            statuses = [outcome.status for outcome in copy_models(ebnt, copy)]
+            outcomes: list[CopyOutcome] = []
+            copy_models(ebnt, copy, on_outcome=outcomes.append)
+            statuses = [outcome.status for outcome in outcomes]
             log.append(("copy", {status: statuses.count(status) for status in set(statuses)}))
             name = rng.choice(names)
             found = ebnt.get_model(name, "task", "concurrency")  # `ebonite rm concurrency/task/NAME`

@@ -3,7 +3,8 @@
 ``get_model`` by names is at most 3 statements, listing a task's models is one statement whatever their
 number, and a push costs the same number of statements however many models the task already has. Models
 come with their tags in those same statements (no query per model); a search is one statement whatever
-the number of models, and so is following an alias.
+the number of models, and so is following an alias. Garbage collection's last check before each deletion
+(``references_artifact_key``) is one statement that SQLite answers from an index.
 """
 
 from __future__ import annotations
@@ -196,6 +197,22 @@ def test_get_or_create_task_of_an_existing_task_only_reads(ebnt: Ebonite, reposi
     with count_statements(repository.engine) as statements:
         ebnt.get_or_create_task("project", "task")
     assert len(statements) == 2 and all(statement.lstrip().upper().startswith("SELECT") for statement in statements)
+
+
+@pytest.mark.parametrize("backend", ["sqlite-file"])
+def test_gc_asks_about_a_key_with_one_index_lookup(ebnt: Ebonite, repository: SQLAlchemyMetaRepository) -> None:
+    """``references_artifact_key`` (asked before each deletion gc makes) searches revision 0004's index on the
+    artifact key rather than scanning every model: the plan SQLite gives for the very statement it runs."""
+    task = ebnt.get_or_create_task("project", "task")
+    pushed = task.create_and_push_model(ScaleModel(), SAMPLE, "model")
+    with count_statements(repository.engine) as statements:
+        assert repository.references_artifact_key(pushed.artifact_key)
+    assert not repository.references_artifact_key("0" * 32)
+    assert len(statements) == 1, statements
+    arguments = (pushed.artifact_key, *[1] * (statements[0].count("?") - 1))  # the key, then LIMIT (and OFFSET)
+    with repository.engine.connect() as connection:
+        plan = [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statements[0]}", arguments)]
+    assert plan == ["SEARCH ebonite_models USING COVERING INDEX ix_ebonite_models_artifact_key (artifact_key=?)"]
 
 
 def test_the_count_listener_sees_every_statement(tmp_path: Path) -> None:
