@@ -77,12 +77,12 @@ class MetadataRepository(ABC):
       ``None`` when nothing matches; lists are in creation order.
     - The repository never stores absolute paths, endpoints or credentials inside the metadata.
 
-    Optional methods, with defaults: ``search_models`` and ``count_models`` (built on the getters; SQL
-    backends do them in the database), ``config`` (the constructor options, for ``Ebonite.save_config``; the
-    default raises ``NotImplementedError``), ``clean_leftovers`` (what interrupted writes left behind, for
-    ``ebonite gc``; the default finds nothing), ``references_artifact_key`` (whether a model records a key,
-    for the check garbage collection makes right before each deletion; the default walks every model) and
-    ``close``. ``path_options`` names the constructor options that are local paths (resolved relative to a
+    Optional methods, with defaults: ``search_models`` (built on the getters) and ``count_models`` (built on
+    ``search_models``; SQL backends do both in the database), ``config`` (the constructor options, for
+    ``Ebonite.save_config``; the default raises ``NotImplementedError``), ``clean_leftovers`` (what interrupted
+    writes left behind, for ``ebonite gc``; the default finds nothing), ``references_artifact_key`` (whether a model
+    records a key, for the check garbage collection makes right before each deletion; the default walks every model)
+    and ``close``. ``path_options`` names the constructor options that are local paths (resolved relative to a
     config file's directory); ``hide_secrets`` finds the secrets inside option values
     (:func:`ebonite_core.masking.hide_url_secrets`).
 
