@@ -75,6 +75,7 @@ def serve_local(registry: Ebonite, client_expression: str, port: int, uvicorn: A
         listener = bind(HOST, port)
     except OSError as err:
         raise UsageError(f"ebonite ui cannot listen on {HOST}:{port} ({err}): pass another --port.") from err
+    listener.listen(2048)  # connections wait in the backlog from now on: the printed address works at once
     bound_port = listener.getsockname()[1]
     print(f"ebonite ui: http://{HOST}:{bound_port}{PREFIX}/ (read-only; Ctrl-C stops it)", flush=True)
     config = uvicorn.Config(
