@@ -192,10 +192,13 @@ def test_pages_fit_a_phone_and_a_wide_screen(browser: WebDriver, site: Site) -> 
     try:
         for width in (375, 1440):
             browser.set_window_size(width, 900)
-            inner = browser.execute_script("return window.innerWidth")
+            assert browser.execute_script("return window.innerWidth") == width
             for url in pages:
                 browser.get(url)
                 # Wide tables scroll inside their own region; the page itself never scrolls sideways.
-                assert browser.execute_script("return document.documentElement.scrollWidth") <= inner, (width, url)
+                scroll, client = browser.execute_script(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+                )
+                assert scroll <= client, (width, url)
     finally:
         browser.set_window_size(1440, 1000)
