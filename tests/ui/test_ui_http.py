@@ -4,6 +4,7 @@ role checks on every action, and the read-only `ebonite ui` on 127.0.0.1."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
 from collections.abc import Callable, Iterator
@@ -233,6 +234,25 @@ def test_a_bad_filter_is_explained_next_to_the_form(site: Site, client_for: Clie
         response = client.http.get(f"{task}?{query}")
         assert response.status_code == 400 and message in html.unescape(response.text), query
         assert 'id="tag-new"' in response.text  # the form is there to fix it
+
+
+def test_installed_from_its_sdist_the_ui_has_its_templates_and_static_files(sdist_environment: Path) -> None:
+    script = (
+        "import json; from ebonite_server.ui import pages; ui = pages.WebUI(read_only=False, client_expression='x'); "
+        "names = ui.templates.list_templates(); [ui.templates.get_template(name) for name in names]; "
+        "print(json.dumps({'file': pages.__file__, 'templates': names, "
+        "'static': sorted(path.name for path in (pages.HERE / 'static').iterdir())}))"
+    )
+    done = subprocess.run([str(sdist_environment), "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert Path(report["file"]).is_relative_to(sdist_environment.parents[1])
+    shipped = sorted(
+        path.name
+        for path in (Path(__file__).parents[2] / "plugins/ebonite-server/ebonite_server/ui/templates").iterdir()
+    )
+    assert report["templates"] == shipped and "task.html" in shipped
+    assert report["static"] == ["ui.css", "ui.js"]
 
 
 # ebonite ui: the read-only UI for a registry reached directly

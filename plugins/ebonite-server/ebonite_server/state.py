@@ -14,6 +14,8 @@ owner only. What it holds:
   file as the server measured them while receiving, and, once a model references it, the id of the model's
   project. A model is created only if its manifest matches the upload; downloads are allowed to those who
   can read that project.
+- secrets the server makes for itself (:meth:`ServerState.secret`): the key that signs the web UI's session
+  cookies, shared by every worker.
 
 Losing the file loses the tokens (make new ones) and the key records (models pushed before stay loadable:
 the server finds an unrecorded key's project by looking through the models of the projects the token can
