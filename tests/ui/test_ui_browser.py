@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 from ui_site import (
     HOSTILE_DESCRIPTION,
     HOSTILE_MODEL,
@@ -17,6 +18,7 @@ from ui_site import (
     HOSTILE_TAG,
     HOSTILE_TASK,
     MODEL_COUNT,
+    WAIT_SECONDS,
     Site,
     detector_models,
     sign_in,
@@ -126,7 +128,8 @@ def test_compares_three_models_with_the_keyboard_and_marks_what_differs(browser:
     for name in chosen:
         row = browser.find_element(By.XPATH, f"//tr[th/a[text()='{name}']]")
         row.find_element(By.CSS_SELECTOR, "input.compare-choice").send_keys(Keys.SPACE)
-    assert browser.find_element(By.ID, "compare-help").text.startswith("3 ticked")
+    help_text = browser.find_element(By.ID, "compare-help")
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda _: help_text.text.startswith("3 ticked"))  # ui.js counts them
     submit_and_wait(browser, browser.find_element(By.ID, "compare-button"), key=Keys.ENTER)
 
     headers = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#compare thead th a")]

@@ -123,6 +123,10 @@ def test_a_visitor_without_a_session_is_sent_to_sign_in_and_stays_on_this_site(
     response = visitor.http.get("/ui/tasks/1?sort=name")
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/sign-in?next=%2Fui%2Ftasks%2F1%3Fsort%3Dname"
+    assert "script-src 'self'" in response.headers["content-security-policy"]  # redirects carry the headers too
+    # A form sent without a session is not resent after signing in: back to the registry, not to the action.
+    posted = visitor.post(f"/ui/models/{site.ids['fraud/actions/keep-me']}/tags", key="k", value="v", csrf=visitor.csrf)
+    assert posted.status_code == 303 and posted.headers["location"] == "/ui/sign-in?next=%2Fui%2F"
     wrong = visitor.post("/ui/sign-in", token="ebt_000000000000_nope", csrf=visitor.csrf, next="/ui/")
     assert wrong.status_code == 401 and "unknown or was revoked" in wrong.text
     assert visitor.http.get("/ui/").status_code == 303  # still nobody

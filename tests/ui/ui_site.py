@@ -228,14 +228,21 @@ def sign_in(browser: WebDriver, site: Site, token_name: str) -> None:
 
 
 def submit_and_wait(browser: WebDriver, element: object, key: str | None = None) -> None:
-    """Click ``element`` (or press ``key`` on it) and wait until the browser has left the current page."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    """Click ``element`` (or press ``key`` on it) and wait until the next page has loaded.
+
+    The old page is marked with a script variable: a new document does not have it. (Waiting for an element of
+    the old page to go stale can fail with an inspector error while the document is swapped.)
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("window.eboniteOldPage = true")
     if key is None:
         element.click()  # type: ignore[attr-defined]
     else:
         element.send_keys(key)  # type: ignore[attr-defined]
-    WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return window.eboniteOldPage === undefined && document.readyState === 'complete'"
+        )
+    )

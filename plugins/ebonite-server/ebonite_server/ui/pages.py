@@ -209,8 +209,9 @@ class WebUI:
                     "Go back, reload the page and try again."
                 )
             response = handler(visit)
-        except SignInNeeded:
-            response = RedirectResponse(f"{PREFIX}/sign-in?{urlencode({'next': _local_path(request)})}", 303)
+        except SignInNeeded:  # and back here afterwards (to the registry after a form: it was not sent)
+            back = _local_path(request) if request.method == "GET" else f"{PREFIX}/"
+            response = RedirectResponse(f"{PREFIX}/sign-in?{urlencode({'next': back})}", 303)
         except UnauthenticatedError as err:  # the session's token was revoked between two steps
             response = self._error(visit, 401, str(err))
         except CsrfError as err:
@@ -232,6 +233,7 @@ class WebUI:
                 httponly=True,
                 samesite="strict",
             )
+        response.headers.update(SECURITY_HEADERS)  # redirects too
         # The time this server spent on the page (session, lookups, search, template): browsers' developer tools
         # show it, and `make bench` reads it.
         response.headers["Server-Timing"] = f"page;dur={(time.perf_counter() - started) * 1000:.1f}"
