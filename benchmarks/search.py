@@ -84,8 +84,9 @@ def fill(repository: MetadataRepository, count: int) -> Task:
     task = repository.create_task(Task("search", project_id=project.id))
     assert task.id is not None
     if isinstance(repository, LocalMetadataRepository):
-        tables = repository._tables
-        repository._change(lambda: [tables.create_model(model) for model in model_specs(count, task.id)])
+        with repository.transaction():  # one write of the file for every model, not one per model
+            for model in model_specs(count, task.id):
+                repository.create_model(model)
     else:
         for model in model_specs(count, task.id):
             repository.create_model(model)

@@ -23,16 +23,18 @@ from .errors import (
     NonExistingTaskError,
     ProjectWithTasksError,
     RepositoryError,
+    SharedStoreError,
     TaskWithModelsError,
     UnknownBackendError,
     UnsafeModelError,
 )
 from .hookspecs import hookimpl
-from .model import ModelSerializer, PickleSerializer, RequirementsWarning, create_model
+from .interfaces import ArtifactRepository, MetadataRepository, ModelSerializer
+from .model import PickleSerializer, RequirementsWarning, create_model
 from .objects import ArtifactFile, Model, Project, Task
-from .repository import ArtifactRepository, MetadataRepository
 from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
-from .repository.local import LocalArtifactRepository, LocalMetadataRepository
+from .repository.local import LocalArtifactRepository
+from .repository.local_metadata import LocalMetadataRepository
 
 __version__ = "0.1.0"
 
@@ -66,6 +68,7 @@ __all__ = [
     "ProjectWithTasksError",
     "RepositoryError",
     "RequirementsWarning",
+    "SharedStoreError",
     "Task",
     "TaskWithModelsError",
     "UnknownBackendError",

@@ -2,33 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import logging
 import os
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
+from .config import CONFIG_VARIABLE, build_repositories, config_document, parse_config, save_document
 from .errors import (
     ExistingModelError,
     MetadataCorruptError,
     NonExistingProjectError,
     NonExistingTaskError,
 )
-from .model.safety import resolve_allow_pickle
-from .objects import Model, Project, Task, check_alias, check_name, check_storable, check_tags
+from .interfaces import ArtifactRepository, MetadataRepository, ModelSerializer
+from .interfaces.metadata import check_same
+from .masking import mask, remember_repository
+from .model import additional
+from .model.create import create_model
+from .model.requirements import check_requirements
+from .model.safety import check_load_allowed, loads_without_code, resolve_allow_pickle
+from .model.storage import new_artifact_key, private_directory, read_object, write_files
+from .names import check_alias, check_name, check_tags
+from .objects import ArtifactFile, Model, Project, Task, check_storable
 from .plugins import resolve
-from .repository import ArtifactRepository, MetadataRepository
+from .query import ModelPage, ModelQuery
+from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
+from .repository.local import LocalArtifactRepository
+from .repository.local_metadata import LocalMetadataRepository
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from datetime import datetime
-
-    from .model.serializer import ModelSerializer
-    from .query import ModelPage
-
-# Pushing and loading need hashlib, tempfile, pickle and friends: they are imported on first use, so that
-# `import ebonite_core` stays fast for scripts that only look things up.
+logger = logging.getLogger(__name__)
 
 ProjectRef = Project | str
 TaskRef = Task | str
+T = TypeVar("T", Project, Task, Model)
+
+
+class WriteOutcome(enum.Enum):
+    """What a metadata write that raised did, as far as the store can tell afterwards."""
+
+    STORED = "it took effect"
+    ABSENT = "it did not take effect"
+    UNKNOWN = "the store cannot tell"
 
 
 def _bind(obj: Any, client: Ebonite) -> Any:
@@ -68,9 +86,11 @@ class Ebonite:
         self.allow_pickle = resolve_allow_pickle(allow_pickle)
         self._allow_pickle_setting = allow_pickle  # as given (None: from the environment), for save_config
         self._raw_options: dict[str, dict[str, Any]] = {}  # as read by from_config, for save_config
+        for repository in (metadata_repository, artifact_repository):
+            remember_repository(repository)  # their secrets are masked in whatever mentions them from now on
 
     def __repr__(self) -> str:
-        return f"Ebonite({self.meta_repo!r}, {self.artifact_repo!r})"
+        return mask(f"Ebonite({self.meta_repo!r}, {self.artifact_repo!r})")
 
     # Factories
     @classmethod
@@ -88,25 +108,29 @@ class Ebonite:
         ``durable=False`` skips fsync (see :class:`~ebonite_core.LocalMetadataRepository`).
         """
         root = Path(path if path is not None else ".ebonite")
+        artifacts = LocalArtifactRepository(root / "artifacts", durable=durable)
         if clear:
-            import shutil
-
+            metadata = LocalMetadataRepository(root / "metadata.json")
+            try:  # keys from before markers: the store's own when its metadata references them
+                referenced = frozenset(
+                    model.artifact_key
+                    for project in metadata.get_projects()
+                    for task in metadata.get_tasks(project)
+                    for model in metadata.get_models(task)
+                    if model.artifact_key
+                )
+            except MetadataCorruptError:
+                referenced = frozenset()
             for name in ("metadata.json", "metadata.json.lock"):
-                (root / name).unlink(missing_ok=True)
-            shutil.rmtree(root / "artifacts", ignore_errors=True)
-        from .repository.local import LocalArtifactRepository, LocalMetadataRepository
-
+                (root / name).unlink(missing_ok=True)  # unlinks a link, never what it points at
+            artifacts.clear(referenced)
         return cls(
-            LocalMetadataRepository(root / "metadata.json", durable=durable),
-            LocalArtifactRepository(root / "artifacts", durable=durable),
-            allow_pickle=allow_pickle,
+            LocalMetadataRepository(root / "metadata.json", durable=durable), artifacts, allow_pickle=allow_pickle
         )
 
     @classmethod
     def inmemory(cls, allow_pickle: bool | None = None) -> Ebonite:
         """A client whose repositories live in this process only."""
-        from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
-
         return cls(InMemoryMetadataRepository(), InMemoryArtifactRepository(), allow_pickle=allow_pickle)
 
     @classmethod
@@ -126,8 +150,6 @@ class Ebonite:
         option the type does not take (or a required one left out) a :class:`~ebonite_core.errors.ConfigError`
         naming the closest match.
         """
-        from .config import build_repositories
-
         by_type: dict[str, tuple[str, dict[str, Any]]] = {}
         if isinstance(metadata, str):
             by_type["metadata"] = (metadata, meta_kwargs or {})
@@ -161,8 +183,6 @@ class Ebonite:
         raises :class:`~ebonite_core.errors.ConfigError`; an unknown type ``UnknownBackendError``. See
         :mod:`ebonite_core.config`.
         """
-        from .config import build_repositories, parse_config
-
         parsed = parse_config(config)
         parts = {"metadata": parsed.metadata, "artifact": parsed.artifact}
         built = build_repositories({kind: (part.type, part.options) for kind, part in parts.items()}, parsed.source)
@@ -175,8 +195,6 @@ class Ebonite:
         """The client the environment names: the config file ``$EBONITE_CONFIG`` if set, else
         :meth:`local` (``.ebonite`` in the working directory). The ``ebonite`` command resolves its client the
         same way, unless ``--config`` names a file."""
-        from .config import CONFIG_VARIABLE
-
         path = os.environ.get(CONFIG_VARIABLE)
         return cls.from_config(path) if path else cls.local()
 
@@ -190,8 +208,6 @@ class Ebonite:
         paths inside the file's directory are written relative to it. Each repository must implement
         ``config()`` (the built-in ones do); otherwise ``NotImplementedError``.
         """
-        from .config import config_document, save_document
-
         target = Path(path)
         document, needed = config_document(
             {"metadata": self.meta_repo, "artifact": self.artifact_repo},
@@ -231,7 +247,7 @@ class Ebonite:
 
         Without cascade, a project that has tasks raises ``ProjectWithTasksError``.
         """
-        project = self._project(project)
+        project = self._own(self._project(project))
         if cascade:
             for task in self.meta_repo.get_tasks(project):
                 self.delete_task(task, cascade=True)
@@ -261,13 +277,15 @@ class Ebonite:
 
     def create_task(self, project: ProjectRef, task_name: str) -> Task:
         """Create a task in an existing project; ``ExistingTaskError`` if the name is taken."""
-        task = Task(check_name(task_name, "task"), project_id=self._project(project).id)
+        task = Task(check_name(task_name, "task"), project_id=self._own(self._project(project)).id)
         return _bind(self.meta_repo.create_task(task), self)
 
     def get_or_create_task(self, project: ProjectRef, task_name: str) -> Task:
         """The task ``task_name`` of ``project``, creating the project and the task if needed."""
         check_name(task_name, "task")
-        if not isinstance(project, Project):
+        if isinstance(project, Project):
+            self._own(project)
+        else:
             project = self.meta_repo.get_or_create_project(check_name(project, "project"))
         return _bind(self.meta_repo.get_or_create_task(project, task_name), self)
 
@@ -276,6 +294,7 @@ class Ebonite:
 
         Without cascade, a task that has models raises ``TaskWithModelsError``.
         """
+        self._own(task)
         if cascade:
             for model in self.meta_repo.get_models(task):
                 self.delete_model(model)
@@ -324,6 +343,23 @@ class Ebonite:
         is returned. When the store cannot tell (still unreachable), the error is raised and the artifacts are
         kept for ``ebonite gc``, never removed from under a model that may be visible.
         """
+        task = self._push_target(model, task)
+        key, manifest, form = self._write_artifacts(model)
+        staged = dataclasses.replace(model, task_id=task.id, artifact_key=key, artifacts=manifest, format=form)
+        stored = self._record(staged, task)
+        model.id, model.task_id, model.artifact_key, model.artifacts, model.format = (
+            stored.id,
+            task.id,
+            key,
+            manifest,
+            form,
+        )
+        return _bind(model, self)
+
+    def _push_target(self, model: Model, task: Task | None) -> Task:
+        """The stored task ``model`` goes into, after every check that can refuse the push before a byte is
+        written: a model object already stored, no task, an invalid name, metadata no backend can store, no
+        object, a name taken (checked early; the metadata store decides atomically when it records)."""
         if model.id is not None:
             home = self.meta_repo.get_task_by_id(model.task_id) if model.task_id else None
             where = f"task {home.name!r}" if home else "another registry"
@@ -336,58 +372,60 @@ class Ebonite:
                 raise ValueError(f"Model {model.name!r} names no stored task: pass the task to push it into.")
         if task.id is None:
             raise NonExistingTaskError(f"Task {task.name!r} is not stored: create it with get_or_create_task.")
+        self._own(task)
         check_name(model.name, "model")
         check_storable(model)
         if model._object is None:
             raise ValueError(f"Model {model.name!r} holds no object to store: build it with create_model().")
-        if self.meta_repo.get_model_by_name(task, model.name) is not None:  # fail early; the store decides
+        if self.meta_repo.get_model_by_name(task, model.name) is not None:
             raise ExistingModelError(
                 f"Model {model.name!r} already exists in task {task.name!r}: give the new model another name, or "
                 f"delete the stored one first (ebnt.delete_model(ebnt.get_model({model.name!r}, task)))."
             )
+        return task
 
-        from .model import additional
-        from .model.storage import new_artifact_key, private_directory, write_files
+    def _write_artifacts(self, model: Model) -> tuple[str, list[ArtifactFile], dict[str, Any]]:
+        """Serialize the model's object (and its additional artifacts) and store the files under a fresh key:
+        ``(key, manifest, format)``, the format being what the load gate reads (whether the serializer
+        declares its files safe to load, and what its ``dump`` returned).
 
+        Nothing is left behind when this fails: the files are written to a private directory first, and
+        whatever reached the artifact repository is deleted again."""
         serializer_class = resolve("serializer", model.serializer)
         serializer: ModelSerializer = serializer_class()
         key = new_artifact_key()
         sync = self.artifact_repo.sync_staged_files
         try:
-            with private_directory(self.artifact_repo, "push", model.name) as tmp:
-                manifest, details = write_files(serializer, model._object, Path(tmp), model.name, sync=sync)
-                manifest += additional.write_files(model, Path(tmp), {artifact.name for artifact in manifest}, sync)
-                self.artifact_repo.push(key, {artifact.name: Path(tmp) / artifact.name for artifact in manifest})
-            staged = Model.from_dict(
-                {
-                    **model.to_dict(),
-                    "task_id": task.id,
-                    "artifact_key": key,
-                    "artifacts": [artifact.to_dict() for artifact in manifest],
-                    # The gate reads this at load (ebonite_core.model.safety), with the class's declaration.
-                    "format": {"safe": serializer_class.safe is True, "details": details},
-                }
-            )
+            with private_directory(self.artifact_repo, "push", model.name) as directory:
+                staged = Path(directory)
+                manifest, details = write_files(serializer, model._object, staged, model.name, sync=sync)
+                manifest += additional.write_files(model, staged, {artifact.name for artifact in manifest}, sync)
+                self.artifact_repo.push(key, {artifact.name: staged / artifact.name for artifact in manifest})
         except BaseException:
             self._discard_artifacts(key)
             raise
-        try:
-            stored = self.meta_repo.create_model(staged)
-        except BaseException as err:
-            outcome, found = self._outcome_of_failed_write(err, task, staged)
-            if outcome != "stored":
-                if outcome == "absent":
-                    self._discard_artifacts(key)
-                raise
-            assert found is not None
-            stored = found
-        model.id, model.task_id = stored.id, stored.task_id
-        model.artifact_key, model.artifacts, model.format = stored.artifact_key, stored.artifacts, stored.format
-        return _bind(model, self)
+        return key, manifest, {"safe": serializer_class.safe is True, "details": details}
 
-    def _outcome_of_failed_write(self, err: BaseException, task: Task, staged: Model) -> tuple[str, Model | None]:
-        """Whether the metadata write of a push that raised ``err`` took effect: ``("stored", model)``,
-        ``("absent", None)`` or ``("unknown", None)``.
+    def _record(self, staged: Model, task: Task) -> Model:
+        """Record the metadata of a model whose artifacts are stored (``staged``): the one atomic write that
+        makes it visible. When the write fails, the artifacts are removed only if it certainly did not take
+        effect (see :meth:`_outcome_of_failed_write`)."""
+        assert staged.artifact_key is not None
+        try:
+            return self.meta_repo.create_model(staged)
+        except BaseException as err:
+            outcome, stored = self._outcome_of_failed_write(err, task, staged)
+            if outcome is WriteOutcome.STORED and stored is not None:
+                return stored
+            if outcome is WriteOutcome.ABSENT:
+                self._discard_artifacts(staged.artifact_key)
+            raise
+
+    def _outcome_of_failed_write(
+        self, err: BaseException, task: Task, staged: Model
+    ) -> tuple[WriteOutcome, Model | None]:
+        """Whether the metadata write of ``staged`` that raised ``err`` took effect, with the stored model
+        when it did.
 
         A refusal (the name is taken, the task is gone, invalid metadata) wrote nothing. Any other failure
         may have come after the write took effect: a database that committed, but whose answer was lost
@@ -396,12 +434,9 @@ class Ebonite:
         cannot answer either, the artifacts are kept: if the model was stored it loads, and if not they
         are unreferenced files that ``ebonite gc`` removes.
         """
-        import logging
-
-        logger = logging.getLogger(__name__)
         refusal = isinstance(err, (ValueError, TypeError, LookupError, MetadataCorruptError))
         if refusal and not isinstance(err, OSError):
-            return "absent", None
+            return WriteOutcome.ABSENT, None
         try:
             found = self.meta_repo.get_model_by_name(task, staged.name)
         except Exception:
@@ -413,7 +448,7 @@ class Ebonite:
                 err,
                 staged.artifact_key,
             )
-            return "unknown", None
+            return WriteOutcome.UNKNOWN, None
         if found is not None and found.artifact_key == staged.artifact_key:
             logger.warning(
                 "The metadata write of model %r reported %s: %s, but the model is stored: the push succeeded.",
@@ -421,18 +456,15 @@ class Ebonite:
                 type(err).__name__,
                 err,
             )
-            return "stored", found
-        return "absent", None
+            return WriteOutcome.STORED, found
+        return WriteOutcome.ABSENT, None
 
     def _discard_artifacts(self, key: str) -> None:
         try:
             self.artifact_repo.delete(key)
         except Exception as err:  # the original error matters more; `gc` removes what is left
-            import logging
-
             # One line: during an outage the push's own error follows, and a chained traceback here would
             # bury it. The traceback is there for whoever turns on DEBUG.
-            logger = logging.getLogger(__name__)
             logger.warning(
                 "Could not remove the artifacts under key %s (%s: %s); `ebonite gc` removes them later.",
                 key,
@@ -449,22 +481,25 @@ class Ebonite:
         *,
         project_name: str = "default_project",
         task_name: str = "default_task",
+        task: Task | None = None,
         **kwargs: Any,
     ) -> Model:
-        """Analyse ``obj`` (see :func:`ebonite_core.create_model`) and push it into ``project_name/task_name``.
+        """Analyse ``obj`` (see :func:`ebonite_core.create_model`) and push it into ``project_name/task_name``,
+        or into ``task`` when it is given (what ``task.create_and_push_model`` does).
 
         The project and task are created if missing, once the analysis has succeeded: an object that cannot
         be serialized, a sample the model rejects, invalid params or an invalid name change nothing.
         """
-        from .model.create import create_model
-
         model = create_model(obj, input_data, model_name, **kwargs)
-        task = self.get_or_create_task(project_name, task_name)
-        return self.push_model(model, task)
+        return self.push_model(model, task if task is not None else self.get_or_create_task(project_name, task_name))
 
     def delete_model(self, model: Model) -> None:
-        """Delete a model: its metadata first (so it is never visible half-deleted), then its artifacts."""
-        self.meta_repo.delete_model(model)
+        """Delete a model: its metadata first (so it is never visible half-deleted), then its artifacts.
+
+        A model object of another registry, or a stale copy of one deleted since, is refused with
+        ``NonExistingModelError``: its id may name an unrelated model here, which is never touched.
+        """
+        self.meta_repo.delete_model(self._own(model))
         if model.artifact_key:
             self._discard_artifacts(model.artifact_key)
         model.id = None
@@ -472,13 +507,13 @@ class Ebonite:
     # Tags, aliases and search
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
         """Add or overwrite tags on a stored model; ``model.tags`` shows the stored tags afterwards."""
-        stored = self.meta_repo.set_model_tags(model, check_tags(tags))
+        stored = self.meta_repo.set_model_tags(self._own(model), check_tags(tags))
         model.tags = stored.tags
         return model
 
     def delete_model_tag(self, model: Model, key: str) -> Model:
         """Remove one tag from a stored model (nothing happens if it has no such tag)."""
-        model.tags = self.meta_repo.delete_model_tag(model, key).tags
+        model.tags = self.meta_repo.delete_model_tag(self._own(model), key).tags
         return model
 
     def set_alias(self, task: Task, alias: str, model: Model) -> None:
@@ -486,7 +521,7 @@ class Ebonite:
 
         Deleting the model removes the aliases that point at it.
         """
-        self.meta_repo.set_alias(task, check_alias(alias), model)
+        self.meta_repo.set_alias(self._own(task), check_alias(alias), self._own(model))
 
     def get_model_by_alias(self, task: Task, alias: str) -> Model | None:
         """The model ``alias`` of ``task`` points at, or ``None`` (metadata only)."""
@@ -502,7 +537,27 @@ class Ebonite:
 
     def delete_alias(self, task: Task, alias: str) -> None:
         """Remove an alias of ``task`` (nothing happens if there is none)."""
-        self.meta_repo.delete_alias(task, alias)
+        self.meta_repo.delete_alias(self._own(task), alias)
+
+    def _own(self, obj: T) -> T:
+        """``obj`` if it is this registry's, else ``NonExisting*Error``: ids are unique only within one store,
+        so an object of another registry, or a copy of one made elsewhere, may carry the id of an unrelated
+        object here. Every change by id checks this first (see ``check_same``); an object this client handed
+        out costs no read."""
+        if getattr(obj, "_client", None) is self:
+            # Handed out by this client: its id names it here (ids are never reused; if it was deleted since,
+            # the change fails as for a missing one, and the repositories check name and parent as well).
+            return obj
+        stored: Any = None
+        if obj.id is not None:
+            if isinstance(obj, Model):
+                stored = self.meta_repo.get_model_by_id(obj.id)
+            elif isinstance(obj, Task):
+                stored = self.meta_repo.get_task_by_id(obj.id)
+            else:
+                stored = self.meta_repo.get_project_by_id(obj.id)
+        check_same(stored, obj)
+        return obj
 
     def search_models(
         self,
@@ -523,8 +578,6 @@ class Ebonite:
         ``creation_date``, ``name`` or ``params.<key>``, ``-`` first for descending. See
         :mod:`ebonite_core.query` for the details.
         """
-        from .query import ModelQuery
-
         project_id = task_id = None
         if task is not None:
             task_id = self._task(task, project).id
@@ -558,11 +611,6 @@ class Ebonite:
         The load gate runs first: with ``allow_pickle=False``, a model whose format can run code is refused
         with :class:`~ebonite_core.errors.UnsafeModelError` before any of its files is fetched.
         """
-        from .model import additional
-        from .model.requirements import check_requirements
-        from .model.safety import check_load_allowed, loads_without_code
-        from .model.storage import read_object
-
         serializer_class = resolve("serializer", model.serializer)
         check_load_allowed(model, serializer_class, self.allow_pickle)
         check_requirements(model.requirements, model.name)

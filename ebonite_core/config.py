@@ -23,9 +23,11 @@ Rules:
   relative one in a file is taken relative to the file's directory, not to the working directory.
 - Writing (:func:`save_config`) never puts a secret in clear unless asked: an option whose name says it is
   a secret (``password``, ``secret``, ``token``, ``key``, ... but not ``key_prefix``, ``access_key_id``) and
-  the password of a URL (``scheme://user:password@host``) become ``${EBONITE_<KIND>_<OPTION>}``
-  references, to be set in the environment of whoever loads the file. Options that were read as
-  ``${...}`` references are written back as the same references.
+  the secrets inside a URL (its password, query parameters such as ``password=``), found by the parser of
+  the library that reads the URL (the repository class's ``hide_secrets``, see :mod:`ebonite_core.masking`),
+  become ``${EBONITE_<KIND>_<OPTION>[_<PART>]}`` references, to be set in the environment of whoever loads
+  the file (to the text the URL had there). Options that were read as ``${...}`` references are written
+  back as the same references.
 """
 
 from __future__ import annotations
@@ -33,26 +35,29 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import plugins
 from .errors import ConfigError
+from .interfaces import ArtifactRepository
+from .masking import hide_option_secrets, masked_options
+from .options import check_options
+from .plugins import resolve
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 has the tomli backport instead
+    import tomli as tomllib
 
 KINDS = ("metadata", "artifact")
 CLIENT_OPTIONS = ("allow_pickle",)  # top-level keys beside the tables: options of the client itself
 CONFIG_VARIABLE = "EBONITE_CONFIG"
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_URL_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@]*:)(?P<password>[^@/?#]*)(?P<tail>@.*)$")
-_SECRET_WORDS = {"secret", "password", "passwd", "pwd", "token", "key", "apikey", "credential", "credentials"}
-_SECRET_WORDS |= {"passphrase", "auth"}
-# Whole names that hold secrets among other things (an Azure connection string carries the account key).
-_SECRET_NAMES = {"connection_string", "connectionstring", "conn_str"}
-# The last word of a name that holds something next to a secret rather than the secret itself.
-_NOT_SECRET_ENDINGS = {"id", "prefix", "name", "path", "file", "dir", "env", "var", "variable", "length", "size"}
-_NOT_SECRET_ENDINGS |= {"type", "field", "header", "url", "uri", "endpoint", "region"}
 
 
 @dataclass
@@ -89,20 +94,12 @@ def _read_file(path: Path) -> dict[str, Any]:
         if suffix == ".json":
             document = json.loads(data)
         else:
-            document = _toml_loads(data.decode("utf-8"))
+            document = tomllib.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise ConfigError(f"Config file {path} is not valid {suffix[1:].upper()}: {err}.") from err
     if not isinstance(document, dict):
         raise ConfigError(f"Config file {path} must hold a table (an object) with 'metadata' and 'artifact'.")
     return document
-
-
-def _toml_loads(text: str) -> dict[str, Any]:
-    try:
-        import tomllib  # Python 3.11+
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10 has the tomli backport instead
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib.loads(text)
 
 
 def expand(value: Any, where: str = "config") -> Any:
@@ -174,8 +171,6 @@ def parse_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> ClientCo
 
 
 def _repository_class(kind: str, type_name: str) -> type[Any]:
-    from .plugins import resolve
-
     return resolve(kind, type_name)  # type: ignore[arg-type]
 
 
@@ -194,57 +189,41 @@ def build_repositories(parts: Mapping[str, tuple[str, Mapping[str, Any]]], sourc
     an option a constructor does not take, or a required one left out, is a :class:`ConfigError` naming the
     closest match (see :mod:`ebonite_core.options`), raised before any repository is opened. ``source`` (a
     config file) is named in the message."""
-    from .options import check_options
-    from .plugins import KINDS
-
     classes = {}
     for kind, (type_name, options) in parts.items():
         cls = classes[kind] = _repository_class(kind, type_name)
-        check_options(f"{KINDS[kind][1]} type {type_name!r} ({cls.__qualname__})", cls, options, source)
+        masked_options(cls, options)  # remembered before a constructor may fail with them in its message
+        check_options(f"{plugins.KINDS[kind][1]} type {type_name!r} ({cls.__qualname__})", cls, options, source)
     return {kind: classes[kind](**options) for kind, (_, options) in parts.items()}
 
 
 # Writing
-def _is_secret_name(name: str) -> bool:
-    words = [word.lower() for word in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name) if word]
-    if "_".join(words) in _SECRET_NAMES:
-        return True
-    if not words or words[-1] in _NOT_SECRET_ENDINGS:
-        return False
-    return any(word in _SECRET_WORDS for word in words)
-
-
 def _variable_name(*parts: str) -> str:
-    return re.sub(r"[^A-Z0-9]+", "_", "_".join(("EBONITE", *parts)).upper()).strip("_")
+    return re.sub(r"[^A-Z0-9]+", "_", "_".join(("EBONITE", *(part for part in parts if part))).upper()).strip("_")
 
 
 def _is_reference(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(r"\$\{[^}]*\}", value) is not None
 
 
-def mask_secrets(options: dict[str, Any], prefix: str, needed: list[str]) -> dict[str, Any]:
+def mask_secrets(
+    options: dict[str, Any], prefix: str, needed: list[str], repository_class: type | None = None
+) -> dict[str, Any]:
     """``options`` with secrets replaced by ``${VARIABLE}`` references; the variables are added to ``needed``.
 
-    Values that already are a ``${...}`` reference are left as they are.
+    Secrets are whole options named like one, and what the repository class's ``hide_secrets`` finds inside
+    the others (a URL's password, as the URL spells it: set the variable to that text). Values that already
+    are a ``${...}`` reference are left as they are.
     """
-    masked: dict[str, Any] = {}
-    for name, value in options.items():
-        variable = _variable_name(prefix, name)
-        if isinstance(value, dict):
-            masked[name] = mask_secrets(value, f"{prefix}_{name}", needed)
-        elif _is_secret_name(name) and isinstance(value, str) and value:  # a number or flag is no secret
-            if not _is_reference(value):
-                value = f"${{{variable}}}"
-                needed.append(variable)
-            masked[name] = value
-        elif isinstance(value, str) and (url := _URL_PASSWORD.match(value)) and url.group("password"):
-            if not _is_reference(url.group("password")):
-                value = f"{url.group('head')}${{{variable}_PASSWORD}}{url.group('tail')}"
-                needed.append(f"{variable}_PASSWORD")
-            masked[name] = value
-        else:
-            masked[name] = value
-    return masked
+
+    def hide(option: str, label: str, secret: str) -> str:
+        if _is_reference(secret):
+            return secret
+        variable = _variable_name(prefix, option, label)
+        needed.append(variable)
+        return f"${{{variable}}}"
+
+    return hide_option_secrets(repository_class or ArtifactRepository, options, hide)
 
 
 def _portable_path(value: str, base: Path) -> str:
@@ -294,7 +273,7 @@ def config_document(
             else:
                 written[name] = escape(value)
         if not include_secrets:
-            written = mask_secrets(written, kind, needed)
+            written = mask_secrets(written, kind, needed, type(repository))
         document[kind] = {"type": type_name, **written}
     return document, needed
 

@@ -23,6 +23,7 @@ and ``except ValueError`` keep working::
     │   └── ArtifactIntegrityError (ValueError)   a stored file's size or sha256 differs from the manifest
     ├── MetadataCorruptError                      a metadata store that cannot be read or has an unknown schema
     ├── ConfigError (ValueError)                  a client config that is missing, unreadable or incomplete
+    ├── SharedStoreError (ValueError)             a copy whose target keeps its artifacts in the source's store
     ├── UnsafeModelError (PermissionError)        loading the model needs a code-running format the client refuses
     └── RepositoryError (OSError)                 a backend failed (unreachable, denied, ...); see __cause__
 
@@ -121,3 +122,8 @@ class UnsafeModelError(EboniteError, PermissionError):
 
 class RepositoryError(EboniteError, OSError):
     """A backend failed to do its job: unreachable, access denied, out of space... The cause is chained."""
+
+
+class SharedStoreError(EboniteError, ValueError):
+    """The target of a copy stores its artifacts where the source does: two registries sharing one artifact
+    store would each collect the other's files as unreferenced."""

@@ -14,14 +14,10 @@ declaring another version is refused with :class:`~ebonite_core.errors.Incompati
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import pluggy
 
-if TYPE_CHECKING:
-    from .cli.command import Command
-    from .model.serializer import ModelSerializer
-    from .repository import ArtifactRepository, MetadataRepository
+from .interfaces import ArtifactRepository, Command, MetadataRepository, ModelSerializer
 
 PROJECT_NAME = "ebonite"
 PLUGIN_API_VERSION = 1

@@ -1,25 +1,52 @@
-"""Project, Task and Model: plain dataclasses, and the checks on their names.
+"""Project, Task and Model: plain dataclasses, their records (``to_dict``/``from_dict``) and the checks on them.
 
 Objects returned by an :class:`~ebonite_core.Ebonite` client keep a private reference to it (``_client``),
 so that ``project.tasks``, ``task.models``, ``task.create_and_push_model(...)`` and ``model.load()`` work.
-Objects built by hand are unbound until a client stores them.
+Objects built by hand are unbound until a client stores them. This module sits below everything that stores
+or analyses models: what a bound object needs of its client is the :class:`Client` protocol.
 """
 
 from __future__ import annotations
 
 import copy
-import unicodedata
+import getpass
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .errors import InvalidNameError, MetadataCorruptError
+from .errors import MetadataCorruptError
+from .names import (
+    MAX_NAME_LENGTH,
+    MAX_TAG_KEY_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_alias,
+    check_artifact_key,
+    check_artifact_name,
+    check_name,
+    check_tags,
+)
 
-if TYPE_CHECKING:
-    from .client import Ebonite
-
-MAX_NAME_LENGTH = 255
+# The name checks lived here first: they stay importable from here (plugins do), their home is names.py.
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_TAG_KEY_LENGTH",
+    "MAX_TAG_VALUE_LENGTH",
+    "ArtifactFile",
+    "Client",
+    "Model",
+    "Project",
+    "Task",
+    "check_alias",
+    "check_manifest",
+    "check_name",
+    "check_storable",
+    "check_tags",
+    "current_user",
+    "parse_timestamp",
+    "utc_now",
+]
 
 
 def utc_now() -> datetime:
@@ -29,91 +56,17 @@ def utc_now() -> datetime:
 
 def current_user() -> str | None:
     """The login name of the user running this process, recorded as the author of what it creates."""
-    import getpass
-
     try:
         return getpass.getuser()
     except Exception:  # no user name in the environment or the password database (some containers)
         return None
 
 
-def check_name(name: object, kind: str = "name") -> str:
-    """Return ``name`` if it may name a project, task or model; raise :class:`InvalidNameError` otherwise.
-
-    A name is 1 to 255 characters of text, with no ``/``, ``\\``, NUL or other control character and no
-    lone surrogate (which UTF-8, and so no backend, can store), is not ``.`` or ``..``, and has no leading or
-    trailing whitespace. Names never become file paths or object keys, but these rules keep them printable
-    and portable between backends.
-    """
-    if not isinstance(name, str):
-        raise InvalidNameError(f"A {kind} name must be a string, not {type(name).__name__}: {name!r}")
-    problem = None
-    if not name:
-        problem = "it is empty"
-    elif len(name) > MAX_NAME_LENGTH:
-        problem = f"it is {len(name)} characters long (at most {MAX_NAME_LENGTH})"
-    elif name in (".", ".."):
-        problem = "'.' and '..' are reserved"
-    elif "/" in name or "\\" in name:
-        problem = "it contains '/' or '\\'"
-    elif any(unicodedata.category(char) == "Cc" for char in name):
-        problem = "it contains a control character"
-    elif _has_lone_surrogate(name):
-        problem = "it contains a lone surrogate (text that is not valid Unicode)"
-    elif name != name.strip():
-        problem = "it has leading or trailing whitespace"
-    if problem:
-        raise InvalidNameError(f"Invalid {kind} name {name!r}: {problem}.")
-    return name
-
-
-def _has_lone_surrogate(text: str) -> bool:
-    # What decoding invalid bytes with "surrogateescape" produces (file names, environment variables).
-    return not text.isascii() and any("\ud800" <= char <= "\udfff" for char in text)
-
-
-MAX_TAG_KEY_LENGTH = 128
-MAX_TAG_VALUE_LENGTH = 500
-
-
-def check_tags(tags: object) -> dict[str, str]:
-    """Return ``tags`` as a dict if every key is a valid name of at most 128 characters and every value a
-    string of at most 500 characters without control characters or lone surrogates; raise
-    :class:`InvalidNameError` otherwise."""
-    if not isinstance(tags, dict):
-        raise InvalidNameError(f"Tags must be a dict of strings, not {type(tags).__name__}.")
-    for key, value in tags.items():
-        check_name(key, "tag")
-        if len(key) > MAX_TAG_KEY_LENGTH:
-            raise InvalidNameError(f"Invalid tag name {key!r}: it is longer than {MAX_TAG_KEY_LENGTH} characters.")
-        if not isinstance(value, str):
-            raise InvalidNameError(f"Tag {key!r}: the value must be a string, not {type(value).__name__}.")
-        if (
-            len(value) > MAX_TAG_VALUE_LENGTH
-            or any(unicodedata.category(char) == "Cc" for char in value)
-            or _has_lone_surrogate(value)
-        ):
-            raise InvalidNameError(
-                f"Tag {key!r}: the value must be at most {MAX_TAG_VALUE_LENGTH} characters, without control characters "
-                "or lone surrogates."
-            )
-    return dict(tags)
-
-
-def check_alias(alias: object) -> str:
-    """Return ``alias`` if it may name an alias: a valid name without ``@`` (which separates it in paths)."""
-    check_name(alias, "alias")
-    if "@" in alias:  # type: ignore[operator]
-        raise InvalidNameError(f"Invalid alias {alias!r}: it contains '@'.")
-    return alias  # type: ignore[return-value]
-
-
 def check_storable(model: Model) -> None:
     """Raise ``ValueError`` unless every backend can store the model's metadata and give it back unchanged:
     JSON data (no sets, bytes or objects), numbers JSON has (no NaN or infinity), and text that UTF-8 can
-    encode (no lone surrogate). The client checks this before uploading anything."""
-    import json
-
+    encode (no lone surrogate). The client checks this before uploading anything; a backend that stores JSON
+    may call it again before it writes."""
     for field_name, value in model.to_dict().items():
         try:
             json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -134,7 +87,25 @@ def check_storable(model: Model) -> None:
             ) from err
 
 
-def _client_of(obj: Project | Task | Model) -> Ebonite:
+class _Lookups(Protocol):
+    def get_project_by_id(self, project_id: str) -> Project | None: ...
+    def get_task_by_id(self, task_id: str) -> Task | None: ...
+
+
+class Client(Protocol):
+    """What objects returned by a client call on it: the part of :class:`~ebonite_core.Ebonite` they use."""
+
+    @property
+    def meta_repo(self) -> _Lookups: ...
+    def get_tasks(self, project: Project) -> list[Task]: ...
+    def get_or_create_task(self, project: Project, task_name: str) -> Task: ...
+    def get_models(self, task: Task) -> list[Model]: ...
+    def push_model(self, model: Model, task: Task | None = None) -> Model: ...
+    def create_model(self, obj: Any, input_data: Any, model_name: str | None = None, **kwargs: Any) -> Model: ...
+    def load_object(self, model: Model) -> Any: ...
+
+
+def _client_of(obj: Project | Task | Model) -> Client:
     if obj._client is None:
         raise ValueError(
             f"{type(obj).__name__} {obj.name!r} is not bound to an Ebonite client: "
@@ -143,11 +114,18 @@ def _client_of(obj: Project | Task | Model) -> Ebonite:
     return obj._client
 
 
+def _stored_id(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"an id must be a non-empty string, not {value!r}")
+    return value
+
+
 def _timestamp(value: datetime) -> str:
     return value.isoformat()
 
 
-def _parse_timestamp(value: str) -> datetime:
+def parse_timestamp(value: str) -> datetime:
+    """A stored ISO timestamp as an aware datetime (UTC when it names no zone); ``ValueError`` otherwise."""
     if not isinstance(value, str):
         raise ValueError(f"creation_date must be an ISO date string, not {value!r}")
     try:
@@ -160,17 +138,76 @@ def _parse_timestamp(value: str) -> datetime:
 _RECORD_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
 
+def _problem(err: BaseException) -> str:
+    problem = f"{err.args[0]!r} is missing" if isinstance(err, KeyError) and err.args else str(err)
+    return problem.rstrip(".")
+
+
+def _record_name(kind: str, data: object) -> str:
+    if isinstance(data, dict):
+        return f"{kind} {data.get('name')!r} (id {data.get('id')!r})"
+    return f"{kind} entry {data!r:.80}"
+
+
 def _malformed(kind: str, data: object, err: BaseException) -> MetadataCorruptError:
     """The error for a stored record that cannot be read back: it names the record and what is wrong.
 
     Backends add where the record is stored (a file, a database); the record itself is never "repaired".
     """
-    if isinstance(data, dict):
-        what = f"{kind} {data.get('name')!r} (id {data.get('id')!r})"
-    else:
-        what = f"{kind} entry {data!r:.80}"
-    problem = f"{err.args[0]!r} is missing" if isinstance(err, KeyError) and err.args else str(err)
-    return MetadataCorruptError(f"The stored {what} is malformed: {problem.rstrip('.')}.")
+    return MetadataCorruptError(f"The stored {_record_name(kind, data)} is malformed: {_problem(err)}.")
+
+
+def record_problem(kind: str, data: object) -> str | None:
+    """What is wrong with a stored record of ``kind`` (``"project"``, ``"task"`` or ``"model"``), in words that
+    name it, or ``None`` for a well-formed one: the checks ``from_dict`` makes, without building an object (a
+    store that reads many records at once checks them this way)."""
+    try:
+        _FIELDS[kind](data)
+    except _RECORD_ERRORS as err:
+        return f"{_record_name(kind, data)}: {_problem(err)}"
+    return None
+
+
+def _project_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": data["name"],
+        "id": _stored_id(data["id"]),
+        "author": data.get("author"),
+        "creation_date": parse_timestamp(data["creation_date"]),
+    }
+
+
+def _task_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {**_project_fields(data), "project_id": _stored_id(data["project_id"])}
+
+
+def _model_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a model record, checked; nested values are the record's own (not copied)."""
+    key = data.get("artifact_key")
+    if key is not None:
+        check_artifact_key(key)
+    nested_fields = ("methods", "requirements", "params", "tags", "format")
+    nested = {field_name: data.get(field_name) or {} for field_name in nested_fields}
+    for field_name, value in nested.items():
+        if not isinstance(value, dict):
+            raise TypeError(f"{field_name!r} must be an object, not {data[field_name]!r:.80}")
+    if not isinstance(nested["format"].get("details") or {}, dict):
+        raise TypeError(f"'format' details must be an object, not {nested['format']['details']!r:.80}")
+    if not isinstance(data["serializer"], str):
+        raise TypeError(f"'serializer' must be a string, not {data['serializer']!r:.80}")
+    return {
+        **nested,
+        "name": data["name"],
+        "serializer": data["serializer"],
+        "python_version": data.get("python_version") or "",
+        "description": data.get("description"),
+        "author": data.get("author"),
+        "creation_date": parse_timestamp(data["creation_date"]),
+        "id": None if data.get("id") is None else _stored_id(data["id"]),
+        "task_id": None if data.get("task_id") is None else _stored_id(data["task_id"]),
+        "artifact_key": key,
+        "artifacts": check_manifest(data.get("artifacts") or []),
+    }
 
 
 @dataclass
@@ -181,7 +218,7 @@ class Project:
     id: str | None = None
     author: str | None = field(default_factory=current_user)
     creation_date: datetime = field(default_factory=utc_now)
-    _client: Ebonite | None = field(default=None, init=False, repr=False, compare=False)
+    _client: Client | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def tasks(self) -> list[Task]:
@@ -204,12 +241,7 @@ class Project:
     def from_dict(cls, data: dict[str, Any]) -> Project:
         """Build a project from :meth:`to_dict`'s output; :class:`MetadataCorruptError` if it is malformed."""
         try:
-            return cls(
-                name=data["name"],
-                id=data["id"],
-                author=data.get("author"),
-                creation_date=_parse_timestamp(data["creation_date"]),
-            )
+            return cls(**_project_fields(data))
         except _RECORD_ERRORS as err:
             raise _malformed("project", data, err) from err
 
@@ -223,7 +255,7 @@ class Task:
     id: str | None = None
     author: str | None = field(default_factory=current_user)
     creation_date: datetime = field(default_factory=utc_now)
-    _client: Ebonite | None = field(default=None, init=False, repr=False, compare=False)
+    _client: Client | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def project(self) -> Project:
@@ -245,9 +277,7 @@ class Task:
 
     def create_and_push_model(self, obj: Any, input_data: Any, model_name: str | None = None, **kwargs: Any) -> Model:
         """Analyse ``obj`` on ``input_data`` (see :func:`ebonite_core.create_model`) and store it here."""
-        from .model import create_model
-
-        return self.push_model(create_model(obj, input_data, model_name, **kwargs))
+        return _client_of(self).create_model(obj, input_data, model_name, task=self, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -262,13 +292,7 @@ class Task:
     def from_dict(cls, data: dict[str, Any]) -> Task:
         """Build a task from :meth:`to_dict`'s output; :class:`MetadataCorruptError` if it is malformed."""
         try:
-            return cls(
-                name=data["name"],
-                project_id=data["project_id"],
-                id=data["id"],
-                author=data.get("author"),
-                creation_date=_parse_timestamp(data["creation_date"]),
-            )
+            return cls(**_task_fields(data))
         except _RECORD_ERRORS as err:
             raise _malformed("task", data, err) from err
 
@@ -295,8 +319,6 @@ class ArtifactFile:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArtifactFile:
         """Build a manifest entry; ``ValueError`` (or ``KeyError``, ``TypeError``) if it is malformed."""
-        from .repository.artifact import check_artifact_name  # objects is imported by the repository package
-
         name, size, sha256 = data["name"], data["size"], data["sha256"]
         check_artifact_name(name)
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -304,6 +326,22 @@ class ArtifactFile:
         if not isinstance(sha256, str) or len(sha256) != 64 or not set(sha256) <= set("0123456789abcdef"):
             raise ValueError(f"the sha256 of artifact file {name!r} must be 64 hexadecimal digits, not {sha256!r}")
         return cls(name=name, size=size, sha256=sha256)
+
+
+def check_manifest(items: object) -> list[ArtifactFile]:
+    """The manifest a stored model record lists (``[{"name", "size", "sha256"}, ...]``) as ArtifactFiles;
+    ``ValueError`` naming the entry and the problem if any entry is malformed (an unsafe file name, a size that
+    is no number of bytes, a sha256 that is not 64 hexadecimal digits). The one check of a manifest read back."""
+    if not isinstance(items, list):
+        raise TypeError(f"'artifacts' must be a list of files, not {items!r:.80}")
+    manifest = []
+    for number, item in enumerate(items, 1):
+        try:
+            manifest.append(ArtifactFile.from_dict(item))
+        except _RECORD_ERRORS as err:
+            problem = f"{err.args[0]!r} is missing" if isinstance(err, KeyError) and err.args else str(err)
+            raise ValueError(f"artifact entry {number}: {problem.rstrip('.')}") from err
+    return manifest
 
 
 @dataclass
@@ -316,7 +354,7 @@ class Model:
     ``tags`` are short strings to find models by (see :meth:`Ebonite.search_models`).
     ``format`` is recorded at push: ``{"safe": bool, "details": {...}}``, whether the serializer declared
     that loading its files runs no code, and what its ``dump`` returned (see :mod:`ebonite_core.model.safety`).
-    Create one with :func:`ebonite_core.create_model` (or :meth:`Model.create`).
+    Create one with :func:`ebonite_core.create_model`.
     """
 
     name: str
@@ -334,29 +372,13 @@ class Model:
     artifacts: list[ArtifactFile] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     format: dict[str, Any] = field(default_factory=dict)
-    _client: Ebonite | None = field(default=None, init=False, repr=False, compare=False)
+    _client: Client | None = field(default=None, init=False, repr=False, compare=False)
     _object: Any = field(default=None, init=False, repr=False, compare=False)
     _loaded: bool = field(default=False, init=False, repr=False, compare=False)
     # name -> local file of each additional artifact, and the private directory that holds them (removed when
     # the model object is garbage-collected): see ebonite_core.model.additional.
     _additional: dict[str, Path] = field(default_factory=dict, init=False, repr=False, compare=False)
     _additional_directory: Any = field(default=None, init=False, repr=False, compare=False)
-
-    @classmethod
-    def create(
-        cls,
-        obj: Any,
-        input_data: Any,
-        name: str | None = None,
-        params: dict[str, Any] | None = None,
-        description: str | None = None,
-        tags: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> Model:
-        """Analyse ``obj`` on ``input_data``; see :func:`ebonite_core.create_model`. Nothing is stored."""
-        from .model import create_model
-
-        return create_model(obj, input_data, name, params=params, description=description, tags=tags, **kwargs)
 
     @property
     def task(self) -> Task:
@@ -448,44 +470,19 @@ class Model:
         a safe path component) raises :class:`MetadataCorruptError` naming the model and the problem.
         """
         try:
-            artifacts = data.get("artifacts") or []
-            if not isinstance(artifacts, list):
-                raise TypeError(f"'artifacts' must be a list of files, not {artifacts!r:.80}")
-            key = data.get("artifact_key")
-            if key is not None:
-                from .repository.artifact import check_artifact_key
-
-                check_artifact_key(key)
-            for field_name in ("methods", "requirements", "params", "tags", "format"):
-                if not isinstance(data.get(field_name) or {}, dict):
-                    raise TypeError(f"{field_name!r} must be an object, not {data[field_name]!r:.80}")
-            if not isinstance((data.get("format") or {}).get("details") or {}, dict):
-                raise TypeError(f"'format' details must be an object, not {data['format']['details']!r:.80}")
-            if not isinstance(data["serializer"], str):
-                raise TypeError(f"'serializer' must be a string, not {data['serializer']!r:.80}")
-            manifest = []
-            for number, item in enumerate(artifacts, 1):
-                try:
-                    manifest.append(ArtifactFile.from_dict(item))
-                except _RECORD_ERRORS as err:
-                    problem = f"{err.args[0]!r} is missing" if isinstance(err, KeyError) and err.args else str(err)
-                    raise ValueError(f"artifact entry {number}: {problem.rstrip('.')}") from err
-            return cls(
-                name=data["name"],
-                serializer=data["serializer"],
-                methods=copy.deepcopy(data.get("methods") or {}),
-                requirements=dict(data.get("requirements") or {}),
-                python_version=data.get("python_version") or "",
-                params=copy.deepcopy(data.get("params") or {}),
-                description=data.get("description"),
-                author=data.get("author"),
-                creation_date=_parse_timestamp(data["creation_date"]),
-                id=data.get("id"),
-                task_id=data.get("task_id"),
-                artifact_key=key,
-                artifacts=manifest,
-                tags=dict(data.get("tags") or {}),
-                format=copy.deepcopy(data.get("format") or {}),
-            )
+            fields = _model_fields(data)
         except _RECORD_ERRORS as err:
             raise _malformed("model", data, err) from err
+        return cls(
+            **{
+                **fields,
+                "methods": copy.deepcopy(fields["methods"]),
+                "requirements": dict(fields["requirements"]),
+                "params": copy.deepcopy(fields["params"]),
+                "tags": dict(fields["tags"]),
+                "format": copy.deepcopy(fields["format"]),
+            }
+        )
+
+
+_FIELDS = {"project": _project_fields, "task": _task_fields, "model": _model_fields}

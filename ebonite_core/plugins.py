@@ -19,6 +19,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import DuplicateBackendError, IncompatiblePluginError, UnknownBackendError
+from .interfaces import ArtifactRepository, Command, MetadataRepository, ModelSerializer
 from .options import closest
 
 if TYPE_CHECKING:
@@ -30,12 +31,12 @@ ENTRY_POINT_GROUP = "ebonite"
 BUILTIN_PLUGINS = ("ebonite_core.builtins",)
 DISABLE_VARIABLE = "EBONITE_DISABLE_PLUGINS"
 
-# kind -> (hook name, what users call it)
-KINDS: dict[str, tuple[str, str]] = {
-    "metadata": ("ebonite_metadata_repositories", "metadata repository"),
-    "artifact": ("ebonite_artifact_repositories", "artifact repository"),
-    "serializer": ("ebonite_model_serializers", "model serializer"),
-    "command": ("ebonite_commands", "ebonite command"),
+# kind -> (hook name, what users call it, the class every provided class must subclass)
+KINDS: dict[str, tuple[str, str, type]] = {
+    "metadata": ("ebonite_metadata_repositories", "metadata repository", MetadataRepository),
+    "artifact": ("ebonite_artifact_repositories", "artifact repository", ArtifactRepository),
+    "serializer": ("ebonite_model_serializers", "model serializer", ModelSerializer),
+    "command": ("ebonite_commands", "ebonite command", Command),
 }
 # The class attribute that names a class of each kind (``type`` unless listed here).
 NAME_ATTRIBUTES: dict[str, str] = {"command": "name"}
@@ -52,20 +53,6 @@ INSTALL_HINTS: dict[tuple[str, str], str] = {
     ("serializer", "lightgbm"): "ebonite-lightgbm",
     ("serializer", "torch"): "ebonite-torch",
 }
-
-
-def _base_class(kind: str) -> type:
-    if kind == "command":
-        from .cli.command import Command
-
-        return Command
-    if kind == "serializer":
-        from .model.serializer import ModelSerializer
-
-        return ModelSerializer
-    from .repository import ArtifactRepository, MetadataRepository
-
-    return MetadataRepository if kind == "metadata" else ArtifactRepository
 
 
 def _installed_entry_points() -> Iterable[metadata.EntryPoint]:
@@ -203,9 +190,8 @@ class PluginRegistry:
         with self._lock:
             if kind in self._tables:
                 return self._tables[kind]
-            hook_name = KINDS[kind][0]
+            hook_name, _, base = KINDS[kind]
             attribute = NAME_ATTRIBUTES.get(kind, "type")
-            base = _base_class(kind)
             table: dict[str, list[_Provider]] = {}
             for implementation in getattr(self._manager.hook, hook_name).get_hookimpls():
                 info = self.plugins[implementation.plugin_name]

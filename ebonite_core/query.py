@@ -18,6 +18,8 @@ sort value and id, so that models added while a client pages through results nev
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .objects import Model, _parse_timestamp
+from .objects import Model, parse_timestamp
 
 MAX_LIMIT = 1000
 # The comparison operators of a param filter. Applied to values they give a bool; a SQL backend applies
@@ -99,6 +101,21 @@ class ModelQuery:
     after: tuple[Any, str] | None = None
     """(sort value, id) of the previous page's last model: results start strictly beyond it."""
 
+    def __post_init__(self) -> None:
+        # A page token is user input, and a query can be built without create(): a sort value of the wrong
+        # type is refused here, once, rather than when a backend compares it with its own values.
+        if self.after is not None:
+            value, model_id = self.after
+            valid = (
+                isinstance(value, datetime) and value.tzinfo is not None
+                if self.order_field == "creation_date"
+                else isinstance(value, str)
+                if self.order_field == "name"
+                else is_number(value)
+            )
+            if not valid or not isinstance(model_id, str):
+                raise ValueError(f"Invalid page token: {value!r} is not a value of {self.order_field}.")
+
     @classmethod
     def create(
         cls,
@@ -160,7 +177,7 @@ class ModelQuery:
         if not all(condition.matches(params) for condition in self.params):
             return False
         if self.created_after is not None or self.created_before is not None:
-            created = _parse_timestamp(row["creation_date"])
+            created = parse_timestamp(row["creation_date"])
             if self.created_after is not None and not created > self.created_after:
                 return False
             if self.created_before is not None and not created < self.created_before:
@@ -170,7 +187,7 @@ class ModelQuery:
 
     def sort_value(self, row: Mapping[str, Any]) -> Any:
         if self.order_field == "creation_date":
-            return _parse_timestamp(row["creation_date"])
+            return parse_timestamp(row["creation_date"])
         if self.order_field == "name":
             return row["name"]
         return row["params"][self.order_param]
@@ -186,42 +203,42 @@ class ModelQuery:
             after = (self.after[0], id_key(self.after[1]))
             beyond = operator.lt if self.descending else operator.gt
             keyed = [item for item in keyed if beyond((item[0], item[1]), after)]
-        chosen = keyed[: self.limit]
-        models = ModelPage(Model.from_dict(dict(row)) for _, _, row in chosen)
-        if len(keyed) > self.limit:
-            last = chosen[-1][2]
-            models.next_page_token = self.encode_token(self.sort_value(last), str(last["id"]))
-        return models
+        return self.page_of([Model.from_dict(dict(row)) for _, _, row in keyed[: self.limit + 1]])
+
+    def page_of(self, models: list[Model]) -> ModelPage:
+        """The page for the first ``limit + 1`` models that match, in order: the extra one only says that there
+        is a next page, whose token :meth:`next_token` makes from the page's last model."""
+        page = ModelPage(models[: self.limit])
+        if len(models) > self.limit:
+            page.next_page_token = self.next_token(page[-1])
+        return page
+
+    def next_token(self, last: Model) -> str:
+        """The page token that continues after ``last``, the last model of a page."""
+        assert last.id is not None
+        return self.encode_token(self.sort_value(last.to_dict()), last.id)
 
     # Page tokens
     def encode_token(self, value: Any, model_id: str) -> str:
-        import base64
-        import json
-
+        """A page token for ``order_by`` this query's: the sort value and the id to continue after."""
         encoded = value.isoformat() if isinstance(value, datetime) else value
         raw = json.dumps([self.order_field, encoded, model_id]).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def decode_token(self, token: str) -> tuple[Any, str]:
-        """``(sort value, id)`` from a page token made by :meth:`encode_token` for the same ``order_by``."""
-        import base64
-        import json
-
+        """``(sort value, id)`` from a page token made by :meth:`encode_token` for the same ``order_by``; the
+        values are checked when the query is built with them."""
         try:
             order_field, value, model_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         except (ValueError, TypeError) as err:
             raise ValueError(f"Invalid page token {token!r}.") from err
         if order_field != self.order_field:
             raise ValueError(f"The page token was made for order_by {order_field!r}, not {self.order_field!r}.")
-        # A token is user input: a value of the wrong type must be a ValueError here, not a TypeError later
-        # when a backend compares it with the sort values.
         if order_field == "creation_date":
             try:
-                return _parse_timestamp(value), str(model_id)
+                value = parse_timestamp(value)
             except (TypeError, ValueError) as err:
                 raise ValueError(f"Invalid page token {token!r}: {value!r} is not a timestamp.") from err
-        if not (isinstance(value, str) if order_field == "name" else is_number(value)):
-            raise ValueError(f"Invalid page token {token!r}: {value!r} is not a value of {order_field}.")
         return value, str(model_id)
 
 

@@ -1,29 +1,14 @@
-"""Shared test helpers.
-
-Tests that need a server (PostgreSQL, MariaDB, S3) call :func:`service_unavailable` when it cannot be
-started: the test is skipped with the reason, except when ``EBONITE_REQUIRE_SERVICES=1`` (set by
-``.ci/run``), where the run fails instead.
-
-``built_distributions`` and ``sdist_environment`` build every distribution and install the sdists once per
-session, for the packaging tests of the core and of each plugin (see ``distributions.py``).
+"""Session fixtures shared by every test directory: ``built_distributions`` and ``sdist_environment`` build
+every distribution and install the sdists once per session, for the packaging tests of the core and of each
+plugin (see ``distributions.py``). What the tests need of the machine (servers, mounts) is in ``services.py``.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from distributions import Distribution, build_all, install_sdists
-
-REQUIRE_SERVICES = os.environ.get("EBONITE_REQUIRE_SERVICES") == "1"
-
-
-def service_unavailable(reason: str) -> None:
-    """Skip (or, under EBONITE_REQUIRE_SERVICES=1, fail) the current test because a service is missing."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (EBONITE_REQUIRE_SERVICES=1: a missing service fails the run)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ problems found by ``verify``, a declined ``rm``). ``--debug`` shows the tracebac
 
 from __future__ import annotations
 
-from .command import Command, UsageError
+from ..interfaces import Command
+from .command import UsageError
 from .main import build_parser, main
 
 __all__ = ["Command", "UsageError", "build_parser", "main"]

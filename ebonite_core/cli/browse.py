@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import InvalidNameError
+from ..interfaces import Command
 from ..maintenance.walk import RegistryPath, find, model_path, tree
 from ..model.safety import describe_format
 from ..objects import Model, Project, Task
 from . import output
-from .command import Command, UsageError
+from .command import UsageError
 
 
 def add_path(
@@ -105,7 +106,7 @@ class LsCommand(Command):
             )
             rows += [(t["path"], "", t["model_count"], t["size"], t["created"]) for t in project["tasks"]]
         if not rows:
-            print("No projects yet: push a model into this registry first.")
+            output.echo("No projects yet: push a model into this registry first.")
             return
         table = [(p, tasks, models, output.size(size), _date(created)) for p, tasks, models, size, created in rows]
         output.print_table(("PATH", "TASKS", "MODELS", "SIZE", "CREATED (UTC)"), table, right=(1, 2, 3))
@@ -114,7 +115,7 @@ class LsCommand(Command):
     def _print_models(document: dict[str, Any]) -> None:
         models = [m for p in document["projects"] for t in p["tasks"] for m in t["models"]]
         if not models:
-            print("No models in this task yet.")
+            output.echo("No models in this task yet.")
             return
         rows = [
             (m["path"], m["files"], output.size(m["size"]), _date(m["created"]), ", ".join(m["methods"]))
@@ -129,7 +130,7 @@ def _date(iso_text: str) -> str:
 
 def _print_indented(header: tuple[str, ...], rows: list[tuple[object, ...]], right: tuple[int, ...] = ()) -> None:
     if not rows:
-        print("  -")
+        output.echo("  -")
         return
     output.print_table(header, rows, right=right, indent="  ")
 
@@ -180,19 +181,23 @@ class ShowCommand(Command):
         ]
         width = max(len(label) for label, _ in fields) + 2
         for label, value in fields:
-            print(f"{label + ':':<{width}}{value}")
-        print("\nmethods:")
+            output.echo(f"{label + ':':<{width}}{value}")
+        output.echo()
+        output.echo("methods:")
         for method, described in sorted(model.methods.items()):
             inputs, outputs = described.get("input", {}), described.get("output", {})
-            print(f"  {method}({output.signature(inputs)}) -> {output.signature(outputs)}")
-        print("\nrequirements:")
+            output.echo(f"  {method}({output.signature(inputs)}) -> {output.signature(outputs)}")
+        output.echo()
+        output.echo("requirements:")
         _print_indented(("DISTRIBUTION", "VERSION"), sorted(model.requirements.items()))
-        print("\nartifacts:")
+        output.echo()
+        output.echo("artifacts:")
         rows = [(a.name, output.size(a.size), a.sha256) for a in model.artifacts]
         _print_indented(("FILE", "SIZE", "SHA256"), rows, right=(1,))
-        print("\nparams:")
+        output.echo()
+        output.echo("params:")
         for name, value in sorted(model.params.items()):
-            print(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
+            output.echo(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
         if not model.params:
-            print("  -")
+            output.echo("  -")
         return 0

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from .. import __version__
 from ..errors import EboniteError
-from .command import Command, UsageError
+from ..interfaces import Command
+from ..plugins import get_registry
+from . import output
+from .command import UsageError, open_client, read_config
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -52,16 +57,14 @@ class _UnavailableCommand(Command):
 def build_parser(commands: Mapping[str, type[Command]] | None = None) -> argparse.ArgumentParser:
     """The ``ebonite`` parser, with a subcommand for each command (by default every installed one)."""
     if commands is None:
-        from ..plugins import get_registry
-
         commands = get_registry().commands()
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="ebonite",
         description="Look into, check, clean and copy an ebonite registry.",
         parents=[_global_options(in_subcommand=False)],
     )
+    # What Command.client() and Command.config() use: where the registry is is the command line's business.
+    parser.set_defaults(open_registry=open_client, read_registry_config=read_config)
     parser.add_argument("--version", action="version", version=f"ebonite-core {__version__}")
     # Commands add their own --json (after the command name); this one takes it before the name and is
     # merged into the command's after parsing, see _merge_json.
@@ -93,6 +96,23 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+class _TerminalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return output.terminal(super().format(record))
+
+
+def _log_through_the_terminal_function() -> None:
+    """Log records and warnings (from backends, from gc) reach stderr through :func:`output.terminal`, like
+    everything else the command prints, unless the embedding program configured logging itself."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalFormatter("ebonite: %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+
+
 def _merge_json(args: argparse.Namespace) -> None:
     """``ebonite --json ls`` means ``ebonite ls --json``; a command without JSON output says so."""
     if getattr(args, JSON_BEFORE_COMMAND, False):
@@ -103,6 +123,7 @@ def _merge_json(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ebonite`` with ``argv`` (default: the process's arguments); return the exit status."""
+    _log_through_the_terminal_function()
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in arguments  # known before parsing, for errors while loading plugin commands
     try:
@@ -112,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        print("ebonite: interrupted", file=sys.stderr)
+        output.echo("ebonite: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `ebonite ls | head`: the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -121,12 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         if isinstance(err, UsageError):
-            print(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
+            output.echo(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
             return EXIT_USAGE
         if isinstance(err, (EboniteError, OSError)):
-            print(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
+            output.echo(f"ebonite: error: {_one_line(err)}", file=sys.stderr)
         else:  # a bug, in ebonite or a plugin: still one line, with the way to the details
-            print(
+            output.echo(
                 f"ebonite: error: unexpected {type(err).__name__}: {_one_line(err)} (run again with --debug for "
                 "the traceback, and report it)",
                 file=sys.stderr,

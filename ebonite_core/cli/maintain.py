@@ -7,13 +7,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..client import Ebonite
+from ..errors import SharedStoreError
+from ..interfaces import Command
 from ..maintenance.copy import CopyOutcome, copy_models
 from ..maintenance.gc import DEFAULT_GRACE, collect_garbage, parse_duration
 from ..maintenance.verify import verify
 from ..maintenance.walk import tree
 from . import output
 from .browse import add_path, parse_path
-from .command import Command, UsageError, open_client
+from .command import UsageError, open_client
 
 
 class VerifyCommand(Command):
@@ -56,11 +59,13 @@ class VerifyCommand(Command):
             kinds = ("missing", "changed", "unreferenced", "unsafe")
             counts = {kind: sum(p.kind == kind for p in report.problems) for kind in kinds}
             found = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
-            print(summary + (found or "no problems") + ".")
+            output.echo(summary + (found or "no problems") + ".")
             if any(p.kind == "unreferenced" and p.path is None for p in report.problems):
-                print("Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough.")
+                output.echo(
+                    "Unreferenced keys are left by interrupted pushes: `ebonite gc` removes them once old enough."
+                )
             if counts["unsafe"]:
-                print(
+                output.echo(
                     "Unsafe models load only where code-running formats are allowed (allow_pickle): push them "
                     "again with a safe serializer (ebonite-skops, ebonite-xgboost, ebonite-lightgbm, ebonite-torch)."
                 )
@@ -101,15 +106,15 @@ class GcCommand(Command):
             return 0
         verb = "Would remove" if report.dry_run else "Removed"
         for key, written in report.removed_keys.items():
-            print(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
+            output.echo(f"{verb} unreferenced key {key} (written {output.date(written)} UTC)")
         for leftover in report.leftovers:
-            print(f"{verb} leftover {leftover}")
-        print(
+            output.echo(f"{verb} leftover {leftover}")
+        output.echo(
             f"{verb} {output.plural(len(report.removed_keys), 'unreferenced key')} and "
             f"{output.plural(len(report.leftovers), 'leftover')}."
         )
         if report.recent_keys:
-            print(
+            output.echo(
                 f"Kept {output.plural(len(report.recent_keys), 'unreferenced key')} written in the last "
                 f"{_duration_text(grace.total_seconds())}: a push may still be in progress."
             )
@@ -145,7 +150,12 @@ class CopyCommand(Command):
         models = [model for _, tasks in selection for _, task_models in tasks for model in task_models]
         total = sum(sum(artifact.size for artifact in model.artifacts) for model in models)
         bar = _progress_bar(total, len(models))
-        say = bar.write if bar is not None else print
+
+        def say(line: str) -> None:
+            if bar is not None:
+                bar.write(output.terminal(line))
+            else:
+                output.echo(line)
 
         def report(outcome: CopyOutcome) -> None:
             if not args.json:
@@ -158,6 +168,8 @@ class CopyCommand(Command):
             outcomes = copy_models(
                 source, target, path, on_outcome=report, on_bytes=bar.update if bar else None, selection=selection
             )
+        except SharedStoreError as err:  # the target's configuration is wrong
+            raise UsageError(str(err)) from err
         finally:
             if bar is not None:
                 bar.close()
@@ -167,7 +179,7 @@ class CopyCommand(Command):
         if args.json:
             output.print_json({**counts, "models": [outcome.to_dict() for outcome in outcomes]})
         else:
-            print(
+            output.echo(
                 f"{output.plural(len(outcomes), 'model')}: {counts['copied']} copied, {counts['present']} already "
                 f"there, {counts['conflict']} in conflict, {counts['failed']} failed."
             )
@@ -175,8 +187,6 @@ class CopyCommand(Command):
 
 
 def _target(location: str) -> Any:
-    from ..client import Ebonite
-
     if Path(location).is_dir():
         return Ebonite.local(location)
     return open_client(location)

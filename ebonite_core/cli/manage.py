@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import __version__
 from ..errors import ProjectWithTasksError, TaskWithModelsError
+from ..interfaces import Command
 from ..maintenance.walk import find, model_path
+from ..plugins import get_registry
 from . import output
 from .browse import add_path, model_size, parse_path
-from .command import Command
+from .command import UsageError
 
 
 class RmCommand(Command):
@@ -22,8 +25,10 @@ class RmCommand(Command):
         parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
     def run(self, args: argparse.Namespace) -> int:
-        client = self.client(args)
         path = parse_path(args.path)
+        if path.depth == 0:
+            raise UsageError(f"rm needs what to delete, PROJECT[/TASK[/MODEL]], not {args.path!r}.")
+        client = self.client(args)
         project, task, model = find(client, path)
         assert project is not None
         if model is not None:
@@ -51,7 +56,7 @@ class RmCommand(Command):
         if model is None and project is not None and task is None and doomed:
             what += f" in {output.plural(len(doomed), 'task')}"
         if not args.yes and not output.ask(f"Delete {what} ({output.size(size)})?"):
-            print("Nothing deleted.", file=sys.stderr)
+            output.echo("Nothing deleted.", file=sys.stderr)
             return 1
         deleted: dict[str, list[str]] = {"projects": [], "tasks": [], "models": []}
         for each_task, task_models in doomed:
@@ -67,7 +72,7 @@ class RmCommand(Command):
         if args.json:
             output.print_json({"deleted": deleted})
         else:
-            print(f"Deleted {what}.")
+            output.echo(f"Deleted {what}.")
         return 0
 
 
@@ -79,9 +84,6 @@ class PluginsCommand(Command):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     def run(self, args: argparse.Namespace) -> int:
-        from .. import __version__
-        from ..plugins import get_registry
-
         registry = get_registry()
         report = registry.report()
         conflicts = [str(error) for error in registry.conflicts()]
@@ -107,5 +109,5 @@ class PluginsCommand(Command):
             table.append((row["name"], row["distribution"] or "?", row["version"] or "?", types, status))
         output.print_table(("PLUGIN", "DISTRIBUTION", "VERSION", "TYPES", "STATUS"), table)
         for conflict in conflicts:
-            print(f"conflict: {conflict}")
+            output.echo(f"conflict: {conflict}")
         return 0

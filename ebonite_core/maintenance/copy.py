@@ -4,12 +4,16 @@ Idempotent and resumable:
 
 - A model whose name already exists in the target task with the same manifest (file names, sizes, sha256)
   is left as it is; with a different manifest it is a conflict, reported and never overwritten.
-- Each model is copied like a push: artifacts first, checked against the manifest on arrival (read back
-  from the target), then its metadata in one atomic write. A model is visible in the target only once
-  complete.
-- Artifacts go under the model's artifact key in the source when the target does not use it for another
-  model, so that a copy killed between uploading a model's files and writing its metadata leaves a key that
-  the next run recognises as its own leftover, removes and writes again: no unreferenced copies pile up.
+- Each model is copied like a push: artifacts first, under a fresh key, checked against the manifest on
+  arrival (read back from the target), then its metadata in one atomic write. A model is visible in the
+  target only once complete.
+- Copy never deletes in the target anything this run did not create, and never reuses a key name: what a
+  killed copy left (files under a key no model references) is the target's garbage, which ``ebonite gc``
+  removes after its grace period; the next run writes the model under another fresh key. A decision gc
+  made about the old key can therefore never hit the new files.
+- A target whose artifact store is the source's (the same directory or bucket prefix under another name)
+  is refused with :class:`~ebonite_core.errors.SharedStoreError` before anything is copied: two registries
+  sharing one artifact store would each collect the other's files as unreferenced.
 - Projects and tasks keep their names, authors and creation dates; models keep all their metadata, tags
   included. Aliases of the copied models are copied when the target task has no alias of that name.
 """
@@ -22,12 +26,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..client import Ebonite
-from ..errors import ArtifactError, ArtifactIntegrityError, ExistingModelError, ExistingProjectError, ExistingTaskError
-from ..model.storage import new_artifact_key, verify_file
+from ..errors import (
+    ArtifactError,
+    ArtifactIntegrityError,
+    ArtifactNotFoundError,
+    ExistingModelError,
+    ExistingProjectError,
+    ExistingTaskError,
+    SharedStoreError,
+)
+from ..model.storage import new_artifact_key, private_directory, verify_file
+from ..names import check_artifact_name
 from ..objects import Model, Project, Task
-from ..repository import check_artifact_name
 from .verify import check_file
-from .walk import RegistryPath, model_path, tree, walk
+from .walk import RegistryPath, model_path, tree
 
 
 @dataclass
@@ -54,9 +66,6 @@ class _Copier:
         self.tasks: dict[tuple[str, str], Task] = {}
         self.task_pairs: dict[tuple[str, str], tuple[Task, Task]] = {}  # (source task, target task)
         self.copied_names: dict[str, str] = {}  # source model id -> name, for models now in the target
-        # Read once: which keys the target holds, and which of them its models use.
-        self.target_keys = set(target.artifact_repo.keys())
-        self.target_referenced = {model.artifact_key for _, _, model in walk(target) if model.artifact_key}
 
     def project(self, project: Project) -> Project:
         if project.name not in self.projects:
@@ -106,17 +115,13 @@ class _Copier:
             return self._compare(location, size, model, existing)
         if not model.artifact_key or not model.artifacts:
             return CopyOutcome(location, "failed", size, "the source records no artifact files for it")
-        with tempfile.TemporaryDirectory(prefix="ebonite-copy-", dir=self.target.artifact_repo.staging_dir()) as tmp:
+        with private_directory(self.target.artifact_repo, "copy", model.name) as tmp:
             try:
                 files = self._fetch(model, Path(tmp))
             except ArtifactError as err:
                 return CopyOutcome(location, "failed", size, f"in the source: {err}")
-            key = self._choose_key(model.artifact_key)
-            try:
-                self._push(key, files)
-            except FileExistsError:  # a key we could not see at the start: take a fresh one
-                key = new_artifact_key()
-                self._push(key, files)
+            key = new_artifact_key()  # never the source's key, nor one a killed copy left: gc may be judging it
+            self._push(key, files)
         return self._commit(location, size, model, target_task, key)
 
     def _push(self, key: str, files: dict[str, Path]) -> None:
@@ -150,16 +155,12 @@ class _Copier:
             if path is None:
                 path = scratch / check_artifact_name(artifact.name)
                 self.source.artifact_repo.download(model.artifact_key, artifact.name, path)
-            verify_file(path, artifact, model.name)
+            try:
+                verify_file(path, artifact, model.name)
+            except FileNotFoundError as err:  # found, then deleted before it was read: deleted meanwhile
+                raise ArtifactNotFoundError(f"Artifact file {path} was deleted while it was read.") from err
             files[artifact.name] = path
         return files
-
-    def _choose_key(self, source_key: str) -> str:
-        if source_key in self.target_referenced:  # another model of the target uses it: never share a key
-            return new_artifact_key()
-        if source_key in self.target_keys:  # unreferenced: what an interrupted copy of this model left
-            self.target.artifact_repo.delete(source_key)
-        return source_key
 
     def _commit(self, location: str, size: int, model: Model, target_task: Task, key: str) -> CopyOutcome:
         try:
@@ -176,14 +177,12 @@ class _Copier:
         except BaseException:
             self._discard(key)  # leave nothing unreferenced behind
             raise
-        self.target_referenced.add(key)
-        self.target_keys.add(key)
         if self.on_bytes is not None:
             self.on_bytes(size)
         return CopyOutcome(location, "copied", size)
 
     def _check_arrival(self, model: Model, key: str) -> None:
-        with tempfile.TemporaryDirectory(prefix="ebonite-arrival-", dir=self.target.artifact_repo.staging_dir()) as tmp:
+        with private_directory(None, "arrival", model.name) as tmp:
             for artifact in model.artifacts:
                 difference = check_file(self.target.artifact_repo, key, artifact, Path(tmp))
                 if difference is not None:
@@ -209,8 +208,11 @@ def copy_models(
     ``on_outcome`` is called after each model, ``on_bytes`` with the bytes of each model copied (for a
     progress bar); ``selection`` is what :func:`~ebonite_core.maintenance.walk.tree` gives for ``path``,
     when the caller has it already. Backend failures propagate (run again to resume); a model that fails
-    its source checksum is reported as ``failed`` and the others are still copied.
+    its source checksum is reported as ``failed`` and the others are still copied. A target that keeps its
+    artifacts in the source's store raises :class:`~ebonite_core.errors.SharedStoreError` before anything
+    is copied.
     """
+    check_separate_stores(source, target)
     copier = _Copier(source, target, on_bytes)
     outcomes = []
     for project, tasks in selection if selection is not None else tree(source, path or RegistryPath()):
@@ -226,3 +228,28 @@ def copy_models(
                     on_outcome(outcome)
     copier.copy_aliases()
     return outcomes
+
+
+def check_separate_stores(source: Ebonite, target: Ebonite) -> None:
+    """Raise :class:`SharedStoreError` when the target's artifact store is the source's.
+
+    Configurations cannot tell (one directory under two paths, a link, a bind mount, one bucket behind two
+    endpoints), so the target is asked to store a small probe under a fresh key, and the source whether it
+    sees that key; the probe is deleted again (it is the only thing the check writes).
+    """
+    probe = new_artifact_key()
+    with tempfile.TemporaryDirectory(prefix="ebonite-probe-") as scratch:
+        path = Path(scratch) / "probe"
+        path.write_bytes(b"ebonite copy: is the target's artifact store the source's?\n")
+        target.artifact_repo.push(probe, {"probe": path})
+    try:
+        shared = source.artifact_repo.key_written(probe) is not None
+    finally:
+        target.artifact_repo.delete(probe)
+    if shared:
+        raise SharedStoreError(
+            f"The target keeps its artifacts in the source's artifact store ({target.artifact_repo!r} is "
+            f"{source.artifact_repo!r}): nothing was copied. Two registries must not share one artifact store, "
+            "or each one's `ebonite gc` would remove the other's files. Point the target's [artifact] section at "
+            "another location; the files are copied there, and the source stays as it is."
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,7 +9,7 @@ from pathlib import Path
 
 from ..client import Ebonite
 from ..errors import ArtifactNotFoundError
-from ..model.storage import sha256_of
+from ..model.storage import private_directory, sha256_of
 from ..objects import ArtifactFile, Model, utc_now
 from ..repository import ArtifactRepository, check_artifact_name
 from .walk import RegistryPath, model_path, walk
@@ -67,6 +66,8 @@ def check_file(repository: ArtifactRepository, key: str, artifact: ArtifactFile,
         if digest != artifact.sha256:
             return f"sha256 {digest}, the manifest records {artifact.sha256}"
         return None
+    except FileNotFoundError as err:  # found, then deleted before it was read: a model deleted meanwhile
+        raise ArtifactNotFoundError(f"Artifact file {path} was deleted while it was read.") from err
     finally:
         if downloaded:
             path.unlink(missing_ok=True)
@@ -130,7 +131,7 @@ def verify(
     # Keys are listed before the models are read, so that a push finishing in between is seen as referenced.
     keys = client.artifact_repo.keys() if report.checked_unreferenced else {}
     referenced = set()
-    with tempfile.TemporaryDirectory(prefix="ebonite-verify-", dir=client.artifact_repo.staging_dir()) as scratch:
+    with private_directory(None, "verify", "any") as scratch:  # never in the store: it may be read-only
         for project, task, model in walk(client, path):
             location = model_path(project, task, model)
             report.models += 1

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..objects import Model, check_name, check_tags, utc_now
+from ..interfaces import ModelSerializer
+from ..names import check_name, check_tags
+from ..objects import Model, utc_now
 from ..plugins import PluginRegistry, get_registry
+from . import additional
+from .additional import AdditionalArtifacts
 from .requirements import parse_requirements, requirements_of, sample_modules
-from .serializer import ModelSerializer
 from .signature import describe
-
-if TYPE_CHECKING:
-    from .additional import AdditionalArtifacts
 
 # Looked for on the object, in this order; a plain callable with none of them exposes ``__call__``.
 CANDIDATE_METHODS = ("predict", "predict_proba", "decision_function", "transform")
@@ -69,8 +71,6 @@ def _json_params(params: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(params, dict) or not all(isinstance(key, str) for key in params):
         raise ValueError("params must be a dict with string keys.")
-    import json
-
     try:
         # Stored as JSON by every backend: round-trip now, so every backend gives back the same values.
         text = json.dumps(params, allow_nan=False, ensure_ascii=False)
@@ -134,7 +134,6 @@ def create_model(
     checked_tags = check_tags(tags if tags is not None else {})
     signatures = analyse_methods(obj, input_data, methods)
     extra = parse_requirements(additional_requirements)
-    from . import additional  # with the storage helpers it needs: not imported by `import ebonite_core`
 
     additional_files, additional_directory = additional.collect(additional_artifacts)
     try:
@@ -144,14 +143,12 @@ def create_model(
             f"The {type(obj).__qualname__} object cannot be serialized with {serializer_class.type!r}: "
             f"{type(err).__name__}: {err}"
         ) from err
-    import platform
-
     model = Model(
         name=name,
         serializer=serializer_class.type,
         methods=signatures,
         requirements=dict(sorted({**requirements_of(modules | sample_modules(input_data)), **extra}.items())),
-        python_version=platform.python_version(),
+        python_version=sys.version.split()[0],  # what platform.python_version() reads, without importing platform
         params=json_params,
         description=description,
         tags=checked_tags,

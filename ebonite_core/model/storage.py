@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ArtifactIntegrityError, ArtifactNotFoundError, EboniteError, RepositoryError
+from ..interfaces import ArtifactRepository, ModelSerializer
+from ..names import check_artifact_name
 from ..objects import ArtifactFile, Model, is_additional_artifact
-from ..repository import ArtifactRepository, check_artifact_name
-from .serializer import ModelSerializer
 
 _CHUNK = 1024 * 1024
 _PARALLEL_HASH_BYTES = 4 * 1024 * 1024
@@ -81,16 +81,17 @@ class _HashingWriter:
 
 
 def private_directory(
-    repository: ArtifactRepository, purpose: str, model_name: str
+    repository: ArtifactRepository | None, purpose: str, model_name: str
 ) -> tempfile.TemporaryDirectory[str]:
-    """A temporary directory for the files of one push or load (``purpose``) of ``model_name``, in the
-    repository's staging directory or the system's temporary one.
+    """A temporary directory for the files of one push, load, copy... (``purpose``) of ``model_name``: in the
+    staging directory of the ``repository`` they will be pushed into, or in the system's temporary directory
+    (``repository`` ``None``: reading never writes into a store, which may be read-only).
 
     Named after this process, so that ``ebonite gc`` removes what a killed process left and never a running
     one's (:func:`ebonite_core.maintenance.gc.clean_temporary_files`); a failure to create it (a full disk)
     is a :class:`RepositoryError` naming where.
     """
-    where = repository.staging_dir()
+    where = repository.staging_dir() if repository is not None else None
     try:
         return tempfile.TemporaryDirectory(prefix=f"ebonite-{purpose}-{os.getpid()}-", dir=where)
     except OSError as err:
@@ -203,7 +204,7 @@ def read_object(
     """
     if model.artifact_key is None or not model.artifacts:
         raise ArtifactNotFoundError(f"Model {model.name!r} has no stored artifacts.")
-    with private_directory(repository, "load", model.name) as temporary:
+    with private_directory(None, "load", model.name) as temporary:
         paths: dict[str, Path] = {}
         checks: list[tuple[Path, ArtifactFile]] = []
         for artifact in model.artifacts:

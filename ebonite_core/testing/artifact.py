@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import pytest
 
 from ..errors import ArtifactNotFoundError, EboniteError
-from ..repository import ArtifactRepository
+from ..repository import KEY_MARKER, ArtifactRepository
 from .capabilities import missing_factory, requires
+from .checks import clean_every_leftover
 from .processes import run_together
 
 Factory = Callable[[], ArtifactRepository]
@@ -38,6 +40,18 @@ def _push_keys(worker: int, ready: Callable[[], Any], factory: Factory) -> dict[
     return {}
 
 
+class ForeignEntries(Protocol):
+    """What the ``foreign_entries`` fixture returns: files the store did not write, where a key would be."""
+
+    def plant(self, name: str) -> None:
+        """Put ``name`` where a key of that name would be, as a user's folder or another registry nested under
+        the store's root would: files inside it, and one level down a key of the nested registry with its own
+        marker (``<root>/<name>/<inner key>/.ebonite-key``), but no marker at ``<root>/<name>/.ebonite-key``."""
+
+    def present(self, name: str) -> bool:
+        """Whether everything :meth:`plant` put under ``name`` is still there."""
+
+
 class ArtifactRepositoryContract:
     """The ArtifactRepository contract.
 
@@ -45,7 +59,9 @@ class ArtifactRepositoryContract:
     each call returns a new repository object on one shared store, empty at the start of each test. Backends
     that cannot be reopened or shared between processes override ``artifact_repository`` instead and switch
     the capabilities off. ``large_file_size`` sets the size of the file used to check streaming transfers;
-    raise it above your backend's multipart threshold.
+    raise it above your backend's multipart threshold. ``plant_leftover`` leaves what an interrupted
+    operation of the backend leaves behind and returns a part of how ``clean_leftovers`` describes it
+    (default: ``None``, a backend that leaves nothing).
     """
 
     supports_reopen: ClassVar[bool] = True
@@ -54,6 +70,8 @@ class ArtifactRepositoryContract:
     """Several processes can push and delete in one store at once."""
     concurrent_processes: ClassVar[int] = 4
     large_file_size: ClassVar[int] = 12 * 1024 * 1024
+    supports_config: ClassVar[bool] = True
+    """``config()`` returns the options that rebuild the repository: ``type(repo)(**repo.config())``."""
 
     @pytest.fixture
     def artifact_repository_factory(self) -> Factory:
@@ -66,6 +84,18 @@ class ArtifactRepositoryContract:
     @pytest.fixture
     def repo(self, artifact_repository: ArtifactRepository) -> ArtifactRepository:
         return artifact_repository
+
+    @pytest.fixture
+    def plant_leftover(self) -> Callable[[ArtifactRepository], str] | None:
+        return None
+
+    @pytest.fixture
+    def foreign_entries(self, repo: ArtifactRepository) -> ForeignEntries:
+        raise NotImplementedError(
+            "Override the foreign_entries fixture: it returns an object with plant(name) and present(name) that "
+            "puts files where a key called name would be in your backend's layout, without the key's marker "
+            "(see ebonite_core.testing.artifact.ForeignEntries)."
+        )
 
     @pytest.fixture
     def source(self, tmp_path: Path) -> Path:
@@ -153,6 +183,24 @@ class ArtifactRepositoryContract:
             repo.delete(bad)
         assert set(repo.keys()) == set()
 
+    def test_only_keys_the_store_wrote_are_listed_or_deleted(
+        self, repo: ArtifactRepository, source: Path, foreign_entries: ForeignEntries
+    ) -> None:
+        """A user's folder next to the keys, or a registry nested under this one's root, is never a key: not
+        listed, not deleted, whatever its name (even one in the format of ebonite's keys)."""
+        for name in ("bert-base", "resnet50", "teamb"):
+            foreign_entries.plant(name)
+        repo.push("mine", {"model.pkl": _write(source, "model.pkl", b"mine")})
+        assert set(repo.keys()) == {"mine"}
+        assert repo.key_written("mine") is not None and repo.key_written("bert-base") is None
+        for name in ("bert-base", "teamb"):
+            with pytest.raises(EboniteError):
+                repo.delete(name)
+        assert all(foreign_entries.present(name) for name in ("bert-base", "resnet50", "teamb"))
+        assert repo.list_files("mine") in (None, ["model.pkl"]), f"{KEY_MARKER} is no artifact file"
+        repo.delete("mine")
+        assert set(repo.keys()) == set() and foreign_entries.present("resnet50")
+
     def test_local_path_when_offered_reads_the_stored_bytes(self, repo: ArtifactRepository, source: Path) -> None:
         repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
         path = repo.local_path("key1", "model.pkl")
@@ -181,3 +229,34 @@ class ArtifactRepositoryContract:
         assert set(repo.keys()) == expected
         for key in expected:
             assert self._download(repo, key, "model.pkl", tmp_path) == key.encode() * 1000
+
+    @requires("supports_config")
+    def test_config_rebuilds_an_equivalent_repository(
+        self, repo: ArtifactRepository, source: Path, tmp_path: Path
+    ) -> None:
+        """``type(repo)(**repo.config())`` is the same store: ``save_config``, ``--config``, ``gc`` and ``copy``
+        rebuild repositories this way."""
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
+        options = repo.config()
+        assert json.loads(json.dumps(options)) == options, f"config() is not JSON data: {options!r}"
+        rebuilt = type(repo)(**options)
+        try:
+            assert rebuilt.config() == options
+            if self.supports_reopen:
+                assert self._download(rebuilt, "key1", "model.pkl", tmp_path) == b"stored", options
+        finally:
+            rebuilt.close()
+
+    def test_clean_leftovers_removes_only_leftovers(
+        self,
+        repo: ArtifactRepository,
+        source: Path,
+        tmp_path: Path,
+        plant_leftover: Callable[[ArtifactRepository], str] | None,
+    ) -> None:
+        """``clean_leftovers`` (what ``ebonite gc`` calls) reports, then removes, what interrupted operations
+        left, and never a stored key, even when everything counts as old."""
+        repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
+        clean_every_leftover(repo, plant_leftover(repo) if plant_leftover is not None else None)
+        assert set(repo.keys()) == {"key1"}
+        assert self._download(repo, "key1", "model.pkl", tmp_path) == b"stored"

@@ -1,10 +1,12 @@
-"""The contract every MetadataRepository keeps (see its docstring)."""
+"""The contract every MetadataRepository keeps (see its docstring): :class:`MetadataRepositoryContract`, made of
+the storage part here and the tags, aliases and search parts (:mod:`.tags`, :mod:`.aliases`, :mod:`.search`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -12,20 +14,26 @@ from ..errors import (
     ExistingModelError,
     ExistingProjectError,
     ExistingTaskError,
+    MetadataCorruptError,
     NonExistingModelError,
     NonExistingProjectError,
     NonExistingTaskError,
     ProjectWithTasksError,
     TaskWithModelsError,
 )
-from ..objects import ArtifactFile, Project, Task
-from ..repository import MetadataRepository
-from .capabilities import missing_factory, requires
+from ..interfaces import MetadataRepository
+from ..objects import ArtifactFile, Model, Project, Task
+from .aliases import AliasesContract
+from .capabilities import requires
+from .checks import clean_every_leftover, refused
+from .fixtures import DamageRecord, Factory, MetadataFixtures, PlantLeftover
 from .models import make_model
 from .processes import run_together
-from .registry import RegistryFeaturesContract
+from .search import SearchContract
+from .tags import TagsContract
 
-Factory = Callable[[], MetadataRepository]
+# Ids no store hands out, each of which some store could take for a path, a key or a query.
+HOSTILE_IDS = ["../x", "..", "/etc/passwd", "1/../1", "", " 1", "1\x00", "%2e%2e", "\uff11", "9" * 300]
 
 
 def _race(worker: int, ready: Callable[[], Any], factory: Factory) -> dict[str, Any]:
@@ -51,37 +59,9 @@ def _race(worker: int, ready: Callable[[], Any], factory: Factory) -> dict[str, 
     return outcome
 
 
-class MetadataRepositoryContract(RegistryFeaturesContract):
-    """The MetadataRepository contract.
-
-    Override ``metadata_repository_factory`` to return a picklable callable that opens the store under test:
-    each call returns a new repository object on one shared store, empty at the start of each test (for
-    example ``functools.partial(MyRepository, tmp_path / "db")``). Backends that cannot be reopened or
-    shared between processes override ``metadata_repository`` instead and switch the capabilities off.
-    """
-
-    supports_reopen: ClassVar[bool] = True
-    """A second repository object on the same store sees the first one's changes."""
-    supports_concurrent_processes: ClassVar[bool] = True
-    """Several processes can use one store at once without losing or duplicating anything."""
-    concurrent_processes: ClassVar[int] = 4
-
-    @pytest.fixture
-    def metadata_repository_factory(self) -> Factory:
-        raise missing_factory("metadata_repository", "supports_reopen = supports_concurrent_processes")
-
-    @pytest.fixture
-    def metadata_repository(self, metadata_repository_factory: Factory) -> MetadataRepository:
-        return metadata_repository_factory()
-
-    @pytest.fixture
-    def repo(self, metadata_repository: MetadataRepository) -> MetadataRepository:
-        return metadata_repository
-
-    @pytest.fixture
-    def task(self, repo: MetadataRepository) -> Task:
-        project = repo.create_project(Project("project"))
-        return repo.create_task(Task("task", project_id=project.id))
+class MetadataStorageContract(MetadataFixtures):
+    """Projects, tasks and models: ids, names, parents, deletes, copies, reopening, concurrency, records read
+    back, configuration and leftovers (part of :class:`MetadataRepositoryContract`)."""
 
     # Projects
     def test_empty_repository_has_nothing(self, repo: MetadataRepository) -> None:
@@ -111,7 +91,7 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
 
     def test_project_names_are_unique(self, repo: MetadataRepository) -> None:
         repo.create_project(Project("project"))
-        with pytest.raises(ExistingProjectError):
+        with refused(ExistingProjectError, "create_project(Project('project')) when 'project' exists"):
             repo.create_project(Project("project"))
         assert len(repo.get_projects()) == 1
 
@@ -125,7 +105,8 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
             assert found is not None and found.name == name
 
     def test_lists_come_in_creation_order(self, repo: MetadataRepository) -> None:
-        names = ["b", "a", "c", "10", "2"]
+        # Neither name order nor id order as text ("10" before "2"): twelve projects, ids past 9.
+        names = ["b", "a", "c", "10", "2", *(f"p{number}" for number in range(5, 12))]
         for name in names:
             repo.create_project(Project(name))
         assert [project.name for project in repo.get_projects()] == names
@@ -155,13 +136,13 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
         repo.delete_project(project)
         assert repo.get_project_by_name("project") is None
         assert repo.get_projects() == []
-        with pytest.raises(NonExistingProjectError):
+        with refused(NonExistingProjectError, f"delete_project() of project {project.id!r}, already deleted"):
             repo.delete_project(project)
 
     def test_project_with_tasks_is_not_deleted(self, repo: MetadataRepository, task: Task) -> None:
         project = repo.get_project_by_id(task.project_id)
         assert project is not None
-        with pytest.raises(ProjectWithTasksError):
+        with refused(ProjectWithTasksError, f"delete_project() of project {project.id!r}, which has task {task.id!r}"):
             repo.delete_project(project)
         assert repo.get_task_by_id(task.id) == task
 
@@ -174,12 +155,12 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
         assert task_one.id != task_two.id
         assert repo.get_task_by_name(first, "task") == task_one
         assert repo.get_task_by_name(second, "task") == task_two
-        with pytest.raises(ExistingTaskError):
+        with refused(ExistingTaskError, f"create_task(Task('task')) when project {first.id!r} has a task 'task'"):
             repo.create_task(Task("task", project_id=first.id))
         assert repo.get_tasks(first) == [task_one]
 
     def test_task_needs_an_existing_project(self, repo: MetadataRepository) -> None:
-        with pytest.raises(NonExistingProjectError):
+        with refused(NonExistingProjectError, "create_task() in project '424242', which does not exist"):
             repo.create_task(Task("task", project_id="424242"))
 
     def test_task_fields_round_trip(self, repo: MetadataRepository) -> None:
@@ -199,12 +180,12 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
     def test_delete_task(self, repo: MetadataRepository, task: Task) -> None:
         repo.delete_task(task)
         assert repo.get_task_by_id(task.id) is None
-        with pytest.raises(NonExistingTaskError):
+        with refused(NonExistingTaskError, f"delete_task() of task {task.id!r}, already deleted"):
             repo.delete_task(task)
 
     def test_task_with_models_is_not_deleted(self, repo: MetadataRepository, task: Task) -> None:
         repo.create_model(make_model("m", task.id))
-        with pytest.raises(TaskWithModelsError):
+        with refused(TaskWithModelsError, f"delete_task() of task {task.id!r}, which has model 'm'"):
             repo.delete_task(task)
         assert repo.get_task_by_id(task.id) == task
 
@@ -239,13 +220,13 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
         first = repo.create_model(make_model("model", task.id))
         second = repo.create_model(make_model("model", other.id))
         assert first.id != second.id
-        with pytest.raises(ExistingModelError):
+        with refused(ExistingModelError, f"create_model() of 'model' when task {task.id!r} has a model 'model'"):
             repo.create_model(make_model("model", task.id))
         assert [model.id for model in repo.get_models(task)] == [first.id]
         assert [model.id for model in repo.get_models(other)] == [second.id]
 
     def test_model_needs_an_existing_task(self, repo: MetadataRepository) -> None:
-        with pytest.raises(NonExistingTaskError):
+        with refused(NonExistingTaskError, "create_model() in task '424242', which does not exist"):
             repo.create_model(make_model("model", "424242"))
 
     def test_names_that_prefix_each_other_never_collide(self, repo: MetadataRepository, task: Task) -> None:
@@ -264,10 +245,39 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
         first = repo.create_model(make_model("model", task.id))
         repo.delete_model(first)
         assert repo.get_model_by_id(first.id) is None
-        with pytest.raises(NonExistingModelError):
+        with refused(NonExistingModelError, f"delete_model() of model {first.id!r}, already deleted"):
             repo.delete_model(first)
         second = repo.create_model(make_model("model", task.id))
         assert second.id != first.id
+
+    def test_an_object_of_another_registry_never_changes_the_one_with_its_id(
+        self, repo: MetadataRepository, task: Task
+    ) -> None:
+        """Ids are unique within one store only: a model, task or project object of another registry (or a stale
+        copy) that carries the id of an unrelated one here is refused, and nothing changes."""
+        here = repo.create_model(make_model("here", task.id, artifact_key="k-here"))
+        repo.set_alias(task, "champion", here)
+        for changes in ({"name": "there"}, {"artifact_key": "k-there"}, {"task_id": "999999"}):
+            foreign = Model.from_dict({**here.to_dict(), **changes})  # same id, another model
+            with pytest.raises(NonExistingModelError):
+                repo.delete_model(foreign)
+            with pytest.raises(NonExistingModelError):
+                repo.set_model_tags(foreign, {"stage": "x"})
+            with pytest.raises(NonExistingModelError):
+                repo.delete_model_tag(foreign, "stage")
+            with pytest.raises(NonExistingModelError):
+                repo.set_alias(task, "other", foreign)
+        empty = repo.create_task(Task("empty", project_id=task.project_id))
+        with pytest.raises(NonExistingTaskError):
+            repo.delete_task(Task("other", project_id=task.project_id, id=empty.id))
+        project = repo.get_project_by_id(task.project_id)
+        assert project is not None
+        with pytest.raises(NonExistingProjectError):
+            repo.delete_project(Project("other", id=project.id))
+        stored = repo.get_model_by_id(here.id)
+        assert stored is not None and stored.tags == {} and stored.name == "here"
+        assert repo.get_aliases(task) == {"champion": here.id}
+        assert repo.get_task_by_id(empty.id) is not None
 
     def test_models_list_in_creation_order(self, repo: MetadataRepository, task: Task) -> None:
         names = [f"model-{index}" for index in (3, 1, 2, 10)]
@@ -315,3 +325,76 @@ class MetadataRepositoryContract(RegistryFeaturesContract):
         own_ids = [model_id for outcome in outcomes for model_id in outcome["own"]]
         assert len(models) == 1 + 10 * count == len({model.id for model in models})
         assert set(own_ids) <= {model.id for model in models}
+
+    # Ids, records read back, configuration, leftovers
+    def test_ids_from_users_never_reach_the_store(self, repo: MetadataRepository, task: Task) -> None:
+        """An id that is not one the store handed out finds nothing and changes nothing: ids are often built
+        into paths, keys and queries, and ``get_model_by_id("../x")`` must never reach outside the store."""
+        project = repo.get_project_by_id(str(task.project_id))
+        model = repo.create_model(make_model("model", task.id))
+        for bad in HOSTILE_IDS:
+            assert repo.get_project_by_id(bad) is None, f"get_project_by_id({bad!r})"
+            assert repo.get_task_by_id(bad) is None, f"get_task_by_id({bad!r})"
+            assert repo.get_model_by_id(bad) is None, f"get_model_by_id({bad!r})"
+            assert repo.get_tasks(Project("p", id=bad)) == [], f"get_tasks() of project {bad!r}"
+            assert repo.get_models(Task("t", id=bad)) == [], f"get_models() of task {bad!r}"
+            with refused(NonExistingModelError, f"delete_model() of model {bad!r}"):
+                repo.delete_model(make_model("model", task.id, id=bad))
+            with refused(NonExistingTaskError, f"delete_task() of task {bad!r}"):
+                repo.delete_task(Task("task", project_id=task.project_id, id=bad))
+            with refused(NonExistingProjectError, f"delete_project() of project {bad!r}"):
+                repo.delete_project(Project("project", id=bad))
+            with refused(NonExistingTaskError, f"create_model() in task {bad!r}"):
+                repo.create_model(make_model("other", bad))
+        assert repo.get_projects() == [project] and repo.get_tasks(project) == [task]  # type: ignore[arg-type]
+        assert repo.get_models(task) == [model]
+
+    @requires("supports_record_damage")
+    def test_a_damaged_record_is_a_metadata_corrupt_error(
+        self, repo: MetadataRepository, task: Task, damage_model_record: DamageRecord
+    ) -> None:
+        """A record that cannot be read back (edited by hand, written by a buggy tool) is refused with
+        ``MetadataCorruptError`` naming it, never returned half-read and never "repaired"."""
+        model = repo.create_model(make_model("damaged", task.id))
+        damage_model_record(repo, model)
+        reads: dict[str, Callable[[], object]] = {
+            f"get_model_by_id({model.id!r})": lambda: repo.get_model_by_id(str(model.id)),
+            "get_model_by_name(task, 'damaged')": lambda: repo.get_model_by_name(task, "damaged"),
+            "get_models(task)": lambda: repo.get_models(task),
+        }
+        for call, read in reads.items():
+            with pytest.raises(MetadataCorruptError) as raised:
+                read()
+            message = str(raised.value)
+            assert "damaged" in message or str(model.id) in message, f"{call}: {message}"
+
+    @requires("supports_config")
+    def test_config_rebuilds_an_equivalent_repository(
+        self, repo: MetadataRepository, task: Task, request: pytest.FixtureRequest
+    ) -> None:
+        """``type(repo)(**repo.config())`` is the same store: ``save_config``, ``--config``, ``gc`` and ``copy``
+        rebuild repositories this way."""
+        model = repo.create_model(make_model("model", task.id))
+        options = repo.config()
+        assert json.loads(json.dumps(options)) == options, f"config() is not JSON data: {options!r}"
+        rebuilt = type(repo)(**options)
+        try:
+            assert rebuilt.config() == options
+            if self.supports_reopen:
+                assert rebuilt.get_model_by_id(str(model.id)) == model, f"{type(repo).__name__}(**{options!r})"
+        finally:
+            rebuilt.close()
+
+    def test_clean_leftovers_removes_only_leftovers(
+        self, repo: MetadataRepository, task: Task, plant_leftover: PlantLeftover | None
+    ) -> None:
+        """``clean_leftovers`` (what ``ebonite gc`` calls) reports, then removes, what interrupted writes left,
+        and never anything stored, even when everything counts as old."""
+        model = repo.create_model(make_model("model", task.id))
+        clean_every_leftover(repo, plant_leftover(repo) if plant_leftover is not None else None)
+        assert repo.get_model_by_id(str(model.id)) == model and repo.get_models(task) == [model]
+
+
+class MetadataRepositoryContract(MetadataStorageContract, TagsContract, AliasesContract, SearchContract):
+    """The MetadataRepository contract: every part of it. Subclass it and override one fixture (see
+    :class:`~ebonite_core.testing.fixtures.MetadataFixtures` for the fixtures and capability flags)."""

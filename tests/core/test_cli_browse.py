@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cli_support import Cli, artifact_dir, assert_one_line_error
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ebonite_core import Ebonite
+from ebonite_core.cli.main import main
 
 
 def test_ls_lists_projects_and_tasks_with_counts_and_sizes(cli: Cli, registry: Ebonite) -> None:
@@ -155,3 +159,90 @@ def test_alias_paths_parse_and_a_trailing_slash_keeps_an_at_sign_in_a_task_name(
     assert str(RegistryPath.parse("p/t@champion")) == "p/t@champion"
     assert RegistryPath.parse("p/t@x/") == RegistryPath("p", "t@x")
     assert RegistryPath.parse("p/t/model@v2") == RegistryPath("p", "t", "model@v2")
+
+
+def test_rm_of_the_whole_registry_is_a_usage_error(cli: Cli, registry: Ebonite) -> None:
+    for path in ("", "/"):
+        assert_one_line_error(cli("rm", path, "--yes"), 2, "rm needs what to delete")
+    assert len(registry.get_projects()) == 2
+
+
+ARGUMENTS = ["", "/", "//", "\x00", "a\x00b", "\ud800", "../x", "p/t/m/x", "demo/iris@", "@", "1e400d", "-1s"]
+ARGUMENTS += ["1000000d", "x" * 5000, "\n", "demo/\ud800", "demo/iris@a/b", "demo/iris/scale@v"]
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    command=st.sampled_from([["ls"], ["show"], ["rm", "--yes"], ["verify"], ["gc", "--dry-run", "--older-than"]]),
+    argument=st.one_of(st.sampled_from(ARGUMENTS), st.text(max_size=12)),
+)
+def test_no_argument_makes_a_command_fail_unexpectedly(
+    registry: Ebonite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command, argument
+) -> None:
+    """Whatever the argument, a command succeeds, fails (1) or refuses it (2), never with an unexpected error."""
+    monkeypatch.chdir(registry.meta_repo.path.parent.parent)
+    try:
+        status = main([*command, argument])
+    except SystemExit as exit:  # argparse refusing the command line
+        status = exit.code
+    error = capsys.readouterr().err
+    assert status in (0, 1, 2) and "unexpected" not in error, (command, argument, status, error)
+
+
+class Columns:
+    """Returns the frame it is given: its signature records the frame's column names."""
+
+    def predict(self, frame):
+        return frame
+
+
+HOSTILE = {
+    "clear screen": "\x1b[2J\x1b[H",
+    "window title": "\x1b]0;owned\x07",
+    "C1 CSI": "\x9b31m",
+    "bidi override": "\u202eexe.txt",
+    "line separator": "one\u2028two",
+    "newline": "done.\nChecked 0 models: no problems",
+    "delete": "x\x7fy",
+}
+
+
+@pytest.mark.filterwarnings("ignore::ebonite_core.model.requirements.RequirementsWarning")  # Columns: this module
+def test_show_and_ls_print_what_a_store_holds_with_every_control_character_neutralised(
+    cli: Cli, registry: Ebonite
+) -> None:
+    """Descriptions, param keys, tags, DataFrame column names: text anyone with write access to a store chose.
+    No escape reaches the terminal; each shows as its escape (\\x1b...), and one value stays one line. The JSON
+    output stays valid and gives the very same strings back."""
+    import pandas as pd
+
+    text = "".join(HOSTILE.values())
+    frame = pd.DataFrame({f"col{text}": [1.0]})
+    task = registry.get_or_create_task("demo", "iris")
+    task.create_and_push_model(
+        Columns(), frame, "hostile", description=text, params={f"key{text}": text}, tags={"stage": "\u202eexe.txt"}
+    )  # tags refuse control characters, not the invisible format ones
+    for command in (["show", "demo/iris/hostile"], ["ls", "demo/iris"], ["ls"]):
+        shown = cli(*command)
+        assert shown.returncode == 0, shown.stderr
+        for name, sequence in HOSTILE.items():
+            raw = sequence if name != "newline" else "\nChecked"
+            assert raw not in shown.stdout, (command, name)
+        assert all(ord(char) >= 0x20 or char == "\n" for char in shown.stdout)
+        assert not any(0x7F <= ord(char) <= 0x9F or char in "\u202e\u2028" for char in shown.stdout)
+    shown = cli("show", "demo/iris/hostile").stdout
+    assert "\\x1b[2J\\x1b[H" in shown and "\\u202eexe.txt" in shown and "\\x9b31m" in shown
+    document = cli.json("show", "demo/iris/hostile")
+    assert document["description"] == text and document["tags"] == {"stage": "\u202eexe.txt"}
+    assert document["params"] == {f"key{text}": text}
+    raw_json = cli("show", "--json", "demo/iris/hostile").stdout
+    assert not any(0x7F <= ord(char) <= 0x9F or char in "\u202e\u2028" for char in raw_json)
+
+
+def test_an_error_quoting_a_store_is_printed_on_one_safe_line(cli: Cli, registry: Ebonite) -> None:
+    """Names refuse control characters but may hold invisible format ones: a task called "a\u202eb" makes an
+    error that quotes its path, printed on one line with the override shown as its escape."""
+    registry.get_or_create_task("demo", "a\u202eb")
+    result = cli("show", "demo/a\u202eb/missing")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "\u202e" not in result.stderr and "demo/a\\u202eb" in result.stderr, result.stderr

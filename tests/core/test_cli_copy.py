@@ -27,13 +27,14 @@ def local_config(path: Path, store: str, artifact_type: str = "local", **artifac
 
 
 def snapshot(ebnt: Ebonite) -> dict[str, dict]:
-    """Every model's metadata by path, without what differs between registries (ids)."""
+    """Every model's metadata by path, without what differs between registries (ids, and the artifact key: a
+    copy stores each model under a fresh one)."""
     result = {}
     for project in ebnt.get_projects():
         for task in ebnt.get_tasks(project):
             for model in ebnt.get_models(task):
                 data = model.to_dict()
-                del data["id"], data["task_id"]
+                del data["id"], data["task_id"], data["artifact_key"]
                 result[f"{project.name}/{task.name}/{model.name}"] = data
     return result
 
@@ -52,7 +53,7 @@ def test_copy_everything_then_again_changes_nothing(cli: Cli, registry: Ebonite,
     assert lines[3] == "3 models: 3 copied, 0 already there, 0 in conflict, 0 failed."
 
     target = Ebonite.from_config(config)
-    assert snapshot(target) == snapshot(registry), "all metadata kept, artifact keys and dates included"
+    assert snapshot(target) == snapshot(registry), "all metadata kept, dates included"
     assert [t.name for t in target.get_tasks("demo")] == ["iris", "wine"], "empty tasks are copied too"
     assert target.get_project("demo").creation_date == registry.get_project("demo").creation_date
     assert target.get_model("triple", "iris", "demo").predict([1.0]) == [3.0]
@@ -91,8 +92,9 @@ def many_models(tmp_path: Path, count: int) -> Ebonite:
 def test_a_copy_killed_half_way_finishes_when_run_again(cli: Cli, tmp_path: Path) -> None:
     source = many_models(tmp_path, 6)
     # The target's process is killed (SIGKILL: no clean-up at all) right after storing the third model's
-    # files and before writing its metadata: the worst moment.
-    crashing = local_config(tmp_path / "crashing.json", "target", "crashing", crash_after=2, mode="kill")
+    # files and before writing its metadata: the worst moment. (Its first push is copy's probe of whether the
+    # target shares the source's artifact store.)
+    crashing = local_config(tmp_path / "crashing.json", "target", "crashing", crash_after=3, mode="kill")
     result = cli("copy", "--to", crashing)
     assert result.returncode == -9, (result.returncode, result.stderr)
     assert [line.split()[0] for line in result.stdout.splitlines()] == ["copied", "copied"]
@@ -106,17 +108,21 @@ def test_a_copy_killed_half_way_finishes_when_run_again(cli: Cli, tmp_path: Path
     assert result.returncode == 0, result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[:6]] == ["present"] * 2 + ["copied"] * 4
     assert snapshot(target) == snapshot(source), "everything copied, no model twice"
-    assert sorted(target.artifact_repo.keys()) == sorted(source.artifact_repo.keys()), "no leftover, no duplicate"
     verified = cli("verify", "--config", config)
-    assert verified.returncode == 0 and "Checked 6 models, 6 files" in verified.stdout
+    assert verified.returncode == 1 and "Checked 6 models, 6 files" in verified.stdout
+    assert "1 unreferenced" in verified.stdout, "the killed copy's files: never reused, never deleted by copy"
+    assert len(cli.json("gc", "--older-than", "0", "--config", config)["removed_keys"]) == 1
+    models = target.get_models("experiments", "big")
+    assert sorted(target.artifact_repo.keys()) == sorted(model.artifact_key for model in models)
+    assert cli("verify", "--config", config).returncode == 0
     assert [m.predict([1.0]) for m in target.get_models("experiments", "big")] == [[float(i)] for i in range(6)]
 
 
 def test_a_target_failing_midway_leaves_nothing_half_done(cli: Cli, tmp_path: Path) -> None:
     source = many_models(tmp_path, 3)
-    failing = local_config(tmp_path / "failing.toml.json", "target", "crashing", crash_after=1, mode="raise")
-    result = cli("copy", "--to", failing)
-    assert_one_line_error(result, 1, "gave up after 1 pushes")
+    failing = local_config(tmp_path / "failing.toml.json", "target", "crashing", crash_after=2, mode="raise")
+    result = cli("copy", "--to", failing)  # the first push is the probe of a shared store
+    assert_one_line_error(result, 1, "gave up after 2 pushes")
     config = local_config(tmp_path / "target.json", "target")
     target = Ebonite.from_config(config)
     assert len(snapshot(target)) == 1 and len(target.artifact_repo.keys()) == 1, "the failed model's files removed"
@@ -189,3 +195,46 @@ def test_copy_shows_a_progress_bar_on_a_terminal(registry: Ebonite, tmp_path: Pa
     assert process.returncode == 0
     assert b"copy 3 models" in shown and b"100%" in shown
     assert "copied" in stdout, "the per-model lines still go to stdout"
+
+
+def test_a_target_sharing_the_sources_artifact_store_is_refused_and_nothing_is_deleted(
+    cli: Cli, registry: Ebonite, tmp_path: Path
+) -> None:
+    """Moving the metadata elsewhere while keeping the files where they are (the target's [artifact] is the
+    source's directory, named directly or through a link): refused before anything is copied, the source
+    intact."""
+    (tmp_path / "linked").symlink_to(tmp_path / ".ebonite")
+    before = {path: path.read_bytes() for path in (tmp_path / ".ebonite" / "artifacts").rglob("*") if path.is_file()}
+    for artifacts in (".ebonite/artifacts", "linked/artifacts"):
+        config = tmp_path / "moved.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "metadata": {"type": "local", "path": "moved/metadata.json"},
+                    "artifact": {"type": "local", "path": artifacts},
+                }
+            )
+        )
+        assert_one_line_error(cli("copy", "--to", config), 2, "the source's artifact store", "nothing was copied")
+        assert Ebonite.from_config(config).get_projects() == []
+    after = {path: path.read_bytes() for path in (tmp_path / ".ebonite" / "artifacts").rglob("*") if path.is_file()}
+    assert after == before, "the source's files are all there, unchanged"
+    assert cli("verify").returncode == 0
+
+
+def test_copy_never_reuses_a_key_name_nor_deletes_what_it_did_not_create(
+    cli: Cli, registry: Ebonite, tmp_path: Path
+) -> None:
+    """A key the target holds under a source model's key name (what a killed copy of main left, or anyone's) is
+    left alone: each model gets a fresh key, so that what gc decided about the old key never hits new files."""
+    config = local_config(tmp_path / "target.json", "target")
+    target = Ebonite.from_config(config)
+    scale = registry.get_model("scale", "iris", "demo")
+    source_file = registry.artifact_repo.local_path(scale.artifact_key, "model.pkl")
+    target.artifact_repo.push(scale.artifact_key, {"model.pkl": source_file})
+    assert cli("copy", "--to", config).returncode == 0
+    copied = target.get_model("scale", "iris", "demo")
+    keys = [model.artifact_key for model in target.get_models("iris", "demo")]
+    assert copied.artifact_key != scale.artifact_key and scale.artifact_key not in keys
+    assert scale.artifact_key in target.artifact_repo.keys(), "the key it did not create is still there"
+    assert copied.predict([1.0]) == [2.0]

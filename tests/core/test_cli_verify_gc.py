@@ -15,6 +15,8 @@ from cli_support import Cli, artifact_dir, assert_one_line_error
 
 from ebonite_core import Ebonite
 from ebonite_core.maintenance.gc import parse_duration
+from ebonite_core.repository import KEY_MARKER, key_marker
+from ebonite_core.testing import ScaleModel
 
 HOUR = 3600
 
@@ -31,6 +33,7 @@ def orphan(ebnt: Ebonite, key: str, seconds_ago: float) -> Path:
     """An artifact key that no model references, as an interrupted push leaves it."""
     directory = ebnt.artifact_repo.root / key
     directory.mkdir()
+    (directory / KEY_MARKER).write_bytes(key_marker(key))  # the marker comes first: a push wrote it
     (directory / "model.pkl").write_bytes(b"half a push")
     return age(directory, seconds_ago)
 
@@ -186,3 +189,124 @@ def test_gc_cleans_the_temporary_directories_of_killed_processes_only(cli: Cli, 
     assert "Removed 0 unreferenced keys and 2 leftovers." in result.stdout
     assert not gone.exists() and not loading.exists()
     assert running.exists() and unrelated.exists()
+
+
+@pytest.mark.parametrize("text", ["1000000d", "99999999999999999999w", "3000000000000s"])
+def test_gc_refuses_a_duration_beyond_any_date_as_a_usage_error(cli: Cli, registry: Ebonite, text: str) -> None:
+    assert_one_line_error(cli("gc", "--older-than", text), 2, "--older-than", "at most")
+    assert len(registry.artifact_repo.keys()) == 3, "gc removed nothing"
+
+
+def test_collect_garbage_refuses_a_negative_or_overflowing_grace_period(registry: Ebonite) -> None:
+    """A negative grace period would collect the keys of pushes in progress; one beyond the calendar overflows."""
+    from datetime import timedelta
+
+    from ebonite_core.maintenance.gc import collect_garbage
+
+    for grace in (timedelta(seconds=-1), timedelta.max):
+        with pytest.raises(ValueError, match="grace period"):
+            collect_garbage(registry, grace)
+    assert len(registry.artifact_repo.keys()) == 3
+
+
+def test_gc_checks_each_key_again_right_before_deleting_it(registry: Ebonite, tmp_path: Path) -> None:
+    """gc judges a killed copy's leftover old and unreferenced; before it deletes it, the copy is run again
+    (and an older client records a model under that very key). The copy writes under a fresh key and gc
+    checks each key again right before deleting it: every model of the target stays complete."""
+    from ebonite_core import LocalArtifactRepository, Model
+    from ebonite_core.maintenance import collect_garbage, copy_models, verify
+
+    target = Ebonite.local(tmp_path / "target")
+    scale = registry.get_model("scale", "iris", "demo")
+    leftover = scale.artifact_key  # what a killed copy left: the source's key in the target, unreferenced
+    target.artifact_repo.push(leftover, {"model.pkl": registry.artifact_repo.local_path(leftover, "model.pkl")})
+    age(target.artifact_repo.root / leftover, 48 * HOUR)
+    reused = "f" * 32  # a second leftover, which an older client re-uploads and records
+    target.artifact_repo.push(reused, {"model.pkl": registry.artifact_repo.local_path(leftover, "model.pkl")})
+    age(target.artifact_repo.root / reused, 60 * HOUR)
+    older = orphan(target, "0" * 32, seconds_ago=72 * HOUR)  # the oldest: gc deletes it first
+    meanwhile: list[str] = []
+
+    class Resuming(LocalArtifactRepository):
+        def delete(self, key: str) -> None:
+            if not meanwhile:  # between gc's judgement and its deletions
+                meanwhile.append(key)
+                copy_models(registry, target)
+                stored = target.get_model("scale", "iris", "demo")
+                record = Model.from_dict({**stored.to_dict(), "id": None, "name": "again", "artifact_key": reused})
+                target.meta_repo.create_model(record)
+            super().delete(key)
+
+    report = collect_garbage(Ebonite(target.meta_repo, Resuming(target.artifact_repo.root)))
+    assert meanwhile == ["0" * 32] and not older.exists()
+    assert reused not in report.removed_keys and reused in target.artifact_repo.keys()
+    assert verify(target).problems == [], "every model of the target complete"
+    assert target.get_model("again", "iris", "demo").predict([1.0]) == [2.0]
+
+
+def user_folders(root: Path) -> dict[str, bytes]:
+    """A user's own folders kept where the artifacts go, two days old; returns their files' contents."""
+    files = {
+        "bert-base/config.json": b"{}",
+        "resnet50/weights.bin": b"\x00" * 100,
+        "0cc175b9c0f1b6a831c399e269772661/blob": b"a cache folder named by an md5",
+        "teamb/" + "1" * 32 + "/" + KEY_MARKER: b"another registry nested inside",
+    }
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    for top in {name.split("/")[0] for name in files}:
+        age(root / top, 48 * HOUR)
+    return files
+
+
+def test_gc_verify_and_rm_leave_a_users_folders_next_to_the_models_alone(cli: Cli, tmp_path: Path) -> None:
+    """[artifact] path = "models", where the user keeps bert-base/ and resnet50/: only what the store wrote
+    (a key with its marker) is ever listed, reported or collected."""
+    models = tmp_path / "models"
+    config = tmp_path / "ebonite.json"
+    document = {"metadata": {"type": "local", "path": "registry/metadata.json"}, "artifact": {"type": "local"}}
+    config.write_text(json.dumps({**document, "artifact": {"type": "local", "path": "models"}}))
+    mine = user_folders(models)
+    ebnt = Ebonite.from_config(config)
+    task = ebnt.get_or_create_task("p", "t")
+    task.create_and_push_model(ScaleModel(2.0), [1.0], "kept")
+    task.create_and_push_model(ScaleModel(3.0), [1.0], "removed")
+    for path in models.iterdir():
+        age(path, 48 * HOUR)
+
+    assert cli("verify", "--config", config).returncode == 0, "a user's folders are no unreferenced keys"
+    assert cli.json("gc", "--config", config)["removed_keys"] == []
+    assert cli("rm", "--yes", "--config", config, "p/t/removed").returncode == 0
+    assert cli.json("gc", "--older-than", "0", "--config", config)["removed_keys"] == []
+    assert {name: (models / name).read_bytes() for name in mine} == mine
+    assert ebnt.get_model("kept", "t", "p").predict([1.0]) == [2.0]
+
+
+@pytest.mark.parametrize("private", [".trash", ".tmp", ".staging"])
+def test_gc_never_follows_a_link_planted_as_a_private_folder(
+    cli: Cli, registry: Ebonite, tmp_path: Path, private: str
+) -> None:
+    """`ln -s /some/victim .ebonite/artifacts/.trash`, then `ebonite gc`: the victim's old files stay, and so
+    does the link (not ebonite's to remove); pushes stage their files elsewhere."""
+    victim = tmp_path / "victim"
+    (victim / "old-folder").mkdir(parents=True)
+    (victim / "old-folder" / "data").write_bytes(b"precious")
+    (victim / "old-file").write_bytes(b"precious")
+    age(victim / "old-folder", 1000 * HOUR)
+    age(victim / "old-file", 1000 * HOUR)
+    root = registry.artifact_repo.root
+    if (root / private).exists():
+        shutil.rmtree(root / private)
+    (root / private).symlink_to(victim)
+
+    result = cli("gc", "--older-than", "0")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in victim.iterdir()) == ["old-file", "old-folder"]
+    assert (victim / "old-folder" / "data").read_bytes() == b"precious" and (root / private).is_symlink()
+    assert "not a directory ebonite made" in result.stderr
+    if private != ".tmp":  # pushes need .tmp, and refuse to write through the link
+        registry.create_model(ScaleModel(4.0), [1.0], "after", project_name="demo", task_name="iris")
+        registry.delete_model(registry.get_model("after", "iris", "demo"))
+    assert sorted(path.name for path in victim.iterdir()) == ["old-file", "old-folder"]
+    assert cli("verify").returncode == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ebonite_core import (
@@ -11,7 +13,9 @@ from ebonite_core import (
     ExistingProjectError,
     InMemoryArtifactRepository,
     InMemoryMetadataRepository,
+    LocalMetadataRepository,
     Model,
+    NonExistingModelError,
     Project,
     RepositoryError,
     Task,
@@ -33,6 +37,17 @@ def test_custom_client_takes_instances() -> None:
     assert ebnt.meta_repo is meta and ebnt.artifact_repo is artifacts
     with pytest.raises(TypeError, match="meta_kwargs"):
         Ebonite.custom_client(meta, "inmemory", meta_kwargs={"path": "x"})
+
+
+def test_custom_client_builds_each_repository_from_its_type_name(tmp_path: Path) -> None:
+    """Type names resolve each repository on its own: local metadata with in-memory artifacts works like any
+    other pair (each backend keeps the client contract with its own partner in test_builtin_backends.py)."""
+    ebnt = Ebonite.custom_client("local", "inmemory", meta_kwargs={"path": tmp_path / "metadata.json"})
+    assert isinstance(ebnt.meta_repo, LocalMetadataRepository) and ebnt.meta_repo.path == tmp_path / "metadata.json"
+    assert isinstance(ebnt.artifact_repo, InMemoryArtifactRepository)
+    stored = ebnt.create_model(ScaleModel(3.0), [1.0], "scale")
+    assert ebnt.get_model("scale", "default_task", "default_project").predict([1.0]) == [3.0]
+    assert set(ebnt.artifact_repo.keys()) == {stored.artifact_key}
 
 
 def test_getting_a_model_fetches_metadata_only() -> None:
@@ -205,3 +220,16 @@ def test_metadata_no_backend_can_store_is_refused_before_anything_is_uploaded(
     with pytest.raises(ValueError, match=fragment):
         ebnt.push_model(model, task)
     assert ebnt.get_models(task) == [] and ebnt.artifact_repo.keys() == {}
+
+
+def test_delete_model_of_an_object_from_another_registry_is_refused(tmp_path: Path) -> None:
+    """`prod.delete_model(model_from_staging)`: the staging model has the id of prod's unrelated model. Refused,
+    and prod's model keeps its metadata and its files."""
+    prod, staging = Ebonite.local(tmp_path / "prod"), Ebonite.local(tmp_path / "staging")
+    kept = prod.create_model(ScaleModel(2.0), [1.0], "production-model", project_name="p", task_name="t")
+    from_staging = staging.create_model(ScaleModel(5.0), [1.0], "experiment", project_name="p", task_name="t")
+    assert from_staging.id == kept.id, "ids are unique within one store only"
+    with pytest.raises(NonExistingModelError, match="not in this registry"):
+        prod.delete_model(from_staging)
+    assert prod.get_model("production-model", "t", "p").predict([1.0]) == [2.0]
+    assert staging.get_model("experiment", "t", "p").predict([1.0]) == [5.0]

@@ -25,7 +25,8 @@ from ebonite_core import (
     LocalMetadataRepository,
     UnknownBackendError,
 )
-from ebonite_core.config import _is_secret_name, mask_secrets, toml_dumps
+from ebonite_core.config import mask_secrets, toml_dumps
+from ebonite_core.masking import is_secret_name
 from ebonite_core.testing import ScaleModel
 
 LOCAL_TOML = """
@@ -219,7 +220,7 @@ def test_references_read_from_a_file_are_written_back(tmp_path: Path, monkeypatc
     ],
 )
 def test_secret_option_names(name: str, secret: bool) -> None:
-    assert _is_secret_name(name) is secret
+    assert is_secret_name(name) is secret
 
 
 def test_a_repository_without_config_cannot_be_saved(tmp_path: Path) -> None:

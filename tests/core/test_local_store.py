@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,10 +23,12 @@ from ebonite_core import (
     LocalMetadataRepository,
     MetadataCorruptError,
     Project,
+    Task,
 )
-from ebonite_core.testing import ScaleModel
+from ebonite_core.testing import ScaleModel, make_model
 
 SAMPLE = [1.0, 2.0]
+EBONITE = str(Path(sys.executable).parent / "ebonite")
 
 
 @pytest.fixture
@@ -119,6 +127,59 @@ def test_changes_by_another_writer_are_seen(store: Path) -> None:
     assert first.get_projects() == []
 
 
+def _identity(path: Path) -> tuple[int, int, int]:
+    status = os.stat(path)
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def test_a_stale_writer_never_undoes_changes_on_a_file_system_with_coarse_timestamps(coarse_timestamps: Path) -> None:
+    """Two writers, A and B. A writes; within the same second B writes twice, and the file ends on A's inode
+    with A's size and modification time (os.replace alternates between inode numbers). Judged by stat alone,
+    A's state in memory looks current and A's next write puts it back: B's model lost, A's deleted model
+    listed again. The generation every write puts in the file tells them apart."""
+    path = coarse_timestamps / "metadata.json"
+    writer_a, writer_b = LocalMetadataRepository(path), LocalMetadataRepository(path)
+    project = writer_a.create_project(Project("project"))
+    task = writer_a.create_task(Task("task", project_id=project.id))
+    for attempt in range(10):  # a second can tick between the writes: try again in the next one
+        time.sleep(1 - time.time() % 1 + 0.05)
+        mine = writer_a.create_model(make_model(f"a{attempt}", task.id))
+        seen_by_a = _identity(path)
+        theirs = writer_b.create_model(make_model(f"b{attempt}", task.id))
+        writer_b.delete_model(mine)
+        if _identity(path) == seen_by_a:
+            break
+        writer_b.delete_model(theirs)
+    else:
+        pytest.fail("the file never came back with the inode, size and time A saw: the scenario was not reproduced")
+    writer_a.create_project(Project("another"))  # A's next write
+    reader = LocalMetadataRepository(path)
+    assert reader.get_model_by_id(str(theirs.id)) == theirs, "B's model was lost"
+    assert reader.get_model_by_id(str(mine.id)) is None, "A's deleted model came back"
+    assert [model.name for model in reader.get_models(task)] == [theirs.name]
+
+
+def test_durable_false_only_skips_fsync(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store opened with durable=False behaves as a durable one in everything but fsync: pushes, loads,
+    tags, aliases and deletes, read back by a durable client (the client contract runs on durable stores)."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda descriptor: synced.append(descriptor) or real_fsync(descriptor))
+    fast = Ebonite.local(store, durable=False)
+    task = fast.get_or_create_task("project", "task")
+    kept = task.create_and_push_model(ScaleModel(3.0), SAMPLE, "kept", tags={"stage": "candidate"})
+    dropped = task.create_and_push_model(ScaleModel(), SAMPLE, "dropped")
+    fast.set_alias(task, "champion", kept)
+    fast.delete_model(dropped)
+    assert synced == [], "durable=False must not fsync"
+    durable = Ebonite.local(store)
+    assert durable.get_model_by_alias(task, "champion").predict([1.0]) == [3.0]
+    assert [model.name for model in durable.get_models(task)] == ["kept"]
+    assert set(durable.artifact_repo.keys()) == {kept.artifact_key}
+    durable.set_model_tags(kept, {"stage": "production"})
+    assert synced, "a durable store fsyncs (so the check above can fail)"
+
+
 def test_ids_are_never_reused_even_across_instances(store: Path) -> None:
     repo = LocalMetadataRepository(store / "metadata.json")
     created = repo.create_project(Project("one"))
@@ -133,6 +194,50 @@ def test_clear_removes_only_what_the_store_wrote(store: Path) -> None:
     ebnt = Ebonite.local(store, clear=True)
     assert ebnt.get_projects() == []
     assert sorted(path.name for path in store.iterdir()) == ["notes.txt"]
+
+
+def test_clear_leaves_a_users_files_among_the_artifacts_and_follows_no_link(store: Path, tmp_path: Path) -> None:
+    push_some(store, ["first"])
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "data").write_text("precious")
+    (store / "artifacts" / "bert-base").mkdir()
+    (store / "artifacts" / "bert-base" / "config.json").write_text("{}")
+    (store / "artifacts" / "linked").symlink_to(victim)
+    (store / "artifacts" / ".trash").mkdir()
+    (store / "artifacts" / ".trash" / "x").symlink_to(victim)
+    Ebonite.local(store, clear=True)
+    assert sorted(path.name for path in (store / "artifacts").iterdir()) == [".trash", "bert-base", "linked"]
+    assert (store / "artifacts" / "bert-base" / "config.json").read_text() == "{}"
+    assert (victim / "data").read_text() == "precious"
+
+
+def test_a_store_written_before_key_markers_keeps_working(store: Path) -> None:
+    """ebonite-core 0.1 wrote keys without a marker: its models load, verify and delete as before; gc keeps
+    what it cannot prove it wrote (a leftover of 0.1 is reported nowhere and left alone)."""
+    from ebonite_core.maintenance import collect_garbage, verify
+    from ebonite_core.repository import KEY_MARKER
+
+    ebnt = push_some(store, ["first", "second"])
+    leftover = store / "artifacts" / ("9" * 32)  # an interrupted push of 0.1
+    leftover.mkdir()
+    (leftover / "model.pkl").write_bytes(b"half")
+    for marker in (store / "artifacts").glob(f"*/{KEY_MARKER}"):
+        marker.unlink()
+    old = Ebonite.local(store)
+    assert old.artifact_repo.keys() == {}
+    assert collect_garbage(old, timedelta(0)).removed_keys == {}
+    assert verify(old).problems == []
+    assert [model.predict([1.0]) for model in old.get_models("task", "project")] == [[0.0], [1.0]]
+    old.delete_model(old.get_model("first", "task", "project"))
+    assert {path.name for path in (store / "artifacts").iterdir() if not path.name.startswith(".")} == {
+        ebnt.get_model("second", "task", "project").artifact_key,
+        leftover.name,
+    }
+    Ebonite.local(store, clear=True)
+    assert [path.name for path in (store / "artifacts").iterdir()] == [leftover.name], (
+        "clear removes 0.1's keys that its metadata references, not an unreferenced folder it cannot prove it wrote"
+    )
 
 
 def test_default_store_is_dot_ebonite_in_the_working_directory(tmp_path: Path, monkeypatch) -> None:
@@ -256,7 +361,7 @@ def test_the_file_always_holds_exactly_the_state_after_incremental_writes(store:
 
     def check() -> None:
         on_disk = json.loads((store / "metadata.json").read_text())
-        assert on_disk == {"schema_version": 2, **repo._tables.state}
+        assert on_disk == {"schema_version": 2, "generation": repo._generation, **repo.state}
         fresh = LocalMetadataRepository(store / "metadata.json")
         assert fresh.get_models(task) == repo.get_models(task)
         assert fresh.get_aliases(task) == repo.get_aliases(task)
@@ -274,3 +379,24 @@ def test_the_file_always_holds_exactly_the_state_after_incremental_writes(store:
     task.create_and_push_model(ScaleModel(), SAMPLE, "m0")  # a freed name, a new id at the end
     check()
     assert [model.name for model in ebnt.get_models(task)] == ["m1", "m3", "m0"]
+
+
+def test_a_read_only_store_is_loaded_verified_listed_and_copied(
+    store: Path, tmp_path: Path, read_only_view: Callable[[Path], Path]
+) -> None:
+    """A store on a read-only mount (baked into an image, a shared volume): reading needs no write, scratch
+    files go to the system's temporary directory."""
+    push_some(store / ".ebonite", ["first", "second"])
+    view = read_only_view(store)
+    with pytest.raises(OSError):
+        (view / "probe").write_text("the mount is really read-only")
+    ebnt = Ebonite.local(view / ".ebonite")
+    assert [model.predict([1.0]) for model in ebnt.get_models("task", "project")] == [[0.0], [1.0]]
+    env = {name: value for name, value in os.environ.items() if name != "EBONITE_CONFIG"}
+    for command in (["verify"], ["ls", "project/task"], ["show", "project/task/first"], ["gc", "--dry-run"]):
+        result = subprocess.run([EBONITE, *command], cwd=view, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, (command, result.stderr)
+    (tmp_path / "copy").mkdir()
+    copied = subprocess.run([EBONITE, "copy", "--to", str(tmp_path / "copy")], cwd=view, env=env, capture_output=True)
+    assert copied.returncode == 0, copied.stderr
+    assert Ebonite.local(tmp_path / "copy").get_model("second", "task", "project").predict([1.0]) == [1.0]

@@ -16,7 +16,7 @@ from ebonite_core import DuplicateBackendError, Ebonite, UnknownBackendError, ho
 from ebonite_core.errors import IncompatiblePluginError
 from ebonite_core.plugins import PluginRegistry
 from ebonite_core.repository.inmemory import InMemoryArtifactRepository
-from ebonite_core.repository.local import LocalMetadataRepository
+from ebonite_core.repository.local_metadata import LocalMetadataRepository
 from ebonite_core.testing import ArtifactRepositoryContract, ScaleModel
 
 GOOD_PLUGIN = """
@@ -174,7 +174,7 @@ def test_two_classes_claiming_one_type_is_an_error_naming_both(plugin_modules) -
     with pytest.raises(DuplicateBackendError) as raised:
         registry.resolve("metadata", "local")
     message = str(raised.value)
-    assert "ebonite_core.repository.local.LocalMetadataRepository" in message
+    assert "ebonite_core.repository.local_metadata.LocalMetadataRepository" in message
     assert "ImpostorMetadataRepository" in message and "plugin 'impostor'" in message
     assert [str(error) for error in registry.conflicts()] == [message]
     assert registry.resolve("artifact", "local").type == "local", "other types are not affected"
@@ -251,6 +251,12 @@ class TestDummyPluginArtifacts(ArtifactRepositoryContract):
 
         return resolve("artifact", "dummy")()
 
+    @pytest.fixture
+    def foreign_entries(self, repo):
+        from test_builtin_backends import InMemoryForeignEntries
+
+        return InMemoryForeignEntries(repo)
+
 
 def test_custom_client_unknown_type_error() -> None:
     with pytest.raises(UnknownBackendError, match=r"Installed artifact repository types: .*dummy, .*inmemory, local"):
@@ -279,8 +285,8 @@ def test_importing_the_package_loads_no_plugin_and_no_driver() -> None:
         import ebonite_core
         loaded = [name for name in ("importlib.metadata", "ebonite_dummy", "ebonite_s3", "ebonite_sqlalchemy",
                                     "boto3", "botocore", "sqlalchemy", "filelock", "ebonite_core.cli",
-                                    "ebonite_core.config", "ebonite_core.maintenance", "tomllib", "tomli",
-                                    "tqdm", "argparse") if name in sys.modules]
+                                    "ebonite_core.builtins", "ebonite_core.maintenance", "tqdm", "argparse")
+                  if name in sys.modules]
         print(loaded)
         """
     )

@@ -13,41 +13,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+import s3_servers
+import sql_servers
 from distributions import ROOT, pyproject
+from services import service_unavailable
 
 from ebonite_core import Ebonite
 from ebonite_core.plugins import PluginRegistry
-
-TESTS = ROOT / "tests"
-for _directory in (TESTS / "s3", TESTS / "sqlalchemy"):  # the servers' helpers, as tests/reliability does
-    if str(_directory) not in sys.path:
-        sys.path.append(str(_directory))
-
-import s3_servers  # noqa: E402
-import sql_servers  # noqa: E402
-
-
-def _root_conftest() -> Any:
-    # tests/conftest.py is imported by pytest as the module "conftest", a name every conftest.py shares: load it
-    # under a name of its own (as tests/s3/conftest.py does) to reach service_unavailable().
-    spec = importlib.util.spec_from_file_location("ebonite_readme_root_conftest", TESTS / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-service_unavailable = _root_conftest().service_unavailable
 
 README = ROOT / "README.md"
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)

@@ -26,7 +26,8 @@ from fsspec_servers import (
     SFTPServer,
     WebDAVServer,
 )
-from fsspec_stores import AZURE_CONTAINER, Store, service_unavailable
+from fsspec_stores import AZURE_CONTAINER, Store
+from services import service_unavailable
 
 PROTOCOLS = ("file", "memory", "ftp", "sftp", "webdav", "azure")
 

@@ -1,11 +1,11 @@
-"""What the fsspec tests share besides fixtures: a store on one protocol (:class:`Store`), the contract's
-foreign entries, and ``service_unavailable``. A module of its own, not conftest.py: every test directory has a
-conftest module, and which one ``from conftest import ...`` finds depends on what pytest collected last."""
+"""What the fsspec tests share besides fixtures: a store on one protocol (:class:`Store`) and the contract's
+foreign entries (``service_unavailable`` is in ``tests/services.py``). A module of its own, not conftest.py:
+every test directory has a conftest module, and which one ``from conftest import ...`` finds depends on what
+pytest collected last."""
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 import time
 from collections.abc import Callable
@@ -18,19 +18,6 @@ from ebonite_fsspec.repository import MARKER, FsspecArtifactRepository
 
 AZURE_CONTAINER = "ebonite-tests"
 A_WEEK_AGO = time.time() - 7 * 86400  # older than any grace period the tests use
-
-
-def _shared_helpers() -> Any:
-    # tests/conftest.py is imported by pytest as the top-level module "conftest", a name that every
-    # conftest.py shares: load it under a name of its own to reach service_unavailable().
-    spec = importlib.util.spec_from_file_location("ebonite_tests_conftest", Path(__file__).parents[1] / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-service_unavailable = _shared_helpers().service_unavailable
 
 
 @dataclass

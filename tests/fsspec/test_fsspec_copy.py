@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fsspec_stores import Store, service_unavailable
+from fsspec_stores import Store
+from services import service_unavailable
 
 from ebonite_core import Ebonite
 from ebonite_core.cli import main

@@ -9,7 +9,6 @@ cannot be started skips its tests, or fails them under ``EBONITE_REQUIRE_SERVICE
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from rel_services import (
     sql_servers,
     start_restartable,
 )
+from services import mount, unmount
 
 BUCKET = "reliability"
 
@@ -180,25 +180,13 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     """
     mounted: list[Path] = []
 
-    def mount(size: int) -> Path:
+    def mount_tmpfs(size: int) -> Path:
         target = tmp_path / f"tmpfs-{len(mounted)}"
         target.mkdir()
-        try:
-            result = subprocess.run(
-                ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(target)],
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-        except (OSError, subprocess.SubprocessError) as err:
-            service_unavailable(f"cannot mount a tmpfs: {err}")
-        if result.returncode != 0:
-            service_unavailable(f"cannot mount a tmpfs (root is needed): {result.stderr.strip()}")
+        mount("tmpfs", target, "-t", "tmpfs", "-o", f"size={size},mode=0755")
         mounted.append(target)
         return target
 
-    yield mount
+    yield mount_tmpfs
     for target in reversed(mounted):
-        if subprocess.run(["umount", str(target)], capture_output=True).returncode != 0:
-            # Something still holds a file open there (a failed test's leftover process): detach it anyway.
-            subprocess.run(["umount", "--lazy", str(target)], check=True, capture_output=True)
+        unmount(target)

@@ -19,7 +19,17 @@ from pathlib import Path
 REPORT_VARIABLE = "EBONITE_RELIABILITY_REPORT"
 
 # Families in the order of the issue (docs/reliability.md keeps it).
-FAMILIES = ("crash", "concurrency", "outage", "corruption", "hostile input", "disk full")
+FAMILIES = (
+    "crash",
+    "concurrency",
+    "outage",
+    "corruption",
+    "hostile input",
+    "disk full",
+    "maintenance",
+    "hostile store",
+    "secrets",
+)
 
 
 @dataclass

@@ -2,28 +2,20 @@
 ``tests/sqlalchemy``, servers that stop and start again on their data, and a TCP proxy that cuts a
 connection at a chosen moment.
 
-``s3_servers`` and ``sql_servers`` are imported from their directories (added to ``sys.path``, as pytest
-itself does when it collects those directories), so that there is one copy of each helper.
+``s3_servers`` and ``sql_servers`` are the helpers of those directories (importable by name: ``pythonpath`` in
+``pyproject.toml``), so that there is one copy of each.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
-from typing import Any
 
-TESTS = Path(__file__).resolve().parents[1]
-for _directory in (TESTS / "s3", TESTS / "sqlalchemy"):
-    if str(_directory) not in sys.path:
-        sys.path.append(str(_directory))
-
-import s3_servers  # noqa: E402
-import sql_servers  # noqa: E402
+import s3_servers
+import sql_servers
+from services import service_unavailable
 
 __all__ = [
     "CuttingProxy",
@@ -34,19 +26,6 @@ __all__ = [
     "sql_servers",
     "start_restartable",
 ]
-
-
-def _root_conftest() -> Any:
-    # tests/conftest.py is imported by pytest as the module "conftest", a name every conftest.py shares: load
-    # it under a name of its own (as tests/s3/conftest.py does) to reach service_unavailable().
-    spec = importlib.util.spec_from_file_location("ebonite_reliability_root_conftest", TESTS / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-service_unavailable = _root_conftest().service_unavailable
 
 
 class RestartablePostgres(sql_servers.PostgresServer):

@@ -11,9 +11,13 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
+from rel_report import FaultRecord
 
 from ebonite_core import ArtifactRepository, Ebonite, Model, Task
 
@@ -180,3 +184,55 @@ def ebonite_command(spec: StoreSpec, directory: Path, *arguments: str) -> subpro
     return subprocess.run(
         [EBONITE, "--config", str(config), *arguments], capture_output=True, text=True, timeout=600, check=False
     )
+
+
+def store_spec(metadata: str, artifacts: str, tmp_path: Path, request: pytest.FixtureRequest) -> StoreSpec:
+    """A store of ``metadata`` (local, sqlite, postgresql, mariadb) and ``artifacts`` (local, s3) kinds, new and
+    empty, under ``tmp_path`` or on the session's servers."""
+    if metadata == "local":
+        meta_type, meta_kwargs = "local", local_metadata(tmp_path)
+    elif metadata == "sqlite":
+        meta_type, meta_kwargs = "sqlalchemy", sqlite_metadata(tmp_path)
+    else:
+        meta_type, meta_kwargs = "sqlalchemy", {"db_uri": request.getfixturevalue("new_database")(metadata)}
+    if artifacts == "local":
+        artifact_kwargs = local_artifacts(tmp_path)
+        label = f"{metadata} + local"
+    else:
+        server = request.getfixturevalue("seaweedfs")
+        artifact_kwargs = s3_artifacts(server.endpoint, "reliability", request.getfixturevalue("s3_prefix"))
+        label = f"{metadata} + s3 (SeaweedFS)"
+    return StoreSpec(label, meta_type, artifacts, meta_kwargs, artifact_kwargs)
+
+
+def check_against_log(spec: StoreSpec, logs: list[list[tuple[Any, ...]]], record: FaultRecord) -> None:
+    """The store matches the logs of acknowledged operations (see ``rel_workers.concurrency_worker``) exactly:
+    the models stored are those pushed and not deleted, each with its push's files, every read saw the value
+    of an acknowledged push, and no artifact key is left that no model references."""
+    entries = [entry for log in logs for entry in log]
+    pushed = {entry[2]: (entry[1], entry[3]) for entry in entries if entry[0] == "push"}  # key -> (name, factor)
+    deleted = {entry[2] for entry in entries if entry[0] == "delete"}
+    record.runs += len(entries)
+    record.notes.update(entry[0] for entry in entries)
+
+    assert deleted <= set(pushed), "a delete acknowledged a model no acknowledged push created"
+    for entry in entries:
+        if entry[0] == "get":  # a read saw the value its key's push stored
+            assert entry[2] in pushed and pushed[entry[2]] == (entry[1], entry[3]), entry
+    names_pushed = Counter(name for name, _ in pushed.values())
+    deletes_per_name = Counter(pushed[key][0] for key in deleted)
+    for name, count in names_pushed.items():  # a name holds one model at a time
+        assert count - deletes_per_name[name] in (0, 1), f"{name}: {count} pushes, {deletes_per_name[name]} deletes"
+
+    ebnt = spec.open()
+    try:
+        task = ebnt.get_task("concurrency", "task")
+        assert task is not None
+        stored = models_by_name(ebnt, task)
+        expected = {pushed[key][0]: key for key in set(pushed) - deleted}
+        assert {name: model.artifact_key for name, model in stored.items()} == expected
+        for name, model in stored.items():
+            assert model.load().predict([1.0]) == [pushed[model.artifact_key][1]], name
+        assert set(ebnt.artifact_repo.keys()) == referenced_keys(ebnt), "artifact keys that no model references"
+    finally:
+        ebnt.close()

@@ -200,3 +200,58 @@ def concurrency_worker(
         return log
     finally:
         ebnt.close()
+
+
+def maintenance_worker(
+    index: int, barrier: Any, spec: StoreSpec, names: list[str], target: StoreSpec, seconds: float
+) -> list[tuple[Any, ...]]:
+    """What an operator (or a cron job) runs while others push and delete: ``ebonite gc`` (default grace
+    period), ``verify``, ``copy`` into ``target`` and ``rm`` of a model, in turns, for ``seconds``.
+
+    Returns its log: ``("gc", removed keys)``, ``("verify", [(kind, path, key)...])``, ``("copy", {status:
+    count})``, and the deletes in the workers' format (``("delete", name, key)``, ``("delete gone", ...)``,
+    ``("delete none", name)``), so that the store can be checked against all acknowledged operations.
+    """
+    from ebonite_core.maintenance import collect_garbage, copy_models, verify
+
+    rng = random.Random(index)
+    ebnt, copy = spec.open(), target.open()
+    log: list[tuple[Any, ...]] = []
+    try:
+        barrier.wait()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            log.append(("gc", sorted(collect_garbage(ebnt).removed_keys)))
+            log.append(("verify", [(p.kind, p.path, p.key) for p in verify(ebnt).problems]))
+            statuses = [outcome.status for outcome in copy_models(ebnt, copy)]
+            log.append(("copy", {status: statuses.count(status) for status in set(statuses)}))
+            name = rng.choice(names)
+            found = ebnt.get_model(name, "task", "concurrency")  # `ebonite rm concurrency/task/NAME`
+            if found is None:
+                log.append(("delete none", name))
+                continue
+            try:
+                ebnt.delete_model(found)
+            except NonExistingModelError:
+                log.append(("delete gone", name, found.artifact_key))
+            else:
+                log.append(("delete", name, found.artifact_key))
+        return log
+    finally:
+        ebnt.close()
+        copy.close()
+
+
+def workers_and_maintenance(
+    index: int,
+    barrier: Any,
+    spec: StoreSpec,
+    names: list[str],
+    max_operations: int,
+    seconds: float,
+    target: StoreSpec,
+) -> list[tuple[Any, ...]]:
+    """Process 0 runs :func:`maintenance_worker`, every other one :func:`concurrency_worker`."""
+    if index == 0:
+        return maintenance_worker(index, barrier, spec, names, target, seconds)
+    return concurrency_worker(index, barrier, spec, names, max_operations, seconds)

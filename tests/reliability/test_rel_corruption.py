@@ -8,6 +8,7 @@ it was found, and every model the damage does not concern still loads.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -196,8 +197,7 @@ def _damage_local(root: Path, key: str, how: str) -> None:
     if how == "file deleted":
         path.unlink()
     elif how == "key directory deleted":
-        path.unlink()
-        path.parent.rmdir()
+        shutil.rmtree(path.parent)
     elif how == "file truncated":
         path.write_bytes(path.read_bytes()[:-1])
     elif how == "one byte changed":

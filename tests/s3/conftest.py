@@ -8,10 +8,8 @@ bucket on SeaweedFS (a new bucket costs SeaweedFS a volume allocation). ``make_r
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,19 +26,7 @@ from s3_servers import (
     new_bucket_name,
     repository_arguments,
 )
-
-
-def _shared_helpers() -> Any:
-    # tests/conftest.py is imported by pytest as the top-level module "conftest", a name that every
-    # conftest.py shares: load it under a name of its own to reach service_unavailable().
-    spec = importlib.util.spec_from_file_location("ebonite_tests_conftest", Path(__file__).parents[1] / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-service_unavailable = _shared_helpers().service_unavailable
+from services import service_unavailable
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from ebonite_s3.repository import S3ArtifactRepository
 from s3_servers import MotoServer, child_environment, new_bucket_name
 
 from ebonite_core import Ebonite
+from ebonite_core.repository import KEY_MARKER
 from ebonite_core.testing import ScaleModel
 
 EBONITE = str(Path(sys.executable).parent / "ebonite")
@@ -72,7 +73,7 @@ def test_copy_into_s3_then_ls_and_verify(team: Path, local: Ebonite, tmp_path: P
     assert [model.predict([1.0]) for model in target.get_models("t", "p")] == [[0.0], [1.0], [2.0], [3.0]]
     again = ebonite("copy", "--to", team, cwd=tmp_path)
     assert again.returncode == 0 and "0 copied, 4 already there" in again.stdout
-    assert sorted(target.artifact_repo.keys()) == sorted(local.artifact_repo.keys())
+    assert sorted(target.artifact_repo.keys()) == sorted(model.artifact_key for model in target.get_models("t", "p"))
 
 
 def test_verify_finds_missing_changed_and_unreferenced_objects(team: Path, local: Ebonite, tmp_path: Path) -> None:
@@ -84,7 +85,8 @@ def test_verify_finds_missing_changed_and_unreferenced_objects(team: Path, local
     client.delete_object(Bucket=bucket, Key=repository.object_prefix(first.artifact_key) + "model.pkl")
     client.put_object(Bucket=bucket, Key=repository.object_prefix(second.artifact_key) + "model.pkl", Body=b"new")
     client.put_object(Bucket=bucket, Key=repository.object_prefix(third.artifact_key) + "stray.bin", Body=b"?")
-    client.put_object(Bucket=bucket, Key=repository.object_prefix("0rphan") + "model.pkl", Body=b"?")
+    for name in (KEY_MARKER, "model.pkl"):  # what a killed push leaves: the marker comes first
+        client.put_object(Bucket=bucket, Key=repository.object_prefix("0rphan") + name, Body=b"?")
 
     result = ebonite("verify", "--config", team, cwd=tmp_path)
     assert result.returncode == 1
@@ -110,7 +112,10 @@ def test_a_copy_interrupted_half_way_finishes_when_run_again(team: Path, local: 
     result = ebonite("copy", "--to", team, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "3 copied, 1 already there" in result.stdout
-    assert sorted(target.artifact_repo.keys()) == sorted(local.artifact_repo.keys()), "no duplicate, no leftover"
+    assert half.artifact_key not in {model.artifact_key for model in target.get_models("t", "p")}, "never reused"
+    assert half.artifact_key in target.artifact_repo.keys(), "copy deletes nothing it did not create"
+    assert "1 unreferenced" in ebonite("verify", "--config", team, cwd=tmp_path).stdout
+    assert ebonite("gc", "--older-than", "0", "--config", team, cwd=tmp_path).returncode == 0
     assert ebonite("verify", "--config", team, cwd=tmp_path).returncode == 0
 
 

@@ -17,6 +17,7 @@ from s3_servers import SeaweedFSServer
 
 from ebonite_core import Ebonite, LocalMetadataRepository
 from ebonite_core.errors import RepositoryError
+from ebonite_core.repository import KEY_MARKER
 from ebonite_core.testing import ScaleModel
 
 MiB = 1024 * 1024
@@ -66,4 +67,7 @@ def test_server_stopped_during_a_multipart_upload(restartable_seaweedfs: Seaweed
     assert inspector.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert set(repository.keys()) == {stored.artifact_key}
     objects = inspector.list_objects_v2(Bucket=bucket, Prefix="registry/").get("Contents", [])
-    assert [item["Key"] for item in objects] == [f"registry/{stored.artifact_key}/model.pkl"]
+    assert [item["Key"] for item in objects] == [
+        f"registry/{stored.artifact_key}/{KEY_MARKER}",
+        f"registry/{stored.artifact_key}/model.pkl",
+    ], "nothing left of the failed push, its marker included"

@@ -8,7 +8,7 @@ import os
 import threading
 import zlib
 from collections.abc import Callable
-from datetime import timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,11 @@ import pytest
 from ebonite_s3.repository import S3ArtifactRepository
 from s3_servers import Location, MotoServer, S3Server, new_bucket_name
 
+from ebonite_core import Ebonite, LocalMetadataRepository
 from ebonite_core.errors import ArtifactIntegrityError, RepositoryError
+from ebonite_core.maintenance import collect_garbage, verify
+from ebonite_core.repository import KEY_MARKER
+from ebonite_core.testing import ScaleModel
 
 MiB = 1024 * 1024
 
@@ -33,6 +37,7 @@ def test_objects_are_stored_as_prefix_key_file(location: Location, tmp_path: Pat
     )
     repository.push("abc123", {"model.pkl": write(tmp_path, "m", b"1"), "extra.json": write(tmp_path, "e", b"2")})
     assert sorted(location.object_keys()) == [
+        f"{location.prefix}registry/abc123/{KEY_MARKER}",
         f"{location.prefix}registry/abc123/extra.json",
         f"{location.prefix}registry/abc123/model.pkl",
     ]
@@ -44,7 +49,7 @@ def test_an_empty_prefix_stores_key_slash_file(moto_server: MotoServer, tmp_path
     moto_server.client().create_bucket(Bucket=bucket)
     repository = S3ArtifactRepository(bucket, endpoint=moto_server.endpoint)
     repository.push("abc123", {"model.pkl": write(tmp_path, "m", b"1")})
-    assert Location(moto_server, bucket, "").object_keys() == ["abc123/model.pkl"]
+    assert Location(moto_server, bucket, "").object_keys() == [f"abc123/{KEY_MARKER}", "abc123/model.pkl"]
 
 
 def test_two_prefixes_share_a_bucket_without_seeing_each_other(
@@ -65,7 +70,7 @@ def test_deleting_key_1_leaves_key_10(repository: S3ArtifactRepository, location
     repository.push("1", {"model.pkl": write(tmp_path, "one", b"one")})
     repository.push("10", {"model.pkl": write(tmp_path, "ten", b"ten")})
     repository.delete("1")
-    assert location.object_keys() == [f"{location.prefix}10/model.pkl"]
+    assert location.object_keys() == [f"{location.prefix}10/{KEY_MARKER}", f"{location.prefix}10/model.pkl"]
     assert set(repository.keys()) == {"10"}
 
 
@@ -77,11 +82,11 @@ def test_1500_files_under_one_key_are_listed_and_deleted(
     repository.push("many", files)
     repository.push("many0", {"x.bin": write(tmp_path, "x.bin", b"x")})  # a sibling that must survive
     assert set(repository.keys()) == {"many", "many0"}
-    assert len(location.object_keys()) == 1501
+    assert len(location.object_keys()) == 1503, "1,501 files and 2 markers"
     with pytest.raises((FileExistsError, RepositoryError)):  # the existence check sees a 1,500-object key
         repository.push("many", {"x.bin": files["f0000.bin"]})
     repository.delete("many")
-    assert location.object_keys() == [f"{location.prefix}many0/x.bin"]
+    assert location.object_keys() == [f"{location.prefix}many0/{KEY_MARKER}", f"{location.prefix}many0/x.bin"]
     assert set(repository.keys()) == {"many0"}
 
 
@@ -162,14 +167,17 @@ def test_seaweedfs_refuses_a_wrong_checksum(
 def test_an_upload_left_open_is_reported_by_keys_and_aborted_by_delete(
     repository: S3ArtifactRepository, location: Location
 ) -> None:
-    """What a crashed push leaves (an open multipart upload) is visible to garbage collection."""
+    """What a crashed push leaves (its marker, then an open multipart upload) is visible to garbage collection;
+    an open upload without the marker is someone else's."""
     client = location.server.client()
+    client.put_object(Bucket=location.bucket, Key=f"{location.prefix}crashed/{KEY_MARKER}", Body=b"")
     client.create_multipart_upload(Bucket=location.bucket, Key=f"{location.prefix}crashed/model.pkl")
-    assert len(location.open_uploads()) == 1
+    client.create_multipart_upload(Bucket=location.bucket, Key=f"{location.prefix}theirs/model.pkl")
+    assert len(location.open_uploads()) == 2
     assert set(repository.keys()) == {"crashed"}
     repository.delete("crashed")
-    assert location.open_uploads() == []
-    assert repository.keys() == {}
+    assert [upload["Key"] for upload in location.open_uploads()] == [f"{location.prefix}theirs/model.pkl"]
+    assert repository.keys() == {} and location.object_keys() == []
 
 
 def test_progress_callback_sees_large_transfers_only(
@@ -229,3 +237,25 @@ def test_create_bucket_outside_us_east_1_names_its_region(moto_server: MotoServe
     repository = S3ArtifactRepository(bucket, endpoint=moto_server.endpoint, region="eu-west-1", create_bucket=True)
     repository.push("k", {"a.bin": write(tmp_path, "a", b"a")})
     assert moto_server.client().get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
+
+
+def test_two_registries_in_one_bucket_one_prefix_inside_the_other_never_touch_each_other(
+    location: Location, tmp_path: Path
+) -> None:
+    """Prefixes ``ml`` and ``ml/teamb``: the outer registry sees ``teamb`` where a key would be, but no marker
+    of its own there, so its gc and verify leave the inner registry alone; and the other way round."""
+    registries = {
+        name: Ebonite(
+            LocalMetadataRepository(tmp_path / f"{name}.json"),
+            S3ArtifactRepository(location.bucket, endpoint=location.server.endpoint, prefix=location.prefix + prefix),
+        )
+        for name, prefix in (("outer", "ml"), ("inner", "ml/teamb"))
+    }
+    for factor, ebnt in enumerate(registries.values(), start=2):
+        ebnt.create_model(ScaleModel(float(factor)), [1.0], "model", project_name="p", task_name="t")
+    for ebnt in registries.values():
+        assert verify(ebnt).problems == []
+        assert collect_garbage(ebnt, timedelta(0)).removed_keys == {}
+    for factor, ebnt in enumerate(registries.values(), start=2):
+        assert ebnt.get_model("model", "t", "p").predict([1.0]) == [float(factor)]
+        ebnt.close()

@@ -7,49 +7,13 @@ helpers of ``tests/s3`` are reused for the SQLite + S3 registry.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from srv_processes import ServerProcess, ServerUnavailable, launch_test_server
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "s3"))
 import s3_servers
-
-
-def _shared_helpers() -> Any:
-    # tests/conftest.py is loaded by pytest as the module "conftest": load it under a name of its own.
-    spec = importlib.util.spec_from_file_location(
-        "ebonite_server_tests_conftest", Path(__file__).parents[1] / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-service_unavailable: Callable[[str], None] = _shared_helpers().service_unavailable
-
-
-@dataclass
-class LaunchedServer:
-    """A launcher process: its URL, its registry-wide admin token, and a reset to a fresh empty store."""
-
-    process: ServerProcess
-    token: str
-
-    @property
-    def url(self) -> str:
-        return self.process.url
-
-    def reset(self) -> None:
-        response = httpx.post(f"{self.url}/_test/reset", headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
-        assert response.status_code == 204, response.text
+from services import service_unavailable
+from srv_processes import LaunchedServer, ServerUnavailable, launch_test_server
 
 
 def _launch(kind: str, root: Path, s3_endpoint: str | None = None) -> LaunchedServer:

@@ -1,8 +1,10 @@
 """A test server: the real ebonite-server application under uvicorn, plus ``POST /_test/reset``, which
 switches it to a fresh, empty store (a new local directory, or a new SQLite file and a new S3 bucket), so
-that each contract test starts empty without a new server. Nothing is deleted by a reset.
+that each contract test starts empty without a new server. Nothing is deleted by a reset. And
+``POST /_test/damage/{model_id}``, which breaks the model's record in the store behind the server as a hand
+edit would (the metadata contract's ``damage_model_record``).
 
-The reset route is defined here, in the test tree, and mounted with ``create_app(routes=...)``: `ebonite
+The test routes are defined here, in the test tree, and mounted with ``create_app(routes=...)``: `ebonite
 serve` has no option, variable or setting that could enable it in production. Run as a script::
 
     python srv_launcher.py --kind local --root DIR            # the admin token is in DIR/token
@@ -19,6 +21,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "sqlalchemy"))  # run as a script, outside pytest's pythonpath
+
 import uvicorn
 from ebonite_server.access import ServerContext
 from ebonite_server.app import create_app
@@ -32,6 +36,8 @@ from starlette.routing import Route
 
 from ebonite_core import Ebonite
 from ebonite_core.plugins import resolve
+from ebonite_core.repository.records import RecordMetadataRepository
+from ebonite_core.testing.fixtures import damage_through_the_primitives
 
 
 def main() -> None:
@@ -71,9 +77,12 @@ def main() -> None:
     builder = ThreadPoolExecutor(max_workers=1)
     upcoming = [builder.submit(fresh_registry)]
 
-    async def reset(request: Request) -> Response:
+    async def is_admin(request: Request) -> bool:
         principal = await run_in_threadpool(principal_of, request, state)
-        if principal.registry_wide_rank() != 2:
+        return principal.registry_wide_rank() == 2
+
+    async def reset(request: Request) -> Response:
+        if not await is_admin(request):
             return Response(status_code=403)
         previous, context.registry = context.registry, await run_in_threadpool(upcoming.pop().result)
         upcoming.append(builder.submit(fresh_registry))
@@ -81,7 +90,28 @@ def main() -> None:
         state.forget_all_keys()
         return Response(status_code=204)
 
-    app = create_app(context, routes=[Route("/_test/reset", reset, methods=["POST"])])
+    def damage_model_record(model_id: str) -> None:
+        meta = context.registry.meta_repo
+        model = meta.get_model_by_id(model_id)
+        assert model is not None, model_id
+        if isinstance(meta, RecordMetadataRepository):
+            damage_through_the_primitives(meta, model)
+        else:
+            import sql_helpers  # SQLAlchemy is imported only where the store is SQL
+
+            sql_helpers.empty_the_model_document(meta, model)
+
+    async def damage(request: Request) -> Response:
+        if not await is_admin(request):
+            return Response(status_code=403)
+        await run_in_threadpool(damage_model_record, request.path_params["model_id"])
+        return Response(status_code=204)
+
+    routes = [
+        Route("/_test/reset", reset, methods=["POST"]),
+        Route("/_test/damage/{model_id}", damage, methods=["POST"]),
+    ]
+    app = create_app(context, routes=routes)
     listener = bind("127.0.0.1", 0)
     print(f"ebonite serve: http://127.0.0.1:{listener.getsockname()[1]}", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, http="h11", log_level="warning", lifespan="off", server_header=False)

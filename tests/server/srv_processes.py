@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -109,3 +110,27 @@ def launch_test_server(
     if s3_endpoint:
         command += ["--s3-endpoint", s3_endpoint]
     return ServerProcess(command, root, env if env is not None else dict(os.environ)).start()
+
+
+@dataclass
+class LaunchedServer:
+    """A launcher process: its URL, its registry-wide admin token, and its test routes (a reset to a fresh
+    empty store, a damaged model record)."""
+
+    process: ServerProcess
+    token: str
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def reset(self) -> None:
+        self._test_route("/_test/reset")
+
+    def damage_model_record(self, model_id: str) -> None:
+        """Break the stored record of a model in the store behind the server, as a hand edit would."""
+        self._test_route(f"/_test/damage/{model_id}")
+
+    def _test_route(self, path: str) -> None:
+        response = httpx.post(f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+        assert response.status_code == 204, response.text

@@ -8,11 +8,12 @@ import functools
 from collections.abc import Callable
 
 import pytest
-from conftest import LaunchedServer
 from ebonite_server.client import HttpArtifactRepository, HttpMetadataRepository
+from srv_processes import LaunchedServer
 
 from ebonite_core import Ebonite
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract
+from ebonite_core.testing.fixtures import DamageRecord
 
 BACKENDS = ["local_server", "sql_s3_server"]
 
@@ -29,6 +30,11 @@ class TestHttpMetadata(MetadataRepositoryContract):
     @pytest.fixture
     def metadata_repository_factory(self, server: LaunchedServer) -> Callable[[], HttpMetadataRepository]:
         return functools.partial(HttpMetadataRepository, server.url, server.token)
+
+    @pytest.fixture
+    def damage_model_record(self, server: LaunchedServer) -> DamageRecord:
+        """The record is damaged in the store behind the server; the client reads it through the API."""
+        return lambda repository, model: server.damage_model_record(str(model.id))
 
 
 class TestHttpArtifacts(ArtifactRepositoryContract):

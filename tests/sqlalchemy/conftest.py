@@ -2,7 +2,7 @@
 
 The servers start once per session (on free loopback ports, in temporary directories) and only when a test
 needs them; each test gets a fresh, empty database on them. A server that cannot be started skips its
-tests, or fails them under ``EBONITE_REQUIRE_SERVICES=1`` (see ``tests/conftest.py``).
+tests, or fails them under ``EBONITE_REQUIRE_SERVICES=1`` (see ``tests/services.py``).
 
 Test modules here are named ``test_sql_*`` and helpers ``sql_*``: pytest imports test directories without
 ``__init__.py`` by their base names, so names must not clash with other directories' (nor with the
@@ -17,23 +17,9 @@ from pathlib import Path
 
 import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
+from services import service_unavailable
 from sql_helpers import BACKENDS
 from sql_servers import Server, ServerUnavailable, start_server
-
-_ROOT_CONFTEST = (Path(__file__).parent.parent / "conftest.py").resolve()
-
-
-def service_unavailable(config: pytest.Config, reason: str) -> None:
-    """Call ``service_unavailable`` of ``tests/conftest.py``, the module pytest loaded.
-
-    Every conftest here is a top-level module called ``conftest``, so it cannot be imported by name; the
-    plugin manager holds the loaded one.
-    """
-    for plugin in config.pluginmanager.get_plugins():
-        if Path(getattr(plugin, "__file__", None) or "/nonexistent").resolve() == _ROOT_CONFTEST:
-            plugin.service_unavailable(reason)
-            return
-    raise RuntimeError(f"{_ROOT_CONFTEST} is not loaded")
 
 
 def _server_fixture(kind: str) -> Callable[[pytest.FixtureRequest], Iterator[Server]]:
@@ -41,7 +27,7 @@ def _server_fixture(kind: str) -> Callable[[pytest.FixtureRequest], Iterator[Ser
         try:
             server = start_server(kind)
         except ServerUnavailable as err:
-            service_unavailable(request.config, f"{kind} server unavailable: {err}")
+            service_unavailable(f"{kind} server unavailable: {err}")
             raise  # not reached: service_unavailable skips or fails
         yield server
         server.stop()

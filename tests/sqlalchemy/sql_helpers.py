@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from ebonite_sqlalchemy import SQLAlchemyMetaRepository
+from ebonite_sqlalchemy.schema import models
+from sqlalchemy import Engine, create_engine, event, update
 from sqlalchemy.pool import NullPool
 
-if TYPE_CHECKING:
-    from ebonite_sqlalchemy import SQLAlchemyMetaRepository
+from ebonite_core import MetadataRepository, Model
 
 BACKENDS = ["sqlite-file", "sqlite-memory", "postgresql", "mariadb"]
 SHARED_BACKENDS = ["sqlite-file", "postgresql", "mariadb"]  # databases several processes can open
@@ -32,6 +33,14 @@ def count_statements(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+def empty_the_model_document(repository: MetadataRepository, model: Model) -> None:
+    """What a hand edit with a SQL shell can do: the model's JSON document emptied (the contract's
+    ``damage_model_record``; the test server's damage route uses it too)."""
+    assert isinstance(repository, SQLAlchemyMetaRepository) and model.id is not None
+    with repository.engine.begin() as connection:
+        connection.execute(update(models).where(models.c.id == int(model.id)).values(data={}))
+
+
 class RepositoryFactory:
     """A picklable callable that opens a new repository on one database, for the contract's reopen and
     multi-process tests; :meth:`close` closes what it opened in this process."""
@@ -41,8 +50,6 @@ class RepositoryFactory:
         self._opened: list[SQLAlchemyMetaRepository] = []
 
     def __call__(self) -> SQLAlchemyMetaRepository:
-        from ebonite_sqlalchemy import SQLAlchemyMetaRepository
-
         repository = SQLAlchemyMetaRepository(self.db_uri)
         self._opened.append(repository)
         return repository

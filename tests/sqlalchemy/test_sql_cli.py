@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,9 +15,11 @@ import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
 from ebonite_sqlalchemy.migrate import head_revision
 from sql_helpers import migrate_to
+from sql_servers import PostgresServer
 from sqlalchemy.engine import make_url
 
-from ebonite_core import Ebonite
+from ebonite_core import Ebonite, RepositoryError
+from ebonite_core.cli.main import main
 from ebonite_core.testing import ScaleModel
 
 EBONITE = str(Path(sys.executable).parent / "ebonite")
@@ -94,3 +97,35 @@ def test_save_config_masks_the_database_password(
         assert [project.name for project in reread.get_projects()] == ["p"]
     finally:
         reread.close()
+
+
+def test_passwords_that_sqlalchemy_reads_are_masked_everywhere(
+    postgresql_server: PostgresServer, new_database: Callable[[str], str], tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``ml:s3/cr#t@`` (SQLAlchemy's password is ``s3/cr#t``) and ``?password=Hunter2secret`` (libpq's): neither
+    shows in repr, in save_config's file (which names the variables to set, and reads back the same URL), in
+    an error, nor in the command's output."""
+    url = postgresql_server.socket_url(new_database("postgresql"), "s3/cr#t", "password=Hunter2secret")
+    ebnt = Ebonite(SQLAlchemyMetaRepository(url), Ebonite.inmemory().artifact_repo)
+    secrets = ("s3/cr#t", "cr#t", "s3%2Fcr", "Hunter2secret")
+    assert not any(secret in repr(ebnt) for secret in secrets), repr(ebnt)
+    config = tmp_path / "team.json"
+    needed = ebnt.save_config(config)
+    assert needed == ["EBONITE_METADATA_DB_URI_PASSWORD", "EBONITE_METADATA_DB_URI_QUERY_PASSWORD"]
+    assert not any(secret in config.read_text() for secret in secrets), config.read_text()
+    monkeypatch.setenv("EBONITE_METADATA_DB_URI_PASSWORD", "s3%2Fcr%23t")  # as a URL writes it
+    monkeypatch.setenv("EBONITE_METADATA_DB_URI_QUERY_PASSWORD", "Hunter2secret")
+    reread = Ebonite.from_config(config)
+    assert make_url(reread.meta_repo.config()["db_uri"]) == make_url(url)
+    reread.close()
+    ebnt.close()
+
+    unreachable = url.replace(f"port={postgresql_server.port}", "port=1")
+    with pytest.raises(RepositoryError) as raised:
+        SQLAlchemyMetaRepository(unreachable)
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "Cannot reach" in shown and not any(secret in shown for secret in secrets), shown
+    sql_config(config, unreachable)
+    assert main(["ls", "--config", str(config)]) == 1
+    printed = capsys.readouterr()
+    assert "Cannot reach" in printed.err and not any(secret in printed.out + printed.err for secret in secrets)

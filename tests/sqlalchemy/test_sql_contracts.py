@@ -7,14 +7,20 @@ from pathlib import Path
 
 import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
-from sql_helpers import SHARED_BACKENDS, RepositoryFactory
+from sql_helpers import SHARED_BACKENDS, RepositoryFactory, empty_the_model_document
 
-from ebonite_core import Ebonite, LocalArtifactRepository
+from ebonite_core import Ebonite, LocalArtifactRepository, MetadataRepository, Model
 from ebonite_core.testing import ClientContract, MetadataRepositoryContract
 
 
+class SQLMetadataContract(MetadataRepositoryContract):
+    @pytest.fixture
+    def damage_model_record(self) -> Callable[[MetadataRepository, Model], None]:
+        return empty_the_model_document
+
+
 @pytest.mark.parametrize("backend", SHARED_BACKENDS)
-class TestMetadataContract(MetadataRepositoryContract):
+class TestMetadataContract(SQLMetadataContract):
     """The databases several repository objects and processes can share: a SQLite file, PostgreSQL, MariaDB.
 
     The factory lets the contract reopen the database and race processes on it (names, aliases).
@@ -27,7 +33,7 @@ class TestMetadataContract(MetadataRepositoryContract):
         factory.close()
 
 
-class TestInMemoryMetadataContract(MetadataRepositoryContract):
+class TestInMemoryMetadataContract(SQLMetadataContract):
     """``sqlite://``: a private database that lives in its repository's one connection."""
 
     supports_reopen = False  # a second repository object opens a second, empty database
@@ -38,8 +44,17 @@ class TestInMemoryMetadataContract(MetadataRepositoryContract):
         return open_repository("sqlite://")
 
 
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
 class TestClientContract(ClientContract):
-    """The whole client workflow on SQL metadata and local artifacts, once per backend."""
+    """The whole client workflow on SQL metadata and local artifacts, once per database engine (the private
+    in-memory SQLite database is SQLite again: it keeps the metadata contract only).
+
+    The artifacts are local files, pushed at full size by the core's local client contract: a small large model
+    here. The random sequences run smaller than the default on each of the three engines.
+    """
+
+    state_machine_examples = 8
+    large_model_size = 1024 * 1024
 
     @pytest.fixture
     def ebnt(self, repository: SQLAlchemyMetaRepository, tmp_path: Path) -> Ebonite:

@@ -59,6 +59,23 @@ def test_any_param_key_can_be_searched_and_ordered_by(
         assert names(repository, order_by=f"-params.{key}") == ["m1", "m0"]
 
 
+INJECTIONS = ["x' OR '1'='1", "'; DROP TABLE models; --", '" OR 1=1 --', "a') OR ('a'='a", "$.x') IS NOT NULL --"]
+
+
+def test_search_values_and_keys_are_never_sql(repository: SQLAlchemyMetaRepository, task: Task) -> None:
+    """Injection strings as tag keys and values, param keys and values, and in names: found exactly where
+    stored, nowhere else, and every table still there."""
+    repository.create_model(make_model("plain", task.id, params={"kernel": "rbf"}))
+    for index, payload in enumerate(INJECTIONS):
+        model = make_model(f"m{index}{payload}", task.id, params={payload: payload}, tags={"stage": payload})
+        repository.create_model(model)
+        assert names(repository, tags={"stage": payload}) == [f"m{index}{payload}"]
+        assert names(repository, params={payload: payload}) == [f"m{index}{payload}"]
+        assert names(repository, params={"kernel": payload}) == []
+        assert names(repository, tags={payload: "x"}) == []
+    assert len(names(repository)) == len(INJECTIONS) + 1
+
+
 def test_non_ascii_param_keys_whatever_the_json_serializer(db_url: str, open_repository: Callable) -> None:
     """The default serializer escapes "é" as \\u00e9 inside the stored JSON; an engine's json_serializer may not."""
     repository = open_repository(db_url, json_serializer=lambda value: json.dumps(value, ensure_ascii=False))
@@ -94,7 +111,7 @@ def test_non_finite_params_are_refused_before_anything_is_written(
     """JSON has no NaN or infinity: PostgreSQL and MariaDB would refuse the document, and SQLite's JSON
     functions would fail every later search on it."""
     for bad in (math.nan, math.inf, {"nested": -math.inf}):
-        with pytest.raises(ValueError, match="NaN or infinity"):
+        with pytest.raises(ValueError, match="NaN or an infinity"):
             repository.create_model(make_model("model", task.id, params={"x": bad}))
     assert repository.get_models(task) == []
 

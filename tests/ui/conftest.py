@@ -4,30 +4,15 @@ changes)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from services import service_unavailable
 from ui_site import ServerUnavailable, Site, UiClient, seed, start_browser, start_server
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
-
-
-def _shared_helpers() -> Any:
-    # tests/conftest.py is loaded by pytest as the module "conftest": load it under a name of its own.
-    spec = importlib.util.spec_from_file_location(
-        "ebonite_ui_tests_conftest", Path(__file__).parents[1] / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-service_unavailable: Callable[[str], None] = _shared_helpers().service_unavailable
 
 
 @pytest.fixture(scope="session")

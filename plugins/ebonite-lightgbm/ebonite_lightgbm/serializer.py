@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ebonite_core import ModelSerializer, UnsafeModelError
-from ebonite_core.model.serializer import OpenFile
+from ebonite_core.interfaces import OpenFile
 
 CLASSES = ("Booster", "LGBMClassifier", "LGBMRegressor", "LGBMRanker")
 """The lightgbm classes this serializer stores and rebuilds (by exact type)."""

@@ -17,8 +17,16 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ebonite_core.errors import ArtifactNotFoundError, ConfigError, EboniteError
-from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
+from ebonite_core.errors import ArtifactNotFoundError, ConfigError, EboniteError, RepositoryError
+from ebonite_core.masking import masked_value
+from ebonite_core.repository import (
+    KEY_MARKER,
+    ArtifactRepository,
+    check_artifact_key,
+    check_artifact_name,
+    deletable_key,
+    key_marker,
+)
 
 from .errors import MISSING_OBJECT_CODES, driver_error, error_code, is_transient, translate
 from .progress import ProgressCallback, ProgressSubscriber, tqdm_callback
@@ -39,9 +47,8 @@ class S3ArtifactRepository(ArtifactRepository):
     - ``bucket_name``: the bucket. It must exist unless ``create_bucket=True``, which creates it on first use.
     - ``endpoint``: the URL of an S3-compatible server (``http://127.0.0.1:9000``); ``None`` for AWS.
     - ``region``: the region name; ``None`` takes it from boto3's configuration.
-    - ``prefix``: a key prefix, so that several registries can share one bucket. With an empty prefix the
-      repository owns the whole bucket: :meth:`keys` reports every top-level "directory" that looks like an
-      artifact key, and garbage collection may delete it.
+    - ``prefix``: a key prefix, so that several registries can share one bucket, even one prefix inside another
+      (``ml`` and ``ml/teamb``): only keys with this store's marker object are listed, collected or deleted.
     - ``part_size``, ``multipart_threshold``, ``max_concurrency``: boto3 transfer settings. Files of at least
       ``multipart_threshold`` bytes (default: ``part_size``) move in parts of ``part_size`` bytes (at least
       5 MiB), ``max_concurrency`` at a time, in both directions.
@@ -134,10 +141,8 @@ class S3ArtifactRepository(ArtifactRepository):
         self._pending_cleanup: set[str] = set()  # keys whose cleanup failed: retried by the next operation
 
     def __repr__(self) -> str:
-        return (
-            f"S3ArtifactRepository(bucket_name={self.bucket_name!r}, endpoint={self.endpoint!r}, "
-            f"prefix={self.prefix!r})"
-        )
+        endpoint = masked_value(type(self), "endpoint", self.endpoint) if self.endpoint else None
+        return f"S3ArtifactRepository(bucket_name={self.bucket_name!r}, endpoint={endpoint!r}, prefix={self.prefix!r})"
 
     # Naming
     @property
@@ -150,7 +155,7 @@ class S3ArtifactRepository(ArtifactRepository):
 
     def _where(self) -> str:
         if self.endpoint:
-            return self.endpoint
+            return masked_value(type(self), "endpoint", self.endpoint)
         region = self.region or self.client.meta.region_name
         return f"AWS S3 ({region})" if region else "AWS S3"
 
@@ -178,6 +183,14 @@ class S3ArtifactRepository(ArtifactRepository):
                 raise FileExistsError(f"Artifact key {key!r} already exists in S3 bucket {self.bucket_name!r}.")
         try:
             with self._translated(action):
+                # The marker first: whatever a killed push leaves of this key, garbage collection can prove
+                # that this store wrote it.
+                self.client.put_object(
+                    Bucket=self.bucket_name,
+                    Key=prefix + KEY_MARKER,
+                    Body=key_marker(key),
+                    ChecksumAlgorithm=self.checksum_algorithm,
+                )
                 self._upload(prefix, sources)
         except BaseException:
             self._discard(key)
@@ -223,43 +236,82 @@ class S3ArtifactRepository(ArtifactRepository):
                 ) from err
 
     def delete(self, key: str) -> None:
-        prefix = self.object_prefix(key)
         with self._translated(f"delete key {key!r}"):
             self._prepare()
             try:
-                self._delete_prefix(prefix)
+                self._delete_owned(key)
+            except EboniteError:
+                raise  # not this store's key: left alone, and not retried
             except Exception as err:
                 self._remember_cleanup(key, err)
                 raise
 
+    def _delete_owned(self, key: str) -> None:
+        """Delete ``key`` if this store wrote it (its marker, or a key from before markers)."""
+        prefix = self.object_prefix(key)
+        if not deletable_key(key, self._marked(prefix)) and self._objects(prefix, limit=1):
+            raise RepositoryError(
+                f"Objects under {prefix!r} in S3 bucket {self.bucket_name!r} were not written by this store "
+                f"(no {KEY_MARKER} marker): they were left alone."
+            )
+        self._delete_prefix(prefix)
+
     def keys(self) -> dict[str, datetime]:
-        found: dict[str, datetime] = {}
-
-        def note(object_key: str, when: datetime) -> None:
-            key, slash, _ = object_key[len(self._root) :].partition("/")
-            if slash and _is_artifact_key(key):
-                when = when.astimezone(timezone.utc)
-                found[key] = max(found.get(key, when), when)
-
+        """The keys with their marker object (``<prefix>/<key>/.ebonite-key``), each with the newest time any of
+        its objects or open multipart uploads was written. Objects of another registry whose prefix is inside
+        this one's (``ml/teamb`` inside ``ml``) are never keys: their markers are one level deeper."""
         with self._translated("list artifact keys"):
             self._prepare()
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket_name, Prefix=self._root
-            ):
-                for item in page.get("Contents", ()):
-                    note(item["Key"], item["LastModified"])
-            for upload in self._open_uploads(self._root):
-                note(upload["Key"], upload["Initiated"])
+            return self._written(self._root)
+
+    def key_written(self, key: str) -> datetime | None:
+        with self._translated(f"look at key {key!r}"):
+            self._prepare()
+            return self._written(self.object_prefix(key)).get(key)
+
+    def _written(self, prefix: str) -> dict[str, datetime]:
+        newest: dict[str, datetime] = {}
+        marked: set[str] = set()
+
+        def note(object_key: str, when: datetime) -> None:
+            key, slash, rest = object_key[len(self._root) :].partition("/")
+            if slash and _is_artifact_key(key):
+                when = when.astimezone(timezone.utc)
+                newest[key] = max(newest.get(key, when), when)
+                if rest == KEY_MARKER:
+                    marked.add(key)
+
+        for item in self._objects(prefix):
+            note(item["Key"], item["LastModified"])
+        for upload in self._open_uploads(prefix):
+            note(upload["Key"], upload["Initiated"])
+        return {key: when for key, when in newest.items() if key in marked}
+
+    def _objects(self, prefix: str, limit: int | None = None) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        pagination = {"MaxItems": limit} if limit else {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket_name, Prefix=prefix, PaginationConfig=pagination
+        )
+        for page in pages:
+            found += page.get("Contents", ())
         return found
+
+    def _marked(self, prefix: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket_name, Key=prefix + KEY_MARKER)
+        except ClientError as err:
+            if error_code(err) in MISSING_OBJECT_CODES:
+                return False
+            raise
+        return True
 
     def list_files(self, key: str) -> list[str] | None:
         prefix = self.object_prefix(key)
-        names = []
         with self._translated(f"list the files of key {key!r}"):
             self._prepare()
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket_name, Prefix=prefix):
-                names += [item["Key"][len(prefix) :] for item in page.get("Contents", ())]
-        return sorted(names)
+            names = [item["Key"][len(prefix) :] for item in self._objects(prefix)]
+        return sorted(name for name in names if name != KEY_MARKER)
 
     def config(self) -> dict[str, Any]:
         """The constructor options that differ from their defaults, for ``Ebonite.save_config``.
@@ -306,7 +358,7 @@ class S3ArtifactRepository(ArtifactRepository):
             pending = sorted(self._pending_cleanup)
         for key in pending:
             try:
-                self._delete_prefix(self.object_prefix(key))
+                self._delete_owned(key)
             except Exception as err:
                 if is_transient(err):  # still unreachable: keep it for the next operation
                     logger.debug("Cleanup of artifact key %s failed again", key, exc_info=True)
@@ -353,10 +405,15 @@ class S3ArtifactRepository(ArtifactRepository):
                 self._pending_cleanup.add(key)
 
     def _delete_prefix(self, prefix: str) -> None:
-        """Delete every object under ``prefix`` (in batches of 1,000) and abort its open multipart uploads."""
+        """Delete every object under ``prefix`` (in batches of 1,000) and abort its open multipart uploads; the
+        key's marker goes last, so that a delete interrupted half-way leaves a key that garbage collection
+        can still prove this store wrote."""
+        marker = prefix + KEY_MARKER
         batch: list[dict[str, str]] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket_name, Prefix=prefix):
             for item in page.get("Contents", ()):
+                if item["Key"] == marker:
+                    continue
                 batch.append({"Key": item["Key"]})
                 if len(batch) == DELETE_BATCH:
                     self._delete_objects(batch)
@@ -371,6 +428,7 @@ class S3ArtifactRepository(ArtifactRepository):
             except ClientError as err:
                 if error_code(err) != "NoSuchUpload":  # aborted or completed meanwhile
                     raise
+        self._delete_objects([{"Key": marker}])
 
     def _delete_objects(self, batch: list[dict[str, str]]) -> None:
         response = self.client.delete_objects(Bucket=self.bucket_name, Delete={"Objects": batch, "Quiet": True})

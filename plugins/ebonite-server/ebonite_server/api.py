@@ -20,7 +20,8 @@ from ebonite_core.errors import (
     MetadataCorruptError,
     NonExistingModelError,
 )
-from ebonite_core.objects import check_alias, check_name, check_storable, check_tags
+from ebonite_core.names import check_alias, check_name, check_tags
+from ebonite_core.objects import check_storable, parse_timestamp, utc_now
 
 from .access import Access
 
@@ -92,7 +93,7 @@ def create_project(access: Access, params: Mapping[str, str], query: Mapping[str
     data = _body_dict(body, "name")
     name = check_name(data["name"], "project")
     access.require(name, "write")
-    project = _parse(Project, {**data, "id": None, "creation_date": data.get("creation_date") or _now()})
+    project = Project(name, author=_optional_text(data, "author"), creation_date=_creation_date(data))
     return access.meta.create_project(project).to_dict()
 
 
@@ -117,10 +118,8 @@ def list_tasks(access: Access, params: Mapping[str, str], query: Mapping[str, st
 def create_task(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
     data = _body_dict(body, "name")
     project = access.project(params["project_id"], "write")
-    check_name(data["name"], "task")
-    task = _parse(
-        Task, {**data, "id": None, "project_id": project.id, "creation_date": data.get("creation_date") or _now()}
-    )
+    name = check_name(data["name"], "task")
+    task = Task(name, project_id=project.id, author=_optional_text(data, "author"), creation_date=_creation_date(data))
     return access.meta.create_task(task).to_dict()
 
 
@@ -287,10 +286,11 @@ def _optional_time(data: dict[str, Any], name: str) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
-def _now() -> str:
-    from ebonite_core.objects import utc_now
-
-    return utc_now().isoformat()
+def _creation_date(data: dict[str, Any]) -> datetime:
+    """A new project's or task's creation date: the request's, or now (stored records need ids, which the
+    store gives, so these are built here rather than by ``from_dict``)."""
+    value = data.get("creation_date")
+    return utc_now() if value is None else parse_timestamp(value)
 
 
 # The principal and the service

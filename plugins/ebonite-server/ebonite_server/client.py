@@ -28,7 +28,14 @@ from urllib.parse import quote
 import httpx
 
 from ebonite_core import ArtifactRepository, MetadataRepository, Model, Project, Task
-from ebonite_core.errors import ConfigError, NonExistingError, RepositoryError
+from ebonite_core.errors import (
+    ConfigError,
+    NonExistingError,
+    NonExistingModelError,
+    NonExistingProjectError,
+    NonExistingTaskError,
+    RepositoryError,
+)
 from ebonite_core.repository import check_artifact_key, check_artifact_name
 
 from .protocol import API_PREFIX, encode_files, error_from_wire
@@ -41,6 +48,23 @@ CHUNK = 1024 * 1024
 
 def _segment(value: str) -> str:
     return quote(value, safe="")
+
+
+_NOT_FOUND: dict[str, type[NonExistingError]] = {
+    "project": NonExistingProjectError,
+    "task": NonExistingTaskError,
+    "model": NonExistingModelError,
+}
+
+
+def _id(value: object, kind: str) -> str:
+    """The id of a ``kind`` as a path segment. An id that no path can carry (empty, a dot segment, a separator
+    or NUL: the server refuses such paths before routing) was never handed out by a server, so it names no
+    ``kind``: ``NonExisting{Kind}Error``, which getters turn into ``None``, as for any unknown id."""
+    text = str(value)
+    if text in ("", ".", "..") or any(char in text for char in "/\\\x00"):
+        raise _NOT_FOUND[kind](f"There is no {kind} with the id {text[:80]!r}.")
+    return _segment(text)
 
 
 def _transport() -> httpx.HTTPTransport | None:
@@ -133,9 +157,13 @@ class HttpMetadataRepository(_HttpRepository, MetadataRepository):
     type = "http"
     default_timeout = 60.0
 
-    def _one(self, path: str, kind: type[Project] | type[Task] | type[Model]) -> Any:
+    def _one(
+        self, kind: type[Project] | type[Task] | type[Model], collection: str, object_id: object, *rest: str
+    ) -> Any:
+        """``GET /{collection}/{object_id}/{rest...}`` as a ``kind``, or ``None`` where nothing is found."""
         try:
-            return kind.from_dict(self.connection.json("GET", path))
+            segments = [collection, _id(object_id, collection.removesuffix("s")), *map(_segment, rest)]
+            return kind.from_dict(self.connection.json("GET", "/" + "/".join(segments)))
         except NonExistingError:
             return None
 
@@ -151,86 +179,86 @@ class HttpMetadataRepository(_HttpRepository, MetadataRepository):
         return self._first("/projects", "projects", Project, name)
 
     def get_project_by_id(self, project_id: str) -> Project | None:
-        return self._one(f"/projects/{_segment(project_id)}", Project)
+        return self._one(Project, "projects", project_id)
 
     def create_project(self, project: Project) -> Project:
         return Project.from_dict(self.connection.json("POST", "/projects", json=project.to_dict()))
 
     def delete_project(self, project: Project) -> None:
-        self.connection.request("DELETE", f"/projects/{_segment(str(project.id))}")
+        self.connection.request("DELETE", f"/projects/{_id(project.id, 'project')}")
 
     # Tasks
     def get_tasks(self, project: Project) -> list[Task]:
         try:
-            items = self.connection.json("GET", f"/projects/{_segment(str(project.id))}/tasks")["tasks"]
+            items = self.connection.json("GET", f"/projects/{_id(project.id, 'project')}/tasks")["tasks"]
         except NonExistingError:
             return []
         return [Task.from_dict(item) for item in items]
 
     def get_task_by_name(self, project: Project, name: str) -> Task | None:
         try:
-            return self._first(f"/projects/{_segment(str(project.id))}/tasks", "tasks", Task, name)
+            return self._first(f"/projects/{_id(project.id, 'project')}/tasks", "tasks", Task, name)
         except NonExistingError:
             return None
 
     def get_task_by_id(self, task_id: str) -> Task | None:
-        return self._one(f"/tasks/{_segment(task_id)}", Task)
+        return self._one(Task, "tasks", task_id)
 
     def create_task(self, task: Task) -> Task:
-        path = f"/projects/{_segment(str(task.project_id))}/tasks"
+        path = f"/projects/{_id(task.project_id, 'project')}/tasks"
         return Task.from_dict(self.connection.json("POST", path, json=task.to_dict()))
 
     def delete_task(self, task: Task) -> None:
-        self.connection.request("DELETE", f"/tasks/{_segment(str(task.id))}")
+        self.connection.request("DELETE", f"/tasks/{_id(task.id, 'task')}")
 
     # Models
     def get_models(self, task: Task) -> list[Model]:
         try:
-            items = self.connection.json("GET", f"/tasks/{_segment(str(task.id))}/models")["models"]
+            items = self.connection.json("GET", f"/tasks/{_id(task.id, 'task')}/models")["models"]
         except NonExistingError:
             return []
         return [Model.from_dict(item) for item in items]
 
     def get_model_by_name(self, task: Task, name: str) -> Model | None:
         try:
-            return self._first(f"/tasks/{_segment(str(task.id))}/models", "models", Model, name)
+            return self._first(f"/tasks/{_id(task.id, 'task')}/models", "models", Model, name)
         except NonExistingError:
             return None
 
     def get_model_by_id(self, model_id: str) -> Model | None:
-        return self._one(f"/models/{_segment(model_id)}", Model)
+        return self._one(Model, "models", model_id)
 
     def create_model(self, model: Model) -> Model:
-        path = f"/tasks/{_segment(str(model.task_id))}/models"
+        path = f"/tasks/{_id(model.task_id, 'task')}/models"
         return Model.from_dict(self.connection.json("POST", path, json=model.to_dict()))
 
     def delete_model(self, model: Model) -> None:
-        self.connection.request("DELETE", f"/models/{_segment(str(model.id))}")
+        self.connection.request("DELETE", f"/models/{_id(model.id, 'model')}")
 
     # Tags, aliases, search
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
-        path = f"/models/{_segment(str(model.id))}/tags"
+        path = f"/models/{_id(model.id, 'model')}/tags"
         return Model.from_dict(self.connection.json("POST", path, json={"tags": tags}))
 
     def delete_model_tag(self, model: Model, key: str) -> Model:
-        path = f"/models/{_segment(str(model.id))}/tags/{_segment(key)}"
+        path = f"/models/{_id(model.id, 'model')}/tags/{_segment(key)}"
         return Model.from_dict(self.connection.json("DELETE", path))
 
     def set_alias(self, task: Task, alias: str, model: Model) -> None:
-        path = f"/tasks/{_segment(str(task.id))}/aliases/{_segment(alias)}"
+        path = f"/tasks/{_id(task.id, 'task')}/aliases/{_segment(alias)}"
         self.connection.request("PUT", path, json={"model_id": model.id})
 
     def delete_alias(self, task: Task, alias: str) -> None:
-        self.connection.request("DELETE", f"/tasks/{_segment(str(task.id))}/aliases/{_segment(alias)}")
+        self.connection.request("DELETE", f"/tasks/{_id(task.id, 'task')}/aliases/{_segment(alias)}")
 
     def get_aliases(self, task: Task) -> dict[str, str]:
         try:
-            return dict(self.connection.json("GET", f"/tasks/{_segment(str(task.id))}/aliases")["aliases"])
+            return dict(self.connection.json("GET", f"/tasks/{_id(task.id, 'task')}/aliases")["aliases"])
         except NonExistingError:
             return {}
 
     def get_model_by_alias(self, task: Task, alias: str) -> Model | None:
-        return self._one(f"/tasks/{_segment(str(task.id))}/aliases/{_segment(alias)}", Model)
+        return self._one(Model, "tasks", task.id, "aliases", alias)
 
     def search_models(self, query: ModelQuery) -> ModelPage:
         from ebonite_core.query import ModelPage

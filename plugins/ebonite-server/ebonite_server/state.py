@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ebonite_core.names import check_name
+
 from .protocol import ALL_PROJECTS, MAX_TOKEN_LENGTH, ROLES, TOKEN_PREFIX, UnauthenticatedError, role_rank
 
 SCHEMA_VERSION = 1
@@ -329,8 +331,6 @@ class ServerState:
 
 def check_grant(project: str, role: str) -> Grant:
     """A grant from the command line: a valid project name or ``*``, and a role."""
-    from ebonite_core.objects import check_name
-
     if project != ALL_PROJECTS:
         check_name(project, "project")
     if role not in ROLES:

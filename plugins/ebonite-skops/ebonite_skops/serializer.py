@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ebonite_core import ModelSerializer, PickleSerializer, UnsafeModelError
-from ebonite_core.model.serializer import OpenFile
+from ebonite_core.interfaces import OpenFile
 
 ALLOWED_MODULES = ("sklearn", "numpy", "scipy")
 """Top-level packages whose types are trusted when a model's metadata records them."""

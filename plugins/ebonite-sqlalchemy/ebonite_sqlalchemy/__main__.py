@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 
+from ebonite_core.cli import output
 from ebonite_core.errors import EboniteError
 
 URL_VARIABLE = "EBONITE_DB_URI"
@@ -30,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     from .command import schema_report
 
     try:
-        print(schema_report(arguments.command, arguments.db_uri, {}))
+        output.echo(schema_report(arguments.command, arguments.db_uri, {}))
     except EboniteError as err:
-        print(f"error: {err}", file=sys.stderr)
+        output.echo(f"error: {err}", file=sys.stderr)
         return 1
     return 0
 

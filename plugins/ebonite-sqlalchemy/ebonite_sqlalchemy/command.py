@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ebonite_core.cli import Command, UsageError
+from ebonite_core.cli import Command, UsageError, output
 from ebonite_core.errors import ConfigError
 
 
@@ -60,7 +60,7 @@ class DbCommand(Command):
         if not isinstance(db_uri, str) or not db_uri:
             raise UsageError("The sqlalchemy metadata repository of the config has no db_uri.")
         try:
-            print(schema_report(args.action, db_uri, options))
+            output.echo(schema_report(args.action, db_uri, options))
         except ConfigError as err:  # a URL that cannot work as written: the config file needs fixing
             raise UsageError(str(err)) from err
         return 0

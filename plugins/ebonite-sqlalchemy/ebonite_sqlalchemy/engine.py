@@ -1,14 +1,15 @@
 """Making the engine for a database URL, and turning driver errors into ebonite errors.
 
-Every message names the database by its URL with the password masked. Engines are disposed in a forked
+Every message names the database by its URL with its secrets masked (:func:`mask_url`). Engines are disposed in a forked
 child (without closing the parent's connections), as SQLAlchemy's pooling documentation asks.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.pool import StaticPool
 
 from ebonite_core.errors import ConfigError, RepositoryError
+from ebonite_core.masking import MASK, is_secret_name, mask, remember
 
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's write lock
 
@@ -33,22 +35,58 @@ _SQLITE_NAMES = {
 }
 
 
-def mask_url(url: str | URL) -> str:
-    """The URL as text with its password replaced by ``***``.
+def hide_url_secrets(text: str, hide: Callable[[str, str], str]) -> str:
+    """``text``, a database URL, with its secrets replaced by ``hide(label, secret)``, found by SQLAlchemy's own
+    parser (``make_url``): the password (``password``), however the URL spells it (``ml:s3/cr#t@host`` is
+    SQLAlchemy's password ``s3/cr#t``), and query parameters named like a secret (``query_password``:
+    libpq takes ``?password=...``). What ``hide`` returns is put in verbatim: ``***`` to show the URL,
+    ``${VARIABLE}`` to save it. A URL with no secret comes back as it was.
 
-    Text that does not parse as a URL is masked from the first ``:`` after the scheme up to the last
-    ``@``: whatever the mistake, nothing that could be part of a password is shown.
+    Text that SQLAlchemy cannot parse is hidden from the first ``:`` after the scheme up to the last ``@``:
+    whatever the mistake, nothing that could be part of a password is shown.
     """
-    if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
-    scheme, separator, rest = url.partition("://")
-    if not separator:
-        scheme, rest = "", url
-    user_info, at, host = rest.rpartition("@")
-    if not at or ":" not in user_info:
-        return url
-    user = user_info.partition(":")[0]
-    return f"{scheme}{separator}{user}:***@{host}"
+    try:
+        url = make_url(text)
+    except (exc.ArgumentError, ValueError, TypeError):
+        scheme, separator, rest = text.partition("://")
+        if not separator:
+            scheme, rest = "", text
+        user_info, at, host = rest.rpartition("@")
+        if not at or ":" not in user_info:
+            return text
+        user, _, password = user_info.partition(":")
+        return f"{scheme}{separator}{user}:{hide('password', password)}@{host}"
+    replacements: dict[str, str] = {}
+
+    def placeholder(label: str, secret: str) -> str:
+        token = f"EBONITESECRET{uuid.uuid4().hex}"  # letters and digits: rendered verbatim
+        replacements[token] = hide(label, secret)
+        return token
+
+    if url.password:
+        url = url.set(password=placeholder("password", url.password))
+    for name, value in url.query.items():
+        if is_secret_name(name):
+            values = (value,) if isinstance(value, str) else value
+            url = url.update_query_dict({name: [placeholder(f"query_{name}", item) for item in values]})
+    if not replacements:
+        return text
+    rendered = url.render_as_string(hide_password=False)
+    for token, replacement in replacements.items():
+        rendered = rendered.replace(token, replacement)
+    return rendered
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL as text with every secret replaced by ``***`` and remembered, so that
+    :func:`ebonite_core.masking.mask` hides it wherever else it shows up (a driver's message, a log line)."""
+    text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
+    return hide_url_secrets(text, _mask_and_remember)
+
+
+def _mask_and_remember(label: str, secret: str) -> str:
+    remember(secret)
+    return MASK
 
 
 def _hide_password(err: BaseException, text: str) -> None:
@@ -140,9 +178,9 @@ def database_errors(shown: str) -> Iterator[None]:
         # locked or on a full disk, where "reach" would send the user looking for a network problem.
         unreachable = isinstance(err, (exc.OperationalError, exc.InterfaceError)) and not shown.startswith("sqlite")
         action = "reach" if unreachable else "use"
-        raise RepositoryError(f"Cannot {action} the metadata database {shown}: {err.orig}") from err
+        raise RepositoryError(f"Cannot {action} the metadata database {shown}: {mask(str(err.orig))}") from err
     except exc.SQLAlchemyError as err:
-        raise RepositoryError(f"Metadata database {shown} failed: {err}") from err
+        raise RepositoryError(f"Metadata database {shown} failed: {mask(str(err))}") from err
 
 
 def constraint_violation(err: exc.IntegrityError) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import URL, Connection, Row, Table, Text, delete, exc, insert, literal, select
+from sqlalchemy import URL, ColumnElement, Connection, Row, Table, Text, delete, exc, insert, literal, select
 
 from ebonite_core.errors import (
     ExistingModelError,
@@ -22,7 +22,8 @@ from ebonite_core.errors import (
     RepositoryError,
     TaskWithModelsError,
 )
-from ebonite_core.objects import Model, Project, Task, check_alias, check_name, check_tags
+from ebonite_core.names import check_alias, check_name, check_tags
+from ebonite_core.objects import Model, Project, Task, check_storable
 from ebonite_core.query import ModelPage, ModelQuery
 from ebonite_core.repository import MetadataRepository
 
@@ -31,6 +32,7 @@ from .engine import (
     FOREIGN_KEY,
     constraint_violation,
     database_errors,
+    hide_url_secrets,
     is_deadlock,
     is_memory_sqlite,
     make_engine,
@@ -50,6 +52,14 @@ def _row_id(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if 0 < number <= _MAX_ID else None
+
+
+def _not_here(obj: Project | Task | Model) -> str:
+    kind = type(obj).__name__
+    return (
+        f"{kind} {obj.name!r} (id {obj.id!r}) is not in this registry: it was deleted, or the object comes from "
+        f"another registry. Get the {kind.lower()} from this registry to change or delete it."
+    )
 
 
 def _check_author(author: str | None) -> str | None:
@@ -169,6 +179,13 @@ class SQLAlchemyMetaRepository(MetadataRepository):
     def __repr__(self) -> str:
         return f"SQLAlchemyMetaRepository({self.url!r})"
 
+    @classmethod
+    def hide_secrets(cls, option: str, value: str, hide: Callable[[str, str], str]) -> str:
+        """The secrets of ``db_uri`` as SQLAlchemy reads them (see :func:`.engine.hide_url_secrets`)."""
+        if option == "db_uri":
+            return hide_url_secrets(value, hide)
+        return super().hide_secrets(option, value, hide)
+
     def config(self) -> dict[str, Any]:
         """``db_uri`` (its password included: ``Ebonite.save_config`` masks it) and the engine options, for
         writing this repository to a config file; engine options must be JSON data to be written."""
@@ -274,16 +291,33 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         except exc.IntegrityError as err:
             raise _Violation.of(err, self.url) from err
 
-    def _delete(self, table: Table, row_id: int | None) -> int:
-        """Delete one row by id and return how many rows went; :class:`_Violation` if a constraint refused."""
+    def _delete(self, table: Table, row_id: int | None, *identity: ColumnElement[bool]) -> int:
+        """Delete one row by id, if it also matches ``identity`` (see :meth:`_same`), and return how many rows
+        went; :class:`_Violation` if a constraint refused."""
         if row_id is None:
             return 0
         try:
             return self._write(
-                lambda connection: connection.execute(delete(table).where(table.c.id == row_id)).rowcount
+                lambda connection: connection.execute(delete(table).where(table.c.id == row_id, *identity)).rowcount
             )
         except exc.IntegrityError as err:
             raise _Violation.of(err, self.url) from err
+
+    def _same(self, obj: Project | Task | Model) -> list[ColumnElement[bool]]:
+        """Conditions that the row with ``obj``'s id is ``obj``: the same name and parent (and artifact key), so
+        that an object of another registry, or a stale copy, never changes an unrelated row that has its id
+        (the same check as ``ebonite_core.interfaces.metadata.check_same``, in the statement itself)."""
+        if isinstance(obj, Model):
+            table, parent = models, ("task_id", obj.task_id)
+        elif isinstance(obj, Task):
+            table, parent = tasks, ("project_id", obj.project_id)
+        else:
+            return [exact_equals(self._family, projects.c.name, obj.name)]
+        conditions = [exact_equals(self._family, table.c.name, obj.name), table.c[parent[0]] == _row_id(parent[1])]
+        if isinstance(obj, Model):
+            key = models.c.artifact_key
+            conditions.append(key.is_(None) if obj.artifact_key is None else key == obj.artifact_key)
+        return conditions
 
     def _name_of(self, table: Table, row_id: int | None) -> str:
         """A parent's name for an error message, or its id if it cannot be read."""
@@ -320,13 +354,13 @@ class SQLAlchemyMetaRepository(MetadataRepository):
 
     def delete_project(self, project: Project) -> None:
         try:
-            deleted = self._delete(projects, _row_id(project.id))
+            deleted = self._delete(projects, _row_id(project.id), *self._same(project))
         except _Violation as violation:
             raise ProjectWithTasksError(
                 f"Project {project.name!r} has tasks: delete them first or pass cascade=True."
             ) from violation.cause
         if deleted == 0:
-            raise NonExistingProjectError(f"Project {project.name!r} does not exist.")
+            raise NonExistingProjectError(_not_here(project))
 
     # Tasks
     def get_tasks(self, project: Project) -> list[Task]:
@@ -377,13 +411,13 @@ class SQLAlchemyMetaRepository(MetadataRepository):
 
     def delete_task(self, task: Task) -> None:
         try:
-            deleted = self._delete(tasks, _row_id(task.id))
+            deleted = self._delete(tasks, _row_id(task.id), *self._same(task))
         except _Violation as violation:
             raise TaskWithModelsError(
                 f"Task {task.name!r} has models: delete them first or pass cascade=True."
             ) from violation.cause
         if deleted == 0:
-            raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
+            raise NonExistingTaskError(_not_here(task))
 
     # Models
     def get_models(self, task: Task) -> list[Model]:
@@ -406,21 +440,19 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         row = self._one(_MODEL.where(models.c.id == row_id)) if row_id is not None else None
         return self._to_model(row) if row is not None else None
 
+    def references_artifact_key(self, key: str) -> bool:
+        """One query (a scan of the models table, unindexed: gc asks it only about the few unreferenced keys)."""
+        return self._one(select(models.c.id).where(models.c.artifact_key == key).limit(1)) is not None
+
     def create_model(self, model: Model) -> Model:
         task_id = _row_id(model.task_id)
         if task_id is None:
             raise NonExistingTaskError(f"Task with id {model.task_id!r} does not exist.")
+        # PostgreSQL and MariaDB refuse a NaN with a driver error, and SQLite's JSON functions would fail every
+        # later search that reads it: refuse it clearly, before anything is written.
+        check_storable(model)
         document = model.to_dict()
         tags = check_tags(model.tags)
-        try:
-            # PostgreSQL and MariaDB refuse such a document with a driver error, and SQLite's JSON functions
-            # would fail every later search that reads it: refuse it clearly, before anything is written.
-            json.dumps(document, allow_nan=False)
-        except ValueError as err:
-            raise ValueError(
-                f"Model {model.name!r} cannot be stored: its metadata (params, ...) holds a NaN or infinity, "
-                "which JSON cannot represent."
-            ) from err
         values = {
             "name": check_name(model.name, "model"),
             "task_id": task_id,
@@ -451,9 +483,9 @@ class SQLAlchemyMetaRepository(MetadataRepository):
 
     def delete_model(self, model: Model) -> None:
         # One DELETE: the model's tags and the aliases pointing at it go with it (ON DELETE CASCADE).
-        deleted = self._delete(models, _row_id(model.id))
+        deleted = self._delete(models, _row_id(model.id), *self._same(model))
         if deleted == 0:
-            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
+            raise NonExistingModelError(_not_here(model))
 
     # Tags
     def _changed_model(self, model: Model, change: Callable[[Connection, int], object]) -> Model:
@@ -463,6 +495,9 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         def run(connection: Connection) -> Row[Any] | None:
             if model_id is None:
                 return None
+            found = connection.execute(select(models.c.id).where(models.c.id == model_id, *self._same(model)))
+            if found.first() is None:
+                return None  # gone, or an object of another registry: never change the row that has its id
             change(connection, model_id)
             with self._readable_rows():
                 return connection.execute(_MODEL.where(models.c.id == model_id)).first()
@@ -471,9 +506,9 @@ class SQLAlchemyMetaRepository(MetadataRepository):
             row = self._write(run)
         except exc.IntegrityError as err:  # the tags' foreign key: the model is gone
             self._violation(err)
-            raise NonExistingModelError(f"Model {model.name!r} does not exist.") from err
+            raise NonExistingModelError(_not_here(model)) from err
         if row is None:
-            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
+            raise NonExistingModelError(_not_here(model))
         return self._to_model(row)
 
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
@@ -505,9 +540,9 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         if task_id is None:
             raise NonExistingTaskError(f"Task {task.name!r} does not exist.")
         if model_id is None:
-            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
+            raise NonExistingModelError(_not_here(model))
         source = select(literal(task_id, models.c.task_id.type), literal(alias, task_aliases.c.alias.type), models.c.id)
-        source = source.where(models.c.id == model_id, models.c.task_id == task_id)
+        source = source.where(models.c.id == model_id, models.c.task_id == task_id, *self._same(model))
         statement = upsert(self._family, task_aliases, source, ("task_id", "alias"), "model_id", model_id)
 
         def change(connection: Connection) -> int | None:
@@ -517,16 +552,17 @@ class SQLAlchemyMetaRepository(MetadataRepository):
                 return task_id
             # No row written (or a driver that cannot tell, -1): the model is gone or in another task, or the
             # alias already pointed at it and the database counted the unchanged row as 0.
-            found = connection.execute(select(models.c.task_id).where(models.c.id == model_id)).first()
+            query = select(models.c.task_id).where(models.c.id == model_id, *self._same(model))
+            found = connection.execute(query).first()
             return found.task_id if found is not None else None
 
         try:
             owner = self._write(change)
         except exc.IntegrityError as err:  # the model was deleted between the SELECT and the foreign key check
             self._violation(err)
-            raise NonExistingModelError(f"Model {model.name!r} does not exist.") from err
+            raise NonExistingModelError(_not_here(model)) from err
         if owner is None:
-            raise NonExistingModelError(f"Model {model.name!r} does not exist.")
+            raise NonExistingModelError(_not_here(model))
         if owner != task_id:
             raise ValueError(f"Model {model.name!r} is not in task {task.name!r}: an alias points within its task.")
 
@@ -566,9 +602,4 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         statement = search_statement(query, self._family, _MODEL, _row_id)
         if statement is None:
             return ModelPage()
-        rows = self._all(statement)
-        page = ModelPage(self._to_model(row) for row in rows[: query.limit])
-        if len(rows) > query.limit:
-            last = page[-1]
-            page.next_page_token = query.encode_token(query.sort_value(last.to_dict()), str(last.id))
-        return page
+        return query.page_of([self._to_model(row) for row in self._all(statement)])

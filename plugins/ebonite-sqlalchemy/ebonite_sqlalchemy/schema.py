@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from ebonite_core.objects import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH
+from ebonite_core.names import MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH
 
 NAME_LENGTH = 255
 TAG_KEY_LENGTH = MAX_TAG_KEY_LENGTH  # 128

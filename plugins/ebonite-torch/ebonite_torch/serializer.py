@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ebonite_core import ModelSerializer, UnsafeModelError
-from ebonite_core.model.serializer import OpenFile
+from ebonite_core.interfaces import OpenFile
 
 INIT_KWARGS_ATTRIBUTE = "ebonite_init_kwargs"
 """The attribute of a module holding the JSON keyword arguments its class is built with again at load."""

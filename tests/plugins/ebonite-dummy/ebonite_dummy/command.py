@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ebonite_core.cli import Command, UsageError
+from ebonite_core.cli import Command, UsageError, output
 
 
 class DummyCommand(Command):
@@ -17,5 +17,5 @@ class DummyCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         if not args.greeting:
             raise UsageError("--greeting must not be empty")
-        print(f"{args.greeting}: {len(self.client(args).get_projects())} projects")
+        output.echo(f"{args.greeting}: {len(self.client(args).get_projects())} projects")
         return 0

@@ -3,14 +3,53 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from ..errors import ExistingProjectError, ExistingTaskError
+from ..errors import (
+    ExistingProjectError,
+    ExistingTaskError,
+    NonExistingModelError,
+    NonExistingProjectError,
+    NonExistingTaskError,
+)
+from ..masking import hide_url_secrets
 from ..objects import Model, Project, Task
+from ..query import ModelPage, ModelQuery
+from .artifact import config_not_supported
 
-if TYPE_CHECKING:
-    from ..query import ModelPage, ModelQuery  # imported when a search runs, not with the package
+# What identifies an object beyond its id, which is unique only within one store: an object of another
+# registry, or a stale copy of one deleted since, may carry the id of an unrelated object of this one.
+IDENTITY: dict[type, tuple[str, ...]] = {
+    Project: ("name",),
+    Task: ("name", "project_id"),
+    Model: ("name", "task_id", "artifact_key"),
+}
+_MISSING = {Project: NonExistingProjectError, Task: NonExistingTaskError, Model: NonExistingModelError}
+
+
+def check_same(stored: Project | Task | Model | Mapping[str, Any] | None, given: Project | Task | Model) -> None:
+    """Raise ``NonExisting*Error`` unless ``stored`` (what the store holds under ``given.id``: an object or a
+    row) is ``given``: the same name, parent and, for a model, artifact key. Deletes and other changes call it
+    before they act on an id, so that an object of another registry never changes this one."""
+    kind = next(cls for cls in IDENTITY if isinstance(given, cls))
+    fields = IDENTITY[kind]
+    if stored is not None and all(_text(_field(stored, name)) == _text(getattr(given, name)) for name in fields):
+        return
+    what = kind.__name__.lower()
+    raise _MISSING[kind](
+        f"{kind.__name__} {given.name!r} (id {given.id!r}) is not in this registry: it was deleted, or the object "
+        f"comes from another registry. Get the {what} from this registry (get_{what}) to change or delete it."
+    )
+
+
+def _field(source: Any, name: str) -> Any:
+    return source.get(name) if isinstance(source, dict) else getattr(source, name)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)  # a SQL store's row holds ids as numbers
 
 
 class MetadataRepository(ABC):
@@ -29,14 +68,21 @@ class MetadataRepository(ABC):
       (``artifact_key`` and ``artifacts`` included) appears at once or not at all.
     - Deletes refuse objects that still have children (``ProjectWithTasksError``, ``TaskWithModelsError``)
       and raise ``NonExisting*Error`` for objects that are gone; the client implements cascades.
+    - Deletes, tags and aliases act on an object only if it is the stored one (:func:`check_same`: the same
+      name, parent and, for a model, artifact key under its id), checked atomically with the change: an
+      object of another registry or a stale copy is ``NonExisting*Error``, never applied to whatever holds
+      its id here.
     - Getters return fresh copies (mutating one never changes the store); one-object getters return
       ``None`` when nothing matches; lists are in creation order.
     - The repository never stores absolute paths, endpoints or credentials inside the metadata.
 
     Optional methods, with defaults: ``config`` (the constructor options, for ``Ebonite.save_config``; the
     default raises ``NotImplementedError``), ``clean_leftovers`` (what interrupted writes left behind, for
-    ``ebonite gc``; the default finds nothing) and ``close``. ``path_options`` names the constructor
-    options that are local paths (resolved relative to a config file's directory).
+    ``ebonite gc``; the default finds nothing), ``references_artifact_key`` (whether a model records a key,
+    for the check garbage collection makes right before each deletion; the default walks every model) and
+    ``close``. ``path_options`` names the constructor options that are local paths (resolved relative to a
+    config file's directory); ``hide_secrets`` finds the secrets inside option values
+    (:func:`ebonite_core.masking.hide_url_secrets`).
 
     Write your own::
 
@@ -168,6 +214,17 @@ class MetadataRepository(ABC):
                 rows.extend(row for row in map(Model.to_dict, self.get_models(task)) if query.matches(row))
         return query.page(rows)
 
+    def references_artifact_key(self, key: str) -> bool:
+        """Whether a stored model records ``key`` as its artifact key: what garbage collection asks right
+        before deleting an unreferenced key. This default walks every model; backends that can look the key
+        up should override it."""
+        return any(
+            model.artifact_key == key
+            for project in self.get_projects()
+            for task in self.get_tasks(project)
+            for model in self.get_models(task)
+        )
+
     def get_or_create_project(self, name: str) -> Project:
         """The project called ``name``, created if missing; safe when several processes race to create it."""
         project = self.get_project_by_name(name)
@@ -202,9 +259,16 @@ class MetadataRepository(ABC):
         a database URL included): the caller masks them. Subclasses that add constructor options must
         override this. The default raises ``NotImplementedError``.
         """
-        from .artifact import config_not_supported
-
         raise NotImplementedError(config_not_supported(self, "metadata"))
+
+    @classmethod
+    def hide_secrets(cls, option: str, value: str, hide: Callable[[str, str], str]) -> str:
+        """``value`` (of the constructor option ``option``) with every secret inside it replaced by
+        ``hide(label, secret)``, for masking and for ``save_config``. The default finds a URL's password and
+        secret query parameters with :mod:`urllib.parse` (:func:`ebonite_core.masking.hide_url_secrets`);
+        a backend whose driver reads URLs its own way overrides it with the driver's parser. Options named
+        like a secret (``password``, ``token``...) are hidden whole before this is asked."""
+        return hide_url_secrets(value, hide)
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
         """Remove what interrupted writes of this backend left behind and last wrote before ``older_than``

@@ -4,54 +4,54 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-# Keys are made by the client (a random hex string); file names by serializers. Both are checked again
-# before they touch a store, so that a hand-edited metadata entry cannot reach outside it.
-_LOCATION_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
+from ..masking import hide_url_secrets
+
+#: The file (or object) a backend writes under every key it pushes, ``<key>/.ebonite-key``, before any of the
+#: key's files become visible: the proof that the store wrote the key. Artifact file names cannot start with
+#: ``.``, so no serializer can write or fake it.
+KEY_MARKER = ".ebonite-key"
+# ebonite-core wrote keys without a marker before 0.2; they were always 32 lowercase hex digits (uuid4().hex).
+_UNMARKED_KEY = re.compile(r"[0-9a-f]{32}")
 
 
-def _check_location_part(label: str, part: object) -> None:
-    if not isinstance(part, str) or not _LOCATION_PART.fullmatch(part) or ".." in part:
-        raise ValueError(
-            f"Invalid {label} {part!r}: use 1 to 255 letters, digits, '_', '-' or '.', "
-            "not starting with '.' or '-' and without '..'."
-        )
+def key_marker(key: str) -> bytes:
+    """The content of the marker of ``key`` (for people who come across it; only its presence is checked)."""
+    return f"Written by ebonite: the files of artifact key {key}; `ebonite gc` and `ebonite rm` remove them.\n".encode()
 
 
-def check_artifact_key(key: str) -> str:
-    """Return ``key`` if it is a safe single path component, else raise ``ValueError``.
-
-    Allowed: 1 to 255 ASCII letters, digits, ``_``, ``-`` and ``.``, not starting with ``.`` or ``-``,
-    never ``..``. Backends call this (and :func:`check_artifact_name`) before building a path or object key.
-    """
-    _check_location_part("artifact key", key)
-    return key
-
-
-def check_artifact_name(name: str) -> str:
-    """Return ``name`` if it is a safe artifact file name (same rules as :func:`check_artifact_key`)."""
-    _check_location_part("artifact file name", name)
-    return name
+def deletable_key(key: str, marked: bool) -> bool:
+    """Whether a backend may delete ``key`` when asked to: it carries the marker, or it has the format of the
+    keys ebonite-core wrote before markers existed (a store written by an older version keeps working)."""
+    return marked or _UNMARKED_KEY.fullmatch(key) is not None
 
 
 class ArtifactRepository(ABC):
     """Stores the files of each pushed model under a key that the client chooses.
 
-    A key is a fresh random string per push; its files are stored as ``<root>/<key>/<file name>`` in
-    whatever way the backend lays things out. The contract
+    A key is a fresh random string per push, never reused; its files are stored as ``<root>/<key>/<file
+    name>`` in whatever way the backend lays things out. The contract
     (``ebonite_core.testing.ArtifactRepositoryContract`` checks it):
 
     - ``push`` stores every file or raises; it never overwrites a key that exists
-      (``FileExistsError`` or an ``EboniteError``). Files are streamed, never read whole into memory.
+      (``FileExistsError`` or an ``EboniteError``). Files are streamed, never read whole into memory. It
+      writes the key's marker (:data:`KEY_MARKER`, content :func:`key_marker`) at ``<root>/<key>/.ebonite-key``
+      before any file of the key is visible (in the same atomic rename, or as the first object uploaded).
     - ``download`` writes one stored file to a local path, streaming; a missing key or file raises
       :class:`~ebonite_core.errors.ArtifactNotFoundError`.
     - ``delete`` removes every file of one key and nothing else: deleting key ``1`` never touches key
-      ``10``. Deleting a missing key is not an error.
-    - ``keys`` lists the stored keys with the time each was last written, for garbage collection.
+      ``10``. Deleting a missing key is not an error. A key that the store cannot prove it wrote (no
+      marker, and not in the format of unmarked keys from before markers: :func:`deletable_key`) is left
+      alone with an error. The marker is removed last, so that an interrupted delete stays collectable.
+    - ``keys`` lists the keys the store can prove it wrote (those with a marker exactly at
+      ``<root>/<key>/.ebonite-key``), with the time each was last written, for garbage collection. A folder,
+      prefix or object merely found under the root (a user's files, another registry nested under this
+      one's prefix) is never a key. ``key_written`` answers the same for one key.
+    - Nothing follows a symbolic link out of the store, and listing or reading never writes.
     - Driver failures are raised as :class:`~ebonite_core.errors.RepositoryError` (chained) or another
       :class:`~ebonite_core.errors.EboniteError`; messages never include secrets.
 
@@ -59,20 +59,23 @@ class ArtifactRepository(ABC):
 
     Optional methods, with defaults: ``local_path`` and ``staging_dir`` (for backends on a local file
     system), ``list_files`` (the files of one key, for ``ebonite verify``; the default cannot tell),
-    ``config`` (the constructor options, for ``Ebonite.save_config``; the default raises
-    ``NotImplementedError``), ``clean_leftovers`` (what interrupted operations left behind, for
-    ``ebonite gc``; the default finds nothing) and ``close``. ``path_options`` names the constructor
-    options that are local paths (resolved relative to a config file's directory).
+    ``key_written`` (one key's entry of ``keys()``, for the check garbage collection makes right before each
+    deletion; the default lists every key), ``config`` (the constructor options, for
+    ``Ebonite.save_config``; the default raises ``NotImplementedError``), ``clean_leftovers`` (what
+    interrupted operations left behind, for ``ebonite gc``; the default finds nothing) and ``close``.
+    ``path_options`` names the constructor options that are local paths (resolved relative to a config
+    file's directory); ``hide_secrets`` finds the secrets inside option values (see
+    :func:`ebonite_core.masking.hide_url_secrets`).
 
     Write your own::
 
         class MyArtifactRepository(ArtifactRepository):
             type = "mine"                      # the name users pass to Ebonite.custom_client(artifact=...)
 
-            def push(self, key, files): ...    # {file name: local path} -> stored under key
+            def push(self, key, files): ...    # {file name: local path} -> stored under key, marker first
             def download(self, key, name, destination): ...
-            def delete(self, key): ...
-            def keys(self): ...
+            def delete(self, key): ...         # only a key with its marker (or deletable_key(key, False))
+            def keys(self): ...                # only keys with their marker
             def config(self): return {"url": self.url}   # optional: lets save_config write this store
     """
 
@@ -97,6 +100,12 @@ class ArtifactRepository(ABC):
     @abstractmethod
     def keys(self) -> dict[str, datetime]:
         """Every stored key, with the (timezone-aware) time it was last written."""
+
+    def key_written(self, key: str) -> datetime | None:
+        """When ``key`` was last written, or ``None`` when it is missing or not provably this store's: the check
+        garbage collection makes right before deleting it. The default looks it up in :meth:`keys`; backends
+        that can look at one key override it."""
+        return self.keys().get(key)
 
     def local_path(self, key: str, name: str) -> Path | None:
         """A local path where the stored file can be read in place, or ``None`` to make the client download.
@@ -125,6 +134,15 @@ class ArtifactRepository(ABC):
         add constructor options must override this. The default raises ``NotImplementedError``.
         """
         raise NotImplementedError(config_not_supported(self, "artifact"))
+
+    @classmethod
+    def hide_secrets(cls, option: str, value: str, hide: Callable[[str, str], str]) -> str:
+        """``value`` (of the constructor option ``option``) with every secret inside it replaced by
+        ``hide(label, secret)``, for masking and for ``save_config``. The default finds a URL's password and
+        secret query parameters with :mod:`urllib.parse` (:func:`ebonite_core.masking.hide_url_secrets`);
+        a backend whose driver reads URLs its own way overrides it with the driver's parser. Options named
+        like a secret (``password``, ``token``...) are hidden whole before this is asked."""
+        return hide_url_secrets(value, hide)
 
     def clean_leftovers(self, older_than: datetime, dry_run: bool = False) -> list[str]:
         """Remove what interrupted operations of this backend left behind and last wrote before

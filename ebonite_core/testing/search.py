@@ -1,23 +1,18 @@
-"""The registry part of the MetadataRepository contract: tags, aliases and search.
-
-Mixed into :class:`~ebonite_core.testing.MetadataRepositoryContract`; it uses that class's fixtures.
-"""
+"""The search part of the MetadataRepository contract: filters, order and keyset pages of ``search_models``
+(the rules themselves are :mod:`ebonite_core.query`'s)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from ..errors import NonExistingModelError
+from ..interfaces import MetadataRepository
 from ..objects import Model, Project, Task
 from ..query import ModelQuery
-from ..repository import MetadataRepository
-from .capabilities import requires
+from .fixtures import MetadataFixtures
 from .models import make_model
-from .processes import run_together
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -26,23 +21,8 @@ def _search(repo: MetadataRepository, **arguments: Any) -> list[str]:
     return [model.name for model in repo.search_models(ModelQuery.create(**arguments))]
 
 
-def _move_alias(worker: int, ready: Callable[[], Any], factory: Any, task_id: str, model_ids: list[str]) -> dict:
-    """One process of the alias test: point the alias at each model in turn, and read it between moves."""
-    repo = factory()
-    task = repo.get_task_by_id(task_id)
-    models = [repo.get_model_by_id(model_id) for model_id in model_ids]
-    ready()
-    dangling = 0
-    for round_ in range(15):
-        repo.set_alias(task, "champion", models[(worker + round_) % len(models)])
-        if repo.get_model_by_alias(task, "champion") is None:
-            dangling += 1
-    repo.close()
-    return {"dangling": dangling}
-
-
-class RegistryFeaturesContract:
-    """Tags, aliases and search, as every metadata repository provides them."""
+class SearchContract(MetadataFixtures):
+    """Search, as every metadata repository answers it (part of :class:`MetadataRepositoryContract`)."""
 
     @pytest.fixture
     def dated_models(self, repo: MetadataRepository, task: Task) -> dict[str, Model]:
@@ -62,74 +42,6 @@ class RegistryFeaturesContract:
             for index, (name, tags, params) in enumerate(specs)
         }
 
-    # Tags
-    def test_tags_round_trip(self, repo: MetadataRepository, task: Task) -> None:
-        stored = repo.create_model(make_model("model", task.id, tags={"stage": "candidate", "clé": "välue"}))
-        assert stored.tags == {"stage": "candidate", "clé": "välue"}
-        fetched = repo.get_model_by_name(task, "model")
-        assert fetched is not None and fetched.tags == stored.tags
-
-    def test_set_model_tags_adds_and_overwrites(self, repo: MetadataRepository, task: Task) -> None:
-        model = repo.create_model(make_model("model", task.id, tags={"a": "1", "b": "2"}))
-        other = repo.create_model(make_model("other", task.id, tags={"a": "1"}))
-        updated = repo.set_model_tags(model, {"b": "two", "c": "3"})
-        assert updated.tags == {"a": "1", "b": "two", "c": "3"}
-        assert repo.get_model_by_id(model.id).tags == {"a": "1", "b": "two", "c": "3"}
-        assert repo.get_model_by_id(other.id).tags == {"a": "1"}
-
-    def test_delete_model_tag(self, repo: MetadataRepository, task: Task) -> None:
-        model = repo.create_model(make_model("model", task.id, tags={"a": "1", "b": "2"}))
-        assert repo.delete_model_tag(model, "a").tags == {"b": "2"}
-        assert repo.delete_model_tag(model, "missing").tags == {"b": "2"}
-        assert repo.get_model_by_id(model.id).tags == {"b": "2"}
-
-    def test_tags_of_a_missing_model(self, repo: MetadataRepository, task: Task) -> None:
-        model = repo.create_model(make_model("model", task.id))
-        repo.delete_model(model)
-        with pytest.raises(NonExistingModelError):
-            repo.set_model_tags(model, {"a": "1"})
-        with pytest.raises(NonExistingModelError):
-            repo.delete_model_tag(model, "a")
-
-    # Aliases
-    def test_aliases_point_at_one_model_and_move(self, repo: MetadataRepository, task: Task) -> None:
-        first = repo.create_model(make_model("first", task.id))
-        second = repo.create_model(make_model("second", task.id))
-        assert repo.get_model_by_alias(task, "champion") is None and repo.get_aliases(task) == {}
-        repo.set_alias(task, "champion", first)
-        repo.set_alias(task, "challenger", second)
-        assert repo.get_model_by_alias(task, "champion") == first
-        repo.set_alias(task, "champion", second)
-        assert repo.get_model_by_alias(task, "champion") == second
-        assert repo.get_aliases(task) == {"champion": second.id, "challenger": second.id}
-        repo.delete_alias(task, "challenger")
-        repo.delete_alias(task, "never-set")
-        assert repo.get_aliases(task) == {"champion": second.id}
-
-    def test_aliases_are_scoped_by_task(self, repo: MetadataRepository, task: Task) -> None:
-        other = repo.create_task(Task("other", project_id=task.project_id))
-        mine = repo.create_model(make_model("model", task.id))
-        theirs = repo.create_model(make_model("model", other.id))
-        repo.set_alias(task, "champion", mine)
-        repo.set_alias(other, "champion", theirs)
-        assert repo.get_model_by_alias(task, "champion") == mine
-        assert repo.get_model_by_alias(other, "champion") == theirs
-        with pytest.raises(ValueError):
-            repo.set_alias(task, "champion", theirs)
-        assert repo.get_model_by_alias(task, "champion") == mine
-
-    def test_deleting_a_model_removes_its_aliases(self, repo: MetadataRepository, task: Task) -> None:
-        model = repo.create_model(make_model("model", task.id))
-        kept = repo.create_model(make_model("kept", task.id))
-        repo.set_alias(task, "champion", model)
-        repo.set_alias(task, "stable", kept)
-        repo.delete_model(model)
-        assert repo.get_model_by_alias(task, "champion") is None
-        assert repo.get_aliases(task) == {"stable": kept.id}
-        with pytest.raises(NonExistingModelError):
-            repo.set_alias(task, "champion", model)
-
-    # Search
     def test_search_orders_newest_first_by_default(self, repo: MetadataRepository, dated_models: dict) -> None:
         assert _search(repo) == ["m5", "m4", "m3", "m2", "m1", "m0"]
         assert _search(repo, order_by="creation_date", limit=2) == ["m0", "m1"]
@@ -222,17 +134,3 @@ class RegistryFeaturesContract:
         page = repo.search_models(ModelQuery.create(limit=6))
         assert len(page) == 6 and page.next_page_token is None
         assert repo.search_models(ModelQuery.create(tags={"none": "x"})) == []
-
-    # Capabilities
-    @requires("supports_concurrent_processes")
-    def test_processes_moving_one_alias_never_leave_it_dangling(
-        self, repo: MetadataRepository, task: Task, request: pytest.FixtureRequest
-    ) -> None:
-        factory = request.getfixturevalue("metadata_repository_factory")
-        models = [repo.create_model(make_model(f"m{index}", task.id)) for index in range(3)]
-        repo.set_alias(task, "champion", models[0])
-        count = 3
-        outcomes = run_together(_move_alias, count, factory, task.id, [model.id for model in models])
-        assert [outcome["dangling"] for outcome in outcomes] == [0] * count
-        assert repo.get_model_by_alias(task, "champion") in models
-        assert list(repo.get_aliases(task)) == ["champion"]

@@ -1,0 +1,1 @@
+"""An example ebonite metadata backend: one JSON file per record."""
