@@ -288,13 +288,13 @@ def test_no_secret_in_error_bodies_or_logs(world: World) -> None:
     wrong = world.tokens["write"][:-4] + "AAAA"
     with httpx.Client(base_url=f"{world.server.url}/api/v1", headers={"Authorization": f"Bearer {wrong}"}) as client:
         answer = client.get("/projects")
-    assert answer.status_code == 401 and wrong not in answer.text and wrong.split("_")[2] not in answer.text
+    assert answer.status_code == 401 and wrong not in answer.text and wrong.split("_", 2)[2] not in answer.text
     log = world.server.log_text()
     for token in world.tokens.values():
-        assert token.split("_")[2] not in log
-    assert wrong.split("_")[2] not in log
+        assert token.split("_", 2)[2] not in log
+    assert wrong.split("_", 2)[2] not in log
     stored = world.state_path.read_bytes()
-    assert all(token.split("_")[2].encode() not in stored for token in world.tokens.values())
+    assert all(token.split("_", 2)[2].encode() not in stored for token in world.tokens.values())
 
 
 def test_openapi_describes_every_route(world: World) -> None:

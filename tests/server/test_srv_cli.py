@@ -78,7 +78,7 @@ def test_a_token_made_by_the_cli_works_with_the_running_server(
     listing = run_ebonite("token", "list", "--config", "registry.toml", "--json", cwd=root)
     rows = json.loads(listing.stdout)
     [row] = [row for row in rows if row["project"] == "fraud"]
-    assert row["role"] == "write" and token not in listing.stdout and token.split("_")[2] not in listing.stdout
+    assert row["role"] == "write" and token not in listing.stdout and token.split("_", 2)[2] not in listing.stdout
     revoked = run_ebonite("token", "revoke", row["id"], "--config", "registry.toml", cwd=root)
     assert revoked.returncode == 0, revoked.stderr
     with pytest.raises(UnauthenticatedError):
