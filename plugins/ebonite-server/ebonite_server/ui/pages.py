@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ebonite_core import Ebonite
+from ebonite_core.masking import mask
 
 from .. import __version__
 from ..access import RegistryView
@@ -278,7 +279,8 @@ class WebUI:
 
     def _error(self, visit: Visit | None, status: int, message: str) -> HTMLResponse:
         titles = {400: "Bad request", 401: "Sign in again", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
-        return self.render(visit, "error.html", status, title=titles.get(status, "Error"), message=message)
+        title = titles.get(status, "Error")
+        return self.render(visit, "error.html", status, title=title, message=mask(message))  # secrets never shown
 
     # Pages
     def registry_page(self, visit: Visit) -> Response:
