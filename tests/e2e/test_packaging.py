@@ -39,12 +39,15 @@ def test_twine_accepts_every_sdist_and_wheel(built_distributions: dict[str, Dist
 
 
 def test_sdists_and_wheels_ship_every_file_of_their_package(built_distributions: dict[str, Distribution]) -> None:
-    """Data files (py.typed, migration templates...) included: a file left out of package-data fails here."""
+    """Data files (py.typed, migration templates...) and the license text included: a file left out fails here."""
     for distribution in built_distributions.values():
         expected = distribution.package_files()
         assert f"{distribution.package}/py.typed" in expected, distribution.name
         sdist, wheel = set(distribution.sdist_files()), set(distribution.wheel_files())
-        assert {"pyproject.toml", "README.md"} <= sdist, distribution.name
+        assert {"pyproject.toml", "README.md", "LICENSE"} <= sdist, distribution.name
+        assert any(name.endswith(".dist-info/licenses/LICENSE") for name in wheel), (
+            f"no LICENSE in {distribution.wheel.name}"
+        )
         assert [name for name in expected if name not in sdist] == [], f"missing from {distribution.sdist.name}"
         assert [name for name in expected if name not in wheel] == [], f"missing from {distribution.wheel.name}"
 

@@ -2,7 +2,9 @@
 switches it to a fresh, empty store (a new local directory, or a new SQLite file and a new S3 bucket), so
 that each contract test starts empty without a new server. Nothing is deleted by a reset. And
 ``POST /_test/damage/{model_id}``, which breaks the model's record in the store behind the server as a hand
-edit would (the metadata contract's ``damage_model_record``).
+edit would (the metadata contract's ``damage_model_record``). And ``POST``/``GET /_test/foreign/{name}``, which
+put a user's files where a key called ``name`` would be in the store behind the server, and tell whether they
+are all still there (the artifact contract's ``foreign_entries``).
 
 The test routes are defined here, in the test tree, and mounted with ``create_app(routes=...)``: `ebonite
 serve` has no option, variable or setting that could enable it in production. Run as a script::
@@ -36,6 +38,7 @@ from starlette.routing import Route
 
 from ebonite_core import Ebonite
 from ebonite_core.plugins import resolve
+from ebonite_core.repository import KEY_MARKER, key_marker
 from ebonite_core.repository.records import RecordMetadataRepository
 from ebonite_core.testing.fixtures import damage_through_the_primitives
 
@@ -107,9 +110,37 @@ def main() -> None:
         await run_in_threadpool(damage_model_record, request.path_params["model_id"])
         return Response(status_code=204)
 
+    inner = "0" * 32  # a registry nested under the store's root: a key with its marker, one level down
+    foreign_files = {"config.json": b"{}", f"{inner}/{KEY_MARKER}": key_marker(inner), f"{inner}/model.pkl": b"theirs"}
+
+    def foreign_entries(name: str, plant: bool) -> bool:
+        repo = context.registry.artifact_repo
+        present = True
+        for path, content in foreign_files.items():
+            if args.kind == "local":
+                where = repo.root / name / path
+                if plant:
+                    where.parent.mkdir(parents=True, exist_ok=True)
+                    where.write_bytes(content)
+                present = present and where.is_file()
+            elif plant:
+                repo.client.put_object(Bucket=repo.bucket_name, Key=f"{repo._root}{name}/{path}", Body=content)
+            else:
+                listing = repo.client.list_objects_v2(Bucket=repo.bucket_name, Prefix=f"{repo._root}{name}/{path}")
+                present = present and listing.get("KeyCount", 0) == 1
+        return present
+
+    async def foreign(request: Request) -> Response:
+        if not await is_admin(request):
+            return Response(status_code=403)
+        plant = request.method == "POST"
+        present = await run_in_threadpool(foreign_entries, request.path_params["name"], plant)
+        return Response(status_code=204 if present else 404)
+
     routes = [
         Route("/_test/reset", reset, methods=["POST"]),
         Route("/_test/damage/{model_id}", damage, methods=["POST"]),
+        Route("/_test/foreign/{name}", foreign, methods=["GET", "POST"]),
     ]
     app = create_app(context, routes=routes)
     listener = bind("127.0.0.1", 0)

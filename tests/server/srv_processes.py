@@ -131,6 +131,20 @@ class LaunchedServer:
         """Break the stored record of a model in the store behind the server, as a hand edit would."""
         self._test_route(f"/_test/damage/{model_id}")
 
+    def plant(self, name: str) -> None:
+        """Put a user's files where a key called ``name`` would be in the store behind the server."""
+        self._test_route(f"/_test/foreign/{name}")
+
+    def present(self, name: str) -> bool:
+        """Whether every file :meth:`plant` put there is still there."""
+        response = httpx.get(f"{self.url}/_test/foreign/{name}", headers=self._admin, timeout=60)
+        assert response.status_code in (204, 404), response.text
+        return response.status_code == 204
+
+    @property
+    def _admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
     def _test_route(self, path: str) -> None:
-        response = httpx.post(f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+        response = httpx.post(f"{self.url}{path}", headers=self._admin, timeout=60)
         assert response.status_code == 204, response.text

@@ -13,6 +13,7 @@ from srv_processes import LaunchedServer
 
 from ebonite_core import Ebonite
 from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract
+from ebonite_core.testing.artifact import ForeignEntries
 from ebonite_core.testing.fixtures import DamageRecord
 
 BACKENDS = ["local_server", "sql_s3_server"]
@@ -41,6 +42,12 @@ class TestHttpArtifacts(ArtifactRepositoryContract):
     @pytest.fixture
     def artifact_repository_factory(self, server: LaunchedServer) -> Callable[[], HttpArtifactRepository]:
         return functools.partial(HttpArtifactRepository, server.url, server.token)
+
+    @pytest.fixture
+    def foreign_entries(self, server: LaunchedServer) -> ForeignEntries:
+        """A user's files in the store behind the server, where a key would be: the server never lists or
+        deletes them either."""
+        return server
 
 
 class TestHttpClient(ClientContract):

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ebonite_core.errors import ArtifactNotFoundError, ConfigError, EboniteError, RepositoryError
-from ebonite_core.repository import ArtifactRepository, check_artifact_key, check_artifact_name
+from ebonite_core.repository import (
+    KEY_MARKER,
+    ArtifactRepository,
+    check_artifact_key,
+    check_artifact_name,
+    deletable_key,
+    key_marker,
+)
 
 from .errors import UnsupportedURLError, is_connection_lost, redact, translate
 from .protocols import Protocol, find_protocol, mask_url
@@ -29,7 +36,7 @@ from .protocols import Protocol, find_protocol, mask_url
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MARKER = ".ebonite-key"  # written in every key by the push that made it: what proves the key is ours
+MARKER = KEY_MARKER  # written in every key by the push that made it: what proves the key is ours
 PUSHING = ".tmp"  # <root>/.tmp/<key>.<hex>/: a push being uploaded (protocols that rename)
 DELETING = ".trash"  # <root>/.trash/<key>.<hex>/: a key being deleted (protocols that rename)
 _PRIVATE_ENTRY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}\.[0-9a-f]{32}")
@@ -185,7 +192,7 @@ class FsspecArtifactRepository(ArtifactRepository):
     def _write_marker(self, fs: Any, path: str, key: str) -> None:
         with tempfile.TemporaryDirectory(prefix="ebonite-marker-") as directory:
             marker = Path(directory) / MARKER
-            marker.write_text(json.dumps({"key": key, "written_by": "ebonite-fsspec"}))
+            marker.write_bytes(key_marker(key))
             self.protocol.create(fs, str(marker), path)
 
     def download(self, key: str, name: str, destination: Path) -> None:
@@ -428,10 +435,6 @@ def _is_link(entry: Mapping[str, Any]) -> bool:
 
 def _name(entry: Mapping[str, Any]) -> str:
     return str(entry["name"]).rstrip("/").rpartition("/")[2]
-
-
-def deletable_key(key: str, marked: bool) -> bool:
-    return marked or re.fullmatch(r"[0-9a-f]{32}", key) is not None
 
 
 def _is_key(name: str) -> bool:

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ebonite_core import Model, Project, Task
 from ebonite_core.errors import (
@@ -20,11 +20,13 @@ from ebonite_core.errors import (
     MetadataCorruptError,
     NonExistingModelError,
 )
+from ebonite_core.interfaces.metadata import IDENTITY
 from ebonite_core.names import check_alias, check_name, check_tags
 from ebonite_core.objects import check_storable, parse_timestamp, utc_now
 
 from .access import Access
 
+_Item = TypeVar("_Item", Project, Task, Model)
 JsonHandler = Callable[[Access, Mapping[str, str], Mapping[str, str], Any], Any]
 
 
@@ -80,6 +82,15 @@ def _body_dict(body: Any, *required: str) -> dict[str, Any]:
     return body
 
 
+def _as_sent(stored: _Item, sent: Mapping[str, Any]) -> _Item:
+    """The object a client changes, as it describes it: ``stored`` with the identifying fields the request
+    carries (name, parent id, artifact key; ``""`` for none; each optional) in place of its own. The store then
+    refuses a change to an object of another registry, or a stale copy, that carries the id of this one
+    (``check_same``), atomically with the change."""
+    changes = {name: str(sent[name]) or None for name in IDENTITY[type(stored)] if name in sent}
+    return dataclasses.replace(stored, **changes) if changes else stored
+
+
 # Projects
 def list_projects(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
     name = query.get("name")
@@ -102,7 +113,7 @@ def get_project(access: Access, params: Mapping[str, str], query: Mapping[str, s
 
 
 def delete_project(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
-    access.meta.delete_project(access.project(params["project_id"], "admin"))
+    access.meta.delete_project(_as_sent(access.project(params["project_id"], "admin"), query))
 
 
 # Tasks
@@ -128,7 +139,7 @@ def get_task(access: Access, params: Mapping[str, str], query: Mapping[str, str]
 
 
 def delete_task(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
-    access.meta.delete_task(access.task(params["task_id"], "write")[0])
+    access.meta.delete_task(_as_sent(access.task(params["task_id"], "write")[0], query))
 
 
 # Models
@@ -192,18 +203,18 @@ def delete_model(access: Access, params: Mapping[str, str], query: Mapping[str, 
     model, _, project = access.model(params["model_id"], "write")
     if model.artifact_key:  # the key stays this project's to delete once the model is gone
         access.state.assign_key(model.artifact_key, project.id)  # type: ignore[arg-type]
-    access.meta.delete_model(model)
+    access.meta.delete_model(_as_sent(model, query))
 
 
 def set_model_tags(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
     model, _, _ = access.model(params["model_id"], "write")
     tags = check_tags(_body_dict(body, "tags")["tags"])
-    return access.meta.set_model_tags(model, tags).to_dict()
+    return access.meta.set_model_tags(_as_sent(model, query), tags).to_dict()
 
 
 def delete_model_tag(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
     model, _, _ = access.model(params["model_id"], "write")
-    return access.meta.delete_model_tag(model, params["key"]).to_dict()
+    return access.meta.delete_model_tag(_as_sent(model, query), params["key"]).to_dict()
 
 
 # Aliases
@@ -223,14 +234,15 @@ def get_alias(access: Access, params: Mapping[str, str], query: Mapping[str, str
 def set_alias(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
     task, _ = access.task(params["task_id"], "admin")
     alias = check_alias(params["alias"])
-    model_id = _body_dict(body, "model_id")["model_id"]
+    data = _body_dict(body, "model_id")
+    model_id = data["model_id"]
     model = access.meta.get_model_by_id(str(model_id))
     if model is None or model.task_id != task.id:
         owner = access.meta.get_task_by_id(model.task_id) if model and model.task_id else None
         project = access.meta.get_project_by_id(owner.project_id) if owner and owner.project_id else None
         if model is None or not access.sees(project):
             raise NonExistingModelError(f"Model with id {model_id!r} does not exist.")
-    access.meta.set_alias(task, alias, model)
+    access.meta.set_alias(task, alias, _as_sent(model, data))
 
 
 def delete_alias(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
@@ -300,6 +312,8 @@ def whoami(access: Access, params: Mapping[str, str], query: Mapping[str, str], 
 
 
 _PROJECT, _TASK, _MODEL = "/projects/{project_id}", "/tasks/{task_id}", "/models/{model_id}"
+# The optional identifying fields a change carries (see _as_sent).
+_SENT_PROJECT, _SENT_TASK, _SENT_MODEL = IDENTITY[Project], IDENTITY[Task], IDENTITY[Model]
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/health", "health", "Whether the server answers (no token needed).", "public", None),
     ApiRoute("GET", "/openapi.json", "openapi", "This API's OpenAPI description (no token needed).", "public", None),
@@ -333,7 +347,15 @@ ROUTES: tuple[ApiRoute, ...] = (
         "GET", _PROJECT, "get_project", "A project by id.", "project", "read", handler=get_project, response="Project"
     ),
     ApiRoute(
-        "DELETE", _PROJECT, "delete_project", "Delete a project without tasks.", "project", "admin", 204, delete_project
+        "DELETE",
+        _PROJECT,
+        "delete_project",
+        "Delete a project without tasks (if it has the name given, when one is).",
+        "project",
+        "admin",
+        204,
+        delete_project,
+        query=_SENT_PROJECT,
     ),
     ApiRoute(
         "GET",
@@ -359,7 +381,17 @@ ROUTES: tuple[ApiRoute, ...] = (
         response="Task",
     ),
     ApiRoute("GET", _TASK, "get_task", "A task by id.", "task", "read", handler=get_task, response="Task"),
-    ApiRoute("DELETE", _TASK, "delete_task", "Delete a task without models.", "task", "write", 204, delete_task),
+    ApiRoute(
+        "DELETE",
+        _TASK,
+        "delete_task",
+        "Delete a task without models (if it has the name and project given, when they are).",
+        "task",
+        "write",
+        204,
+        delete_task,
+        query=_SENT_TASK,
+    ),
     ApiRoute(
         "GET",
         f"{_TASK}/models",
@@ -424,20 +456,22 @@ ROUTES: tuple[ApiRoute, ...] = (
         "DELETE",
         _MODEL,
         "delete_model",
-        "Delete a model's metadata (then delete its artifact key).",
+        "Delete a model's metadata (then delete its artifact key), if it has the name, task and key given.",
         "model",
         "write",
         204,
         delete_model,
+        query=_SENT_MODEL,
     ),
     ApiRoute(
         "POST",
         f"{_MODEL}/tags",
         "set_model_tags",
-        "Add or overwrite tags.",
+        "Add or overwrite tags (of the model with the name, task and key given, when they are).",
         "model",
         "write",
         handler=set_model_tags,
+        query=_SENT_MODEL,
         request="Tags",
         response="Model",
     ),
@@ -445,10 +479,11 @@ ROUTES: tuple[ApiRoute, ...] = (
         "DELETE",
         f"{_MODEL}/tags/{{key}}",
         "delete_model_tag",
-        "Remove a tag.",
+        "Remove a tag (of the model with the name, task and key given, when they are).",
         "model",
         "write",
         handler=delete_model_tag,
+        query=_SENT_MODEL,
         response="Model",
     ),
     ApiRoute(

@@ -36,6 +36,7 @@ from ebonite_core.errors import (
     NonExistingTaskError,
     RepositoryError,
 )
+from ebonite_core.interfaces.metadata import IDENTITY
 from ebonite_core.repository import check_artifact_key, check_artifact_name
 
 from .protocol import API_PREFIX, encode_files, error_from_wire
@@ -65,6 +66,13 @@ def _id(value: object, kind: str) -> str:
     if text in ("", ".", "..") or any(char in text for char in "/\\\x00"):
         raise _NOT_FOUND[kind](f"There is no {kind} with the id {text[:80]!r}.")
     return _segment(text)
+
+
+def _identity(item: Project | Task | Model) -> dict[str, str]:
+    """What identifies ``item`` beyond its id (name, parent, artifact key; ``""`` for none), sent with every
+    change: the server applies the change only if its object under that id is this one, so an object of
+    another registry or a stale copy never changes whatever holds its id there."""
+    return {name: "" if (value := getattr(item, name)) is None else str(value) for name in IDENTITY[type(item)]}
 
 
 def _transport() -> httpx.HTTPTransport | None:
@@ -185,7 +193,7 @@ class HttpMetadataRepository(_HttpRepository, MetadataRepository):
         return Project.from_dict(self.connection.json("POST", "/projects", json=project.to_dict()))
 
     def delete_project(self, project: Project) -> None:
-        self.connection.request("DELETE", f"/projects/{_id(project.id, 'project')}")
+        self.connection.request("DELETE", f"/projects/{_id(project.id, 'project')}", params=_identity(project))
 
     # Tasks
     def get_tasks(self, project: Project) -> list[Task]:
@@ -209,7 +217,7 @@ class HttpMetadataRepository(_HttpRepository, MetadataRepository):
         return Task.from_dict(self.connection.json("POST", path, json=task.to_dict()))
 
     def delete_task(self, task: Task) -> None:
-        self.connection.request("DELETE", f"/tasks/{_id(task.id, 'task')}")
+        self.connection.request("DELETE", f"/tasks/{_id(task.id, 'task')}", params=_identity(task))
 
     # Models
     def get_models(self, task: Task) -> list[Model]:
@@ -233,20 +241,20 @@ class HttpMetadataRepository(_HttpRepository, MetadataRepository):
         return Model.from_dict(self.connection.json("POST", path, json=model.to_dict()))
 
     def delete_model(self, model: Model) -> None:
-        self.connection.request("DELETE", f"/models/{_id(model.id, 'model')}")
+        self.connection.request("DELETE", f"/models/{_id(model.id, 'model')}", params=_identity(model))
 
     # Tags, aliases, search
     def set_model_tags(self, model: Model, tags: dict[str, str]) -> Model:
         path = f"/models/{_id(model.id, 'model')}/tags"
-        return Model.from_dict(self.connection.json("POST", path, json={"tags": tags}))
+        return Model.from_dict(self.connection.json("POST", path, json={"tags": tags}, params=_identity(model)))
 
     def delete_model_tag(self, model: Model, key: str) -> Model:
         path = f"/models/{_id(model.id, 'model')}/tags/{_segment(key)}"
-        return Model.from_dict(self.connection.json("DELETE", path))
+        return Model.from_dict(self.connection.json("DELETE", path, params=_identity(model)))
 
     def set_alias(self, task: Task, alias: str, model: Model) -> None:
         path = f"/tasks/{_id(task.id, 'task')}/aliases/{_segment(alias)}"
-        self.connection.request("PUT", path, json={"model_id": model.id})
+        self.connection.request("PUT", path, json={"model_id": model.id, **_identity(model)})
 
     def delete_alias(self, task: Task, alias: str) -> None:
         self.connection.request("DELETE", f"/tasks/{_id(task.id, 'task')}/aliases/{_segment(alias)}")

@@ -89,7 +89,12 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Aliases": {"type": "object", "properties": {"aliases": {"type": "object", "additionalProperties": _TEXT}}},
-    "AliasTarget": {"type": "object", "required": ["model_id"], "properties": {"model_id": _TEXT}},
+    "AliasTarget": {
+        "type": "object",
+        "description": "The model by id; name, task_id and artifact_key, when given, must be the model's.",
+        "required": ["model_id"],
+        "properties": {"model_id": _TEXT, "name": _TEXT, "task_id": _TEXT, "artifact_key": _TEXT},
+    },
     "Tags": {
         "type": "object",
         "required": ["tags"],
