@@ -12,7 +12,7 @@ TEST_PLUGINS := $(wildcard tests/plugins/*) $(foreach example,$(wildcard example
 PACKAGE_FILES := pyproject.toml $(wildcard plugins/*/pyproject.toml) \
 	$(shell find tests/plugins examples/ebonite-* -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: demo test test-pythons install lint services bench bench-scale clean reliability-report
+.PHONY: demo test test-pythons install lint services bench bench-scale clean reliability-report screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ demo: $(DEMO_STAMP)
 # every service required, and writes docs/reliability.md from what it observed (tests/reliability/rel_report.py).
 reliability-report: install services
 	EBONITE_REQUIRE_SERVICES=1 EBONITE_RELIABILITY_REPORT=docs/reliability.md $(BIN)/pytest tests/reliability
+
+# Screenshots of each page of the web UI at 375 and 1440 px wide, in headless Chromium, for docs/ui.md.
+screenshots: install services
+	$(BIN)/python tests/ui/ui_screenshots.py docs/ui
 
 # Benchmarks print figures (never timed tests); MLflow, the baseline of some, gets its own environment.
 MLFLOW_VENV := .bench-mlflow

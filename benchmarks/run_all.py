@@ -186,6 +186,10 @@ def main() -> None:
             [python, str(HERE / "server_overhead.py"), "--size", str(size)]
             + (["--pushes", "100", "--rounds", "1"] if args.quick else []),
         ),
+        (
+            "11. The web UI's task page over 10,000 models (server time of the first page)",
+            [python, str(HERE / "ui_task_page.py")] + (["--models", "2000", "--repeat", "10"] if args.quick else []),
+        ),
     ]
     for title, command in outputs:
         output = run(command)

@@ -185,6 +185,16 @@ class _WebDAV(Protocol):
             options["username"], options["password"] = auth
         return options
 
+    def upload(self, fs: Any, local: str, remote: str) -> None:
+        # The PUT announces the file's size (fstat) before its first byte is read. A file that cannot be read
+        # (a device, a file on a failing disk) would fail only after the request is sent, and the server would
+        # store what it announced (nothing, for a size of 0) while the failed push is already cleaning up: read
+        # a byte first, so that such a push fails before the server starts writing anything.
+        with open(local, "rb") as file:
+            file.read(1)
+            file.seek(0)
+            fs.client.upload_fileobj(file, remote, overwrite=True)
+
     def rename(self, fs: Any, source: str, target: str) -> None:
         fs.client.move(source, target, overwrite=False)  # MOVE with "Overwrite: F": 412 if target exists
 

@@ -44,24 +44,21 @@ class ServerContext:
     settings: Settings = field(default_factory=Settings)
 
 
-class Access:
-    """The registry as ``principal`` may use it."""
+class RegistryView:
+    """The registry's projects, tasks and models as ``principal`` may see them: lookups by id checked against
+    its roles. Needs no state file, so that the read-only ``ebonite ui`` uses the same checks as the server."""
 
-    def __init__(self, context: ServerContext, principal: Principal) -> None:
-        self.context = context
+    def __init__(self, registry: Ebonite, principal: Principal) -> None:
+        self.registry = registry
         self.principal = principal
 
     @property
     def meta(self) -> MetadataRepository:
-        return self.context.registry.meta_repo
+        return self.registry.meta_repo
 
     @property
     def artifacts(self) -> ArtifactRepository:
-        return self.context.registry.artifact_repo
-
-    @property
-    def state(self) -> ServerState:
-        return self.context.state
+        return self.registry.artifact_repo
 
     def sees(self, project: Project | None) -> bool:
         return project is not None and self.principal.rank_in(project.name) is not None
@@ -107,6 +104,19 @@ class Access:
             return self.meta.get_projects()
         found = (self.meta.get_project_by_name(name) for name in sorted(names))
         return sorted((project for project in found if project is not None), key=_creation_order)
+
+
+class Access(RegistryView):
+    """The registry as ``principal`` may use it through the server: the lookups of :class:`RegistryView`, and
+    artifact keys, which the state file tracks."""
+
+    def __init__(self, context: ServerContext, principal: Principal) -> None:
+        super().__init__(context.registry, principal)
+        self.context = context
+
+    @property
+    def state(self) -> ServerState:
+        return self.context.state
 
     # Artifact keys
     def authorize_key(self, key: str, role: str) -> None:

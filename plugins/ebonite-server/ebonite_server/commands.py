@@ -1,8 +1,8 @@
-"""``ebonite serve`` and ``ebonite token``: the operator's commands.
+"""``ebonite serve`` and ``ebonite token``, the operator's commands, and ``ebonite ui``, anyone's.
 
-Both find the server's state file from ``--config`` (``registry.toml`` -> ``registry.server.sqlite3`` beside
-it) unless ``--state`` names one, so that tokens made with ``ebonite token`` are the ones ``ebonite serve``
-accepts.
+``serve`` and ``token`` find the server's state file from ``--config`` (``registry.toml`` ->
+``registry.server.sqlite3`` beside it) unless ``--state`` names one, so that tokens made with ``ebonite token``
+are the ones ``ebonite serve`` accepts.
 """
 
 from __future__ import annotations
@@ -187,3 +187,31 @@ class ServeCommand(Command):
             state_path=state_path,
             uvicorn=uvicorn,
         )
+
+
+class UiCommand(Command):
+    name = "ui"
+    help = "browse a registry you can reach directly in a web browser (read-only, on 127.0.0.1 only)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks one)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        try:
+            import jinja2  # noqa: F401 - checked here so that a missing extra is a usage error, not a traceback
+            import uvicorn
+        except ModuleNotFoundError as err:
+            raise UsageError("ebonite ui needs the server's packages: pip install 'ebonite-server[serve]'") from err
+        if not 0 <= args.port <= 65535:
+            raise UsageError(f"--port must be from 0 to 65535, not {args.port}.")
+        from ebonite_core.config import CONFIG_VARIABLE as CORE_CONFIG_VARIABLE
+
+        registry = self.client(args)  # a wrong config, or no registry here, is reported before anything binds
+        config = args.config or os.environ.get(CORE_CONFIG_VARIABLE)
+        if config:
+            expression = f"Ebonite.from_config({str(Path(config).absolute())!r})"
+        else:
+            expression = f"Ebonite.local({str(Path('.ebonite').absolute())!r})"
+        from .ui.local import serve_local
+
+        return serve_local(registry, expression, args.port, uvicorn)

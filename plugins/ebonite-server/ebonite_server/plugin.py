@@ -30,6 +30,6 @@ def ebonite_artifact_repositories() -> Iterable[type[ArtifactRepository]]:
 
 @hookimpl
 def ebonite_commands() -> Iterable[type[Command]]:
-    from .commands import ServeCommand, TokenCommand
+    from .commands import ServeCommand, TokenCommand, UiCommand
 
-    return [ServeCommand, TokenCommand]
+    return [ServeCommand, TokenCommand, UiCommand]

@@ -30,12 +30,14 @@ def app_from_environment() -> Starlette:
         from .access import ServerContext, Settings
         from .app import create_app
         from .state import ServerState
+        from .ui.pages import WebUI
 
         settings = Settings()
         if os.environ.get(MAX_UPLOAD_VARIABLE):
             settings.max_upload_bytes = int(os.environ[MAX_UPLOAD_VARIABLE])
         registry = Ebonite.from_config(os.environ[CONFIG_VARIABLE])
-        _app = create_app(ServerContext(registry, ServerState(os.environ[STATE_VARIABLE]), settings))
+        ui = WebUI(read_only=False, client_expression="Ebonite.from_env()")
+        _app = create_app(ServerContext(registry, ServerState(os.environ[STATE_VARIABLE]), settings), ui.routes())
     return _app
 
 

@@ -14,6 +14,8 @@ owner only. What it holds:
   file as the server measured them while receiving, and, once a model references it, the id of the model's
   project. A model is created only if its manifest matches the upload; downloads are allowed to those who
   can read that project.
+- secrets the server makes for itself (:meth:`ServerState.secret`): the key that signs the web UI's session
+  cookies, shared by every worker.
 
 Losing the file loses the tokens (make new ones) and the key records (models pushed before stay loadable:
 the server finds an unrecorded key's project by looking through the models of the projects the token can
@@ -247,6 +249,31 @@ class ServerState:
         if not hmac.compare_digest(stored, presented) or row is None:
             raise UnauthenticatedError("The token is unknown or was revoked: ask the registry's operator for one.")
         return Principal(token_id, (Grant(row[1], row[2]), *anonymous))
+
+    def principal_of_token_id(self, token_id: str) -> Principal:
+        """The principal of the token whose id is ``token_id``, as :meth:`authenticate` gives it.
+
+        For a session that was signed in with the whole token (the web UI's signed cookie names the id
+        only): :class:`UnauthenticatedError` once the token is revoked, so that revoking ends its sessions.
+        """
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT project, role, hash IS NULL FROM tokens WHERE id = ? OR hash IS NULL", (token_id,)
+            ).fetchall()
+        own = [Grant(project, role) for project, role, anonymous in rows if not anonymous]
+        if not own:
+            raise UnauthenticatedError("The token of this session was revoked: sign in again with a valid token.")
+        return Principal(token_id, (*own, *(Grant(project, role) for project, role, anonymous in rows if anonymous)))
+
+    def secret(self, name: str) -> bytes:
+        """A random 32-byte secret kept in the state file under ``name``, made on first use: the same for every
+        worker and across restarts (the web UI signs its session cookies with one)."""
+        with self._durable() as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)", (f"secret:{name}", secrets.token_hex(32))
+            )
+            (value,) = connection.execute("SELECT value FROM settings WHERE name = ?", (f"secret:{name}",)).fetchone()
+        return bytes.fromhex(value)
 
     # Artifact keys
     def record_upload(self, key: str, uploader: str | None, files: dict[str, tuple[int, str]]) -> None:
