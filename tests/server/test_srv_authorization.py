@@ -299,6 +299,19 @@ def test_no_secret_in_error_bodies_or_logs(world: World) -> None:
     assert all(token.split("_", 2)[2].encode() not in stored for token in world.tokens.values())
 
 
+def test_an_error_that_quotes_a_secret_of_the_server_answers_it_masked() -> None:
+    """A secret the server was configured with (remembered when its config was read) never reaches an error
+    body, whichever error quotes it (a driver's message, a backend that forgot to mask)."""
+    from ebonite_server.app import error_response
+
+    from ebonite_core.errors import RepositoryError
+    from ebonite_core.masking import MASK, remember
+
+    remember("s3cr3t-Hunter2")
+    answer = json.loads(error_response(RepositoryError("cannot log in as ml:s3cr3t-Hunter2@db")).body)
+    assert answer["error"] == {"type": "RepositoryError", "message": f"cannot log in as ml:{MASK}@db"}
+
+
 def test_openapi_describes_every_route(world: World) -> None:
     from openapi_spec_validator import validate
 

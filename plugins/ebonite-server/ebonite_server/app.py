@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from ebonite_core.masking import mask
+
 from . import transfer
 from .access import Access, ServerContext
 from .api import ROUTES, ApiRoute
@@ -49,7 +51,7 @@ def error_response(error: BaseException) -> JSONResponse:
         logger.error("Unexpected error while serving a request", exc_info=error)
         body = {"type": "EboniteError", "message": "Internal server error: the server's log has the details."}
     else:
-        body = {"type": wire_name(error), "message": str(error)}
+        body = {"type": wire_name(error), "message": mask(str(error))}  # as every other output path does
     return JSONResponse({"error": body}, status_code=status)
 
 
