@@ -108,6 +108,15 @@ def check_artifact_key(key: object) -> str:
     return _check_location_part("artifact key", key)
 
 
+def is_artifact_key(name: object) -> bool:
+    """Whether ``name`` passes :func:`check_artifact_key`: for listings, which skip what cannot be a key."""
+    try:
+        check_artifact_key(name)
+    except ValueError:
+        return False
+    return True
+
+
 def check_artifact_name(name: object) -> str:
     """Return ``name`` if it is a safe artifact file name (same rules as :func:`check_artifact_key`)."""
     return _check_location_part("artifact file name", name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..interfaces import ArtifactRepository, MetadataRepository
 from ..interfaces.artifact import KEY_MARKER, deletable_key, key_marker
-from ..names import check_artifact_key, check_artifact_name
+from ..names import check_artifact_key, check_artifact_name, is_artifact_key
 
 __all__ = [
     "KEY_MARKER",
@@ -19,5 +19,6 @@ __all__ = [
     "check_artifact_key",
     "check_artifact_name",
     "deletable_key",
+    "is_artifact_key",
     "key_marker",
 ]

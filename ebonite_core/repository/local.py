@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 from ..errors import ArtifactNotFoundError, RepositoryError
 from ..interfaces import ArtifactRepository
 from ..interfaces.artifact import KEY_MARKER, deletable_key, key_marker
-from ..names import check_artifact_key, check_artifact_name
+from ..names import check_artifact_key, check_artifact_name, is_artifact_key
 from .storefs import StoreDirectory, private_directory, remove_old
 
 
@@ -237,7 +237,7 @@ class LocalArtifactRepository(ArtifactRepository):
     def _written(self, root: StoreDirectory, name: str) -> datetime | None:
         """When the key ``name`` was written, or ``None`` if ``name`` is not a real directory with its marker."""
         status = root.lstat(name)
-        if status is None or not stat.S_ISDIR(status.st_mode) or not _is_key(name):
+        if status is None or not stat.S_ISDIR(status.st_mode) or not is_artifact_key(name):
             return None
         try:
             with root.subdirectory(name) as directory:
@@ -253,14 +253,6 @@ class LocalArtifactRepository(ArtifactRepository):
                 return staging.path if staging is not None else None
         except OSError:  # a read-only store: the client stages in the system's temporary directory
             return None
-
-
-def _is_key(name: str) -> bool:
-    try:
-        check_artifact_key(name)
-    except ValueError:
-        return False
-    return True
 
 
 def _has_type(path: Path, kind: int) -> bool:

@@ -27,6 +27,7 @@ from ebonite_core.repository import (
     check_artifact_key,
     check_artifact_name,
     deletable_key,
+    is_artifact_key,
     key_marker,
 )
 
@@ -261,7 +262,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         found: dict[str, datetime] = {}
         for entry in _listing(fs, self.root):
             key = _name(entry)
-            if entry.get("type") != "directory" or not _is_key(key) or _is_link(entry):
+            if entry.get("type") != "directory" or not is_artifact_key(key) or _is_link(entry):
                 continue
             files = _listing(fs, self._path(key))
             if self._is_ours(files):
@@ -273,7 +274,7 @@ class FsspecArtifactRepository(ArtifactRepository):
         prefix = f"{self.root}/" if self.root else ""
         for path, entry in _find(fs, prefix or self.root).items():
             key, slash, rest = path[len(prefix) :].partition("/") if path.startswith(prefix) else ("", "", "")
-            if slash and "/" not in rest and _is_key(key):
+            if slash and "/" not in rest and is_artifact_key(key):
                 by_key.setdefault(key, []).append({**entry, "name": path})
         return {key: _newest(files) or _now() for key, files in by_key.items() if self._is_ours(files)}
 
@@ -435,14 +436,6 @@ def _is_link(entry: Mapping[str, Any]) -> bool:
 
 def _name(entry: Mapping[str, Any]) -> str:
     return str(entry["name"]).rstrip("/").rpartition("/")[2]
-
-
-def _is_key(name: str) -> bool:
-    try:
-        check_artifact_key(name)
-    except ValueError:
-        return False
-    return True
 
 
 def _now() -> datetime:

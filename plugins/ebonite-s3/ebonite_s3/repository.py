@@ -25,6 +25,7 @@ from ebonite_core.repository import (
     check_artifact_key,
     check_artifact_name,
     deletable_key,
+    is_artifact_key,
     key_marker,
 )
 
@@ -275,7 +276,7 @@ class S3ArtifactRepository(ArtifactRepository):
 
         def note(object_key: str, when: datetime) -> None:
             key, slash, rest = object_key[len(self._root) :].partition("/")
-            if slash and _is_artifact_key(key):
+            if slash and is_artifact_key(key):
                 when = when.astimezone(timezone.utc)
                 newest[key] = max(newest.get(key, when), when)
                 if rest == KEY_MARKER:
@@ -451,14 +452,6 @@ class S3ArtifactRepository(ArtifactRepository):
         except ClientError as err:
             if error_code(err) not in ("NotImplemented", "501"):  # a store without multipart listing
                 raise
-
-
-def _is_artifact_key(key: str) -> bool:
-    try:
-        check_artifact_key(key)
-    except ValueError:
-        return False
-    return True
 
 
 def _normalize_prefix(prefix: str) -> str:
