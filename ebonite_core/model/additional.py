@@ -20,10 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import EboniteError, RepositoryError
 from ..objects import ADDITIONAL_ARTIFACT_PREFIX, ArtifactFile, Model, is_additional_artifact
 from ..repository import ArtifactRepository, check_artifact_name
-from .storage import _CHUNK, _HashingWriter, private_directory, verify_file
+from .storage import _CHUNK, _HashingWriter, download_file, private_directory, verify_file
 
 AdditionalArtifacts = Mapping[str, "str | os.PathLike[str] | bytes | bytearray | memoryview"]
 
@@ -96,21 +95,11 @@ def fetch(repository: ArtifactRepository, model: Model) -> tuple[dict[str, Path]
     wanted = [artifact for artifact in model.artifacts if is_additional_artifact(artifact.name)]
     if not wanted:
         return {}, None
-    assert model.artifact_key is not None
-    directory = private_directory(repository, "load", model.name)
+    directory = private_directory(None, "load", model.name)  # reading never writes into the store
     files: dict[str, Path] = {}
     try:
         for artifact in wanted:
-            path = Path(directory.name) / check_artifact_name(artifact.name)
-            try:
-                repository.download(model.artifact_key, artifact.name, path)
-            except OSError as err:
-                if isinstance(err, EboniteError):
-                    raise
-                raise RepositoryError(
-                    f"Cannot fetch artifact file {artifact.name!r} of model {model.name!r} into {directory.name}: "
-                    f"{err.strerror or err}. Free some space there and load again."
-                ) from err
+            path = download_file(repository, model, artifact.name, Path(directory.name))
             verify_file(path, artifact, model.name)
             files[artifact.name[len(ADDITIONAL_ARTIFACT_PREFIX) :]] = path
     except BaseException:

@@ -213,17 +213,7 @@ def read_object(
             try:
                 path = repository.local_path(model.artifact_key, artifact.name)
                 if path is None:
-                    path = Path(temporary) / check_artifact_name(artifact.name)
-                    try:
-                        repository.download(model.artifact_key, artifact.name, path)
-                    except OSError as err:
-                        if isinstance(err, EboniteError):
-                            raise
-                        # Writing the local copy failed (a full disk), not the repository.
-                        raise RepositoryError(
-                            f"Cannot fetch artifact file {artifact.name!r} of model {model.name!r} into "
-                            f"{temporary}: {err.strerror or err}. Free some space there and load again."
-                        ) from err
+                    path = download_file(repository, model, artifact.name, Path(temporary))
                 if verify_while_loading:
                     path.stat()  # a missing file is reported now, as without the option
                     checks.append((path, artifact))
@@ -247,6 +237,23 @@ def read_object(
         if not checks:
             return serializer.load(open_file, details)
         return _load_while_verifying(lambda: serializer.load(open_file, details), checks, model.name)
+
+
+def download_file(repository: ArtifactRepository, model: Model, name: str, directory: Path) -> Path:
+    """Download one stored file of ``model`` into ``directory`` (unchecked: the caller verifies it)."""
+    assert model.artifact_key is not None
+    path = directory / check_artifact_name(name)
+    try:
+        repository.download(model.artifact_key, name, path)
+    except OSError as err:
+        if isinstance(err, EboniteError):
+            raise
+        # Writing the local copy failed (a full disk), not the repository.
+        raise RepositoryError(
+            f"Cannot fetch artifact file {name!r} of model {model.name!r} into {directory}: "
+            f"{err.strerror or err}. Free some space there and load again."
+        ) from err
+    return path
 
 
 def _load_while_verifying(load: Any, checks: list[tuple[Path, ArtifactFile]], model_name: str) -> Any:
