@@ -4,7 +4,8 @@
   server on loopback (a write token for one project); the difference is the added cost. Goal: under 3 ms.
 - ``large``: push and load of a model of ``--size`` MiB (default 1024), directly and through the server, best
   of ``--rounds``; throughput ratio through the server / direct (goal: at least 0.8x) and the server's
-  memory growth during the transfers (RSS sampled every 10 ms; goal: under 200 MB).
+  memory growth during the transfers (RSS sampled every 10 ms; goal: under 200 MB); and where a load's time
+  goes on each path (fetch, verify, deserialize: see ``load_phases``).
 
 Both paths use the same kind of store (a local store with fsync, the default); the server is a real `ebonite
 serve` process on 127.0.0.1.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import re
 import statistics
 import subprocess
@@ -28,10 +30,12 @@ from pathlib import Path
 
 import psutil
 
-from ebonite_core import Ebonite
+from ebonite_core import Ebonite, Model
+from ebonite_core.model.storage import download_file, verify_file
 from ebonite_core.testing import ScaleModel
 
 MiB = 1024 * 1024
+PHASES = ("fetch", "verify", "deserialize")
 REGISTRY = (
     '[metadata]\ntype = "local"\npath = "{0}/metadata.json"\n\n[artifact]\ntype = "local"\npath = "{0}/artifacts"\n'
 )
@@ -61,20 +65,22 @@ def http_client(url: str, token: str) -> Ebonite:
 
 
 def tiny(direct: Ebonite, served: Ebonite, pushes: int) -> dict[str, float]:
-    figures: dict[str, float] = {}
-    for label, ebnt in (("direct", direct), ("server", served)):
-        task = ebnt.get_or_create_task("bench", f"tiny-{label}")
-        push_times, load_times = [], []
-        for index in range(pushes):
+    """Pushes, then get + loads, each one directly and one through the server in turn: on a machine shared
+    with other work, both paths see the same load (the ratio, not the absolute figures, is what holds)."""
+    paths = (("direct", direct), ("server", served))
+    tasks = {label: ebnt.get_or_create_task("bench", f"tiny-{label}") for label, ebnt in paths}
+    times: dict[str, list[float]] = {f"{label}_{what}": [] for label, _ in paths for what in ("push", "get_load")}
+    for index in range(pushes):
+        for label, _ in paths:
             started = time.perf_counter()
-            task.create_and_push_model(ScaleModel(float(index)), [1.0], f"m{index}")
-            push_times.append(time.perf_counter() - started)
-        for index in range(pushes):
+            tasks[label].create_and_push_model(ScaleModel(float(index)), [1.0], f"m{index}")
+            times[f"{label}_push"].append(time.perf_counter() - started)
+    for index in range(pushes):
+        for label, ebnt in paths:
             started = time.perf_counter()
-            ebnt.get_model(f"m{index}", task).load()
-            load_times.append(time.perf_counter() - started)
-        figures[f"{label}_push_ms"] = 1000 * statistics.median(push_times)
-        figures[f"{label}_get_load_ms"] = 1000 * statistics.median(load_times)
+            ebnt.get_model(f"m{index}", tasks[label]).load()
+            times[f"{label}_get_load"].append(time.perf_counter() - started)
+    figures = {f"{name}_ms": 1000 * statistics.median(values) for name, values in times.items()}
     figures["added_push_ms"] = figures["server_push_ms"] - figures["direct_push_ms"]
     figures["added_get_load_ms"] = figures["server_get_load_ms"] - figures["direct_get_load_ms"]
     return figures
@@ -102,6 +108,32 @@ class PeakMemory:
         self._thread.join()
 
 
+def load_phases(ebnt: Ebonite, model: Model) -> dict[str, float]:
+    """Where a load's time goes, phase by phase, as the client runs them for a pickled model: ``fetch`` (into
+    a temporary file, hashed while written; nothing for a store read in place), ``verify`` (a pass over a file
+    read in place; nothing after a hashing download) and ``deserialize``."""
+    [artifact] = model.artifacts
+    assert model.artifact_key is not None
+    phases = {}
+    with tempfile.TemporaryDirectory() as directory:
+        started = time.perf_counter()
+        path = ebnt.artifact_repo.local_path(model.artifact_key, artifact.name)
+        checked = False
+        if path is None:
+            path, checked = download_file(ebnt.artifact_repo, model, artifact, Path(directory))
+        phases["fetch"] = time.perf_counter() - started
+        started = time.perf_counter()
+        if not checked:
+            verify_file(path, artifact, model.name)
+        phases["verify"] = time.perf_counter() - started
+        started = time.perf_counter()
+        with open(path, "rb") as file:
+            loaded = pickle.load(file)
+        phases["deserialize"] = time.perf_counter() - started
+        del loaded
+    return phases
+
+
 def large(direct: Ebonite, served: Ebonite, size_mib: int, rounds: int, server_pid: int) -> dict[str, float]:
     payload = os.urandom(MiB) * size_mib
     best: dict[str, float] = {}
@@ -118,6 +150,8 @@ def large(direct: Ebonite, served: Ebonite, size_mib: int, rounds: int, server_p
                 load = time.perf_counter() - started
             assert len(loaded.object.payload) == len(payload)
             del loaded
+            for phase, seconds in load_phases(ebnt, model).items():
+                best[f"{label}_load_{phase}_s"] = min(best.get(f"{label}_load_{phase}_s", float("inf")), seconds)
             ebnt.delete_model(model)
             if label == "server":
                 growth = max(growth, memory.peak - memory.baseline)
@@ -166,6 +200,13 @@ def main() -> None:
                 f"{big['server_push_mib_s']} MiB/s through the server ({big['push_ratio']}x); load "
                 f"{big['direct_load_mib_s']} MiB/s direct, {big['server_load_mib_s']} MiB/s through the server "
                 f"({big['load_ratio']}x); server memory growth {big['server_memory_growth_mb']} MB"
+            )
+            print(
+                "load phases, best of each (s): "
+                + "; ".join(
+                    f"{label}: " + ", ".join(f"{phase} {big[f'{label}_load_{phase}_s']}" for phase in PHASES)
+                    for label in ("direct", "server")
+                )
             )
             print(json.dumps({**figures, **big}))
         finally:

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from ..masking import hide_url_secrets
 
@@ -57,10 +57,11 @@ class ArtifactRepository(ABC):
 
     Checksums are the client's business: it hashes files while writing them and checks them on load.
 
-    Optional methods, with defaults: ``local_path`` and ``staging_dir`` (for backends on a local file
-    system), ``list_files`` (the files of one key, for ``ebonite verify``; the default cannot tell),
-    ``key_written`` (one key's entry of ``keys()``, for the check garbage collection makes right before each
-    deletion; the default lists every key), ``config`` (the constructor options, for
+    Optional methods, with defaults: ``download_into`` (stream a file into a file object that the client
+    hashes; the default declines), ``local_path`` and ``staging_dir`` (for backends on a local file system),
+    ``list_files`` (the files of one key, for ``ebonite verify``; the default cannot tell), ``key_written``
+    (one key's entry of ``keys()``, for the check garbage collection makes right before each deletion; the
+    default lists every key), ``config`` (the constructor options, for
     ``Ebonite.save_config``; the default raises ``NotImplementedError``), ``clean_leftovers`` (what
     interrupted operations left behind, for ``ebonite gc``; the default finds nothing) and ``close``.
     ``path_options`` names the constructor options that are local paths (resolved relative to a config
@@ -106,6 +107,16 @@ class ArtifactRepository(ABC):
         garbage collection makes right before deleting it. The default looks it up in :meth:`keys`; backends
         that can look at one key override it."""
         return self.keys().get(key)
+
+    def download_into(self, key: str, name: str, file: BinaryIO) -> bool:
+        """Write the stored file ``name`` of ``key`` into ``file`` (a binary file open for writing, written in
+        order) and return ``True``; or return ``False`` without writing (the default: the client calls
+        :meth:`download`). Errors as for :meth:`download`.
+
+        The client passes a file that hashes what is written to it, so that a backend streaming the bytes
+        here spares the client a second pass over the downloaded file to check it.
+        """
+        return False
 
     def local_path(self, key: str, name: str) -> Path | None:
         """A local path where the stored file can be read in place, or ``None`` to make the client download.

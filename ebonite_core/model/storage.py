@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import queue
 import tempfile
 import threading
 import uuid
@@ -29,21 +31,34 @@ def new_artifact_key() -> str:
 
 class _HashingWriter:
     """A binary file that computes its size and sha256 while it is written; with ``sync``, large writes also
-    reach the disk while they are hashed."""
+    reach the disk while they are hashed.
+
+    Small writes are gathered into batches of ``_PARALLEL_HASH_BYTES`` that a second thread (started by the
+    first batch) writes and hashes while the caller goes on: a download receives on one thread while the
+    other writes and hashes. A large write is hashed on that thread while the caller's thread has the kernel
+    copy the same bytes. At most a few batches wait in memory; a small file is written and hashed when it is
+    closed. An error of the second thread (a full disk) is raised by the next ``write``, ``flush`` or ``close``.
+    """
 
     def __init__(self, path: Path, sync: bool = False) -> None:
         self._file = open(path, "wb")
         self._hash = hashlib.sha256()
         self._sync = sync
         self.size = 0
+        self._batch: list[bytes] = []
+        self._batched = 0
+        self._work: queue.Queue[_Work | None] = queue.Queue(2)
+        self._worker: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def write(self, data: Any) -> int:
+        self._raise_error()
         view = memoryview(data)
         if view.nbytes >= _PARALLEL_HASH_BYTES:
-            # Both hashing and writing release the GIL on large buffers: hash on a second thread while the
+            self._drain()  # every earlier byte is in the file before these
+            # Both hashing and writing release the GIL on large buffers: hash on the second thread while the
             # kernel copies the same bytes, which hides most of sha256's cost behind the write.
-            hasher = threading.Thread(target=self._hash.update, args=(view,))
-            hasher.start()
+            hashed = self._hand_over([view], write=False)
             try:
                 self._file.write(view)
                 if self._sync:
@@ -53,18 +68,72 @@ class _HashingWriter:
                     self._file.flush()
                     _fdatasync(self._file.fileno())
             finally:
-                hasher.join()
+                hashed.wait()  # the caller may reuse its buffer once write returns
         else:
-            self._file.write(view)
-            self._hash.update(view)
+            # Keep bytes as they are (immutable); copy a buffer the caller may change after write returns.
+            self._batch.append(data if type(data) is bytes else view.tobytes())
+            self._batched += view.nbytes
+            if self._batched >= _PARALLEL_HASH_BYTES:
+                self._submit()
         self.size += view.nbytes
         return view.nbytes
 
+    def _submit(self) -> None:
+        if self._batch:
+            self._hand_over(self._batch, write=True)
+            self._batch, self._batched = [], 0
+
+    def _hand_over(self, chunks: list[Any], write: bool) -> threading.Event:
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._run, name="ebonite-hash", daemon=True)
+            self._worker.start()
+        done = threading.Event()
+        self._work.put(_Work(chunks, write, done))  # waits while the worker is behind: bounded memory
+        return done
+
+    def _run(self) -> None:
+        while (work := self._work.get()) is not None:
+            try:
+                for chunk in work.chunks:
+                    if work.write and self._error is None:
+                        self._file.write(chunk)
+                    self._hash.update(chunk)
+            except BaseException as err:  # raised again on the caller's thread
+                self._error = self._error or err
+            finally:
+                work.done.set()
+
+    def _drain(self) -> None:
+        """Write and hash everything written so far before returning."""
+        if self._worker is not None:
+            self._submit()
+            self._hand_over([], write=False).wait()
+        else:  # a small file so far: no second thread
+            for chunk in self._batch:
+                self._file.write(chunk)
+                self._hash.update(chunk)
+            self._batch, self._batched = [], 0
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
     def flush(self) -> None:
+        self._drain()
         self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
+        if self._file.closed:
+            return
+        try:
+            self._drain()
+        finally:
+            if self._worker is not None:
+                self._work.put(None)
+                self._worker.join()
+                self._worker = None
+            self._file.close()
 
     @property
     def closed(self) -> bool:
@@ -77,7 +146,16 @@ class _HashingWriter:
         self.close()
 
     def hexdigest(self) -> str:
+        """The sha256 of every byte written (the file must be closed)."""
+        assert self._file.closed and self._error is None
         return self._hash.hexdigest()
+
+
+@dataclasses.dataclass
+class _Work:
+    chunks: list[Any]
+    write: bool  # write the chunks too (else only hash them: the caller writes them)
+    done: threading.Event
 
 
 def private_directory(
@@ -178,13 +256,18 @@ def sha256_of(path: Path) -> str:
 def verify_file(path: Path, artifact: ArtifactFile, model_name: str) -> None:
     """Raise :class:`ArtifactIntegrityError` unless ``path`` has the recorded size and sha256."""
     size = path.stat().st_size
+    _check_measured(artifact, model_name, size)  # before reading it: a file of another size is not hashed
+    _check_measured(artifact, model_name, size, sha256_of(path))
+
+
+def _check_measured(artifact: ArtifactFile, model_name: str, size: int, sha256: str | None = None) -> None:
+    """Raise :class:`ArtifactIntegrityError` unless ``size`` (and ``sha256``, when given) are the recorded ones."""
     if size != artifact.size:
         raise ArtifactIntegrityError(
             f"Artifact file {artifact.name!r} of model {model_name!r} has {size} bytes, the manifest records "
             f"{artifact.size}: the stored file was changed or damaged. Restore it or push the model again."
         )
-    sha256 = sha256_of(path)
-    if sha256 != artifact.sha256:
+    if sha256 is not None and sha256 != artifact.sha256:
         raise ArtifactIntegrityError(
             f"Artifact file {artifact.name!r} of model {model_name!r} has sha256 {sha256}, the manifest "
             f"records {artifact.sha256}: the stored file was changed or damaged. Restore it or push the "
@@ -212,9 +295,12 @@ def read_object(
                 continue  # fetched for the user by ebonite_core.model.additional, never given to the serializer
             try:
                 path = repository.local_path(model.artifact_key, artifact.name)
+                checked = False
                 if path is None:
-                    path = download_file(repository, model, artifact.name, Path(temporary))
-                if verify_while_loading:
+                    path, checked = download_file(repository, model, artifact, Path(temporary))
+                if checked:
+                    pass  # hashed while it was written
+                elif verify_while_loading:
                     path.stat()  # a missing file is reported now, as without the option
                     checks.append((path, artifact))
                 else:
@@ -239,21 +325,34 @@ def read_object(
         return _load_while_verifying(lambda: serializer.load(open_file, details), checks, model.name)
 
 
-def download_file(repository: ArtifactRepository, model: Model, name: str, directory: Path) -> Path:
-    """Download one stored file of ``model`` into ``directory`` (unchecked: the caller verifies it)."""
+def download_file(
+    repository: ArtifactRepository, model: Model, artifact: ArtifactFile, directory: Path
+) -> tuple[Path, bool]:
+    """Download one stored file of ``model`` into ``directory``: ``(its path, whether it was checked)``.
+
+    A repository that streams into a file (:meth:`ArtifactRepository.download_into`) writes into one that
+    hashes what it receives, and the file is checked against the manifest here, from the bytes written: no
+    second pass. Otherwise it is downloaded unchecked (``False``), for the caller to verify.
+    """
     assert model.artifact_key is not None
-    path = directory / check_artifact_name(name)
+    path = directory / check_artifact_name(artifact.name)
     try:
-        repository.download(model.artifact_key, name, path)
+        with _HashingWriter(path) as writer:
+            streamed = repository.download_into(model.artifact_key, artifact.name, writer)  # type: ignore[arg-type]
+        if not streamed:
+            path.unlink()  # the repository writes the file as it would anywhere
+            repository.download(model.artifact_key, artifact.name, path)
     except OSError as err:
         if isinstance(err, EboniteError):
             raise
         # Writing the local copy failed (a full disk), not the repository.
         raise RepositoryError(
-            f"Cannot fetch artifact file {name!r} of model {model.name!r} into {directory}: "
+            f"Cannot fetch artifact file {artifact.name!r} of model {model.name!r} into {directory}: "
             f"{err.strerror or err}. Free some space there and load again."
         ) from err
-    return path
+    if streamed:
+        _check_measured(artifact, model.name, writer.size, writer.hexdigest())
+    return path, streamed
 
 
 def _load_while_verifying(load: Any, checks: list[tuple[Path, ArtifactFile]], model_name: str) -> Any:

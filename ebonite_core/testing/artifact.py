@@ -201,6 +201,19 @@ class ArtifactRepositoryContract:
         repo.delete("mine")
         assert set(repo.keys()) == set() and foreign_entries.present("resnet50")
 
+    def test_download_into_when_offered_writes_the_stored_bytes(
+        self, repo: ArtifactRepository, source: Path, tmp_path: Path
+    ) -> None:
+        contents = {"model.pkl": os.urandom(3 * 1024 * 1024 + 5), "empty.bin": b""}
+        repo.push("key1", {name: _write(source, name, data) for name, data in contents.items()})
+        for name, data in contents.items():
+            with open(tmp_path / name, "wb") as file:
+                streamed = repo.download_into("key1", name, file)
+            assert (tmp_path / name).read_bytes() == (data if streamed else b""), "False: nothing written"
+        if streamed:  # a missing file is refused as download refuses it
+            with open(tmp_path / "other.pkl", "wb") as file, pytest.raises(ArtifactNotFoundError):
+                repo.download_into("key1", "other.pkl", file)
+
     def test_local_path_when_offered_reads_the_stored_bytes(self, repo: ArtifactRepository, source: Path) -> None:
         repo.push("key1", {"model.pkl": _write(source, "model.pkl", b"stored")})
         path = repo.local_path("key1", "model.pkl")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -265,6 +266,50 @@ def test_a_changed_artifact_file_is_refused(store: Path) -> None:
     with pytest.raises(ArtifactNotFoundError, match="missing") as raised:
         model.load()
     assert str(raised.value).count("missing") == 1, "the repository says where it looked, the client what is missing"
+
+
+class _RunsCodeWhenLoaded:
+    """Unpickling it creates the file ``marker``: proof that a pickle was deserialized."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return open, (self.marker, "w")
+
+
+def test_a_streamed_download_is_checked_from_the_bytes_written_before_anything_is_deserialized(
+    store: Path, tmp_path: Path
+) -> None:
+    """A repository that streams into the client's file (download_into) has each file hashed as it is written,
+    even from a buffer it reuses between writes: the model loads without a second pass; a stored file changed
+    to a pickle that runs code (same size) is refused before the serializer reads a byte of it."""
+    import pickle
+
+    from ebonite_core import LocalArtifactRepository
+
+    class Streaming(LocalArtifactRepository):
+        def local_path(self, key: str, name: str) -> Path | None:
+            return None  # make the client download
+
+        def download_into(self, key: str, name: str, file: BinaryIO) -> bool:
+            buffer = bytearray(64 * 1024)
+            with open(self.root / key / name, "rb") as stored:
+                while count := stored.readinto(buffer):
+                    file.write(memoryview(buffer)[:count])
+            return True
+
+    ebnt = Ebonite(LocalMetadataRepository(store / "metadata.json"), Streaming(store / "artifacts"))
+    weights = os.urandom(10 * 1024 * 1024)  # many batches for the hashing thread
+    model = ebnt.get_or_create_task("project", "task").create_and_push_model(ScaleModel(2.0, weights), SAMPLE, "big")
+    assert ebnt.get_model("big", "task", "project").load().object.payload == weights
+    marker = tmp_path / "code-ran"
+    stored = store / "artifacts" / model.artifact_key / "model.pkl"
+    forged = pickle.dumps(_RunsCodeWhenLoaded(str(marker)))
+    stored.write_bytes(forged + bytes(stored.stat().st_size - len(forged)))  # pickle stops at its end
+    with pytest.raises(ArtifactIntegrityError, match="sha256"):
+        ebnt.get_model("big", "task", "project").load()
+    assert not marker.exists()
 
 
 def test_a_file_deleted_while_a_model_loads_is_an_artifact_not_found_error(store: Path) -> None:

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ebonite_server")
 
+_Result = TypeVar("_Result")
 _ENCODED_SEPARATOR = re.compile(rb"%(2f|5c|00)", re.IGNORECASE)
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 
@@ -110,10 +111,16 @@ def _context(request: Request) -> ServerContext:
     return request.app.state.context
 
 
-async def _access(request: Request) -> Access:
+def _authenticated(request: Request) -> Access:
+    """(Blocking: a lookup in the state file) the registry as the request's principal may use it."""
     context = _context(request)
-    principal = await run_in_threadpool(principal_of, request, context.state)
-    return Access(context, principal)
+    return Access(context, principal_of(request, context.state))
+
+
+def _as_principal(work: Callable[..., _Result], request: Request, *args: Any) -> _Result:
+    """(Blocking) authenticate, then do the work: one trip to a worker thread for both, as under load each
+    trip costs a scheduling delay."""
+    return work(_authenticated(request), *args)
 
 
 def _json_endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
@@ -121,9 +128,7 @@ def _json_endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
     assert handler is not None
 
     def authenticated_call(request: Request, body: Any) -> Any:
-        context = _context(request)
-        access = Access(context, principal_of(request, context.state))
-        return handler(access, request.path_params, request.query_params, body)
+        return handler(_authenticated(request), request.path_params, request.query_params, body)
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -143,16 +148,15 @@ def _json_endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
 def _artifact_endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
-            access = await _access(request)
             params = request.path_params
             if route.operation == "upload_artifacts":
-                return await transfer.upload(access, request, params["key"])
+                return await transfer.upload(request, params["key"], _authenticated)
             if route.operation == "download_artifact":
-                return await run_in_threadpool(transfer.download, access, params["key"], params["name"])
+                return await run_in_threadpool(_as_principal, transfer.download, request, params["key"], params["name"])
             if route.operation == "delete_artifacts":
-                await run_in_threadpool(transfer.delete, access, params["key"])
+                await run_in_threadpool(_as_principal, transfer.delete, request, params["key"])
                 return Response(status_code=204)
-            return JSONResponse(await run_in_threadpool(transfer.keys, access))
+            return JSONResponse(await run_in_threadpool(_as_principal, transfer.keys, request))
         except Exception as err:
             return error_response(err)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -322,6 +322,14 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
         )
 
     def download(self, key: str, name: str, destination: Path) -> None:
+        try:
+            with open(destination, "wb") as file:
+                self.download_into(key, name, file)
+        except BaseException:
+            Path(destination).unlink(missing_ok=True)
+            raise
+
+    def download_into(self, key: str, name: str, file: BinaryIO) -> bool:
         check_artifact_key(key)
         check_artifact_name(name)
         try:
@@ -329,12 +337,11 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
                 if response.status_code >= 400:
                     response.read()
                     self.connection.raise_for_error(response)
-                with open(destination, "wb") as file:
-                    for chunk in response.iter_raw():  # as received: no re-chunking copy
-                        file.write(chunk)
+                for chunk in response.iter_raw():  # as received: no re-chunking copy
+                    file.write(chunk)
         except httpx.TransportError as err:
-            Path(destination).unlink(missing_ok=True)
             raise RepositoryError(f"Cannot download {name!r} of key {key!r} from {self.url}: {err}") from err
+        return True
 
     def delete(self, key: str) -> None:
         check_artifact_key(key)

@@ -17,6 +17,7 @@ import queue
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +120,28 @@ class _Writer:
         return {name: (self.sizes[name], digest.hexdigest()) for name, digest in self.digests.items()}
 
 
-async def upload(access: Access, request: Request, key: str) -> Response:
+async def upload(request: Request, key: str, authenticate: Callable[[Request], Access]) -> Response:
+    """Receive, check and store the files of a new key (``authenticate`` blocks: it runs on a worker thread)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) <= CHUNK:
+        # A small model: the body (bounded by its declared length, as a JSON request's is) is read first, so
+        # that authentication, the checks and storing take one trip to a worker thread.
+        body = await _read_small(request, int(declared))
+        measured = await run_in_threadpool(_upload_small, authenticate, request, key, body)
+    else:
+        access = await run_in_threadpool(authenticate, request)
+        sizes = _checked_sizes(access, request, key)
+        total = sum(sizes.values())
+        if total <= CHUNK:  # sent without a length
+            measured = await run_in_threadpool(_store_small, access, key, sizes, await _read_small(request, total))
+        else:
+            measured = await _store_large(access, request, key, sizes)
+    files = [{"name": name, "size": size, "sha256": sha256} for name, (size, sha256) in measured.items()]
+    return JSONResponse({"key": key, "files": files}, status_code=201)
+
+
+def _checked_sizes(access: Access, request: Request, key: str) -> dict[str, int]:
+    """The files an upload announces (``?files=name:size,...``), once the principal may upload them."""
     check_artifact_key(key)
     if not access.principal.can_write_somewhere():
         raise AccessDeniedError("This token may not upload artifacts: that needs the write role on a project.")
@@ -131,12 +153,14 @@ async def upload(access: Access, request: Request, key: str) -> Response:
     declared = request.headers.get("content-length")
     if declared is not None and declared != str(total):
         raise ValueError(f"Content-Length {declared[:20]} differs from the {total} bytes the files add up to.")
-    if total <= CHUNK:  # a small model: everything after the body in one trip to a worker thread
-        measured = await run_in_threadpool(_store_small, access, key, sizes, await _read_small(request, total))
-    else:
-        measured = await _store_large(access, request, key, sizes)
-    files = [{"name": name, "size": size, "sha256": sha256} for name, (size, sha256) in measured.items()]
-    return JSONResponse({"key": key, "files": files}, status_code=201)
+    return sizes
+
+
+def _upload_small(
+    authenticate: Callable[[Request], Access], request: Request, key: str, body: bytes
+) -> dict[str, tuple[int, str]]:
+    access = authenticate(request)
+    return _store_small(access, key, _checked_sizes(access, request, key), body)
 
 
 async def _read_small(request: Request, total: int) -> bytes:
