@@ -344,7 +344,7 @@ class Ebonite:
         kept for ``ebonite gc``, never removed from under a model that may be visible.
         """
         task = self._push_target(model, task)
-        key, manifest, form = self._write_artifacts(model)
+        key, manifest, form = self._write_artifacts(model, task)
         staged = dataclasses.replace(model, task_id=task.id, artifact_key=key, artifacts=manifest, format=form)
         stored = self._record(staged, task)
         model.id, model.task_id, model.artifact_key, model.artifacts, model.format = (
@@ -359,7 +359,8 @@ class Ebonite:
     def _push_target(self, model: Model, task: Task | None) -> Task:
         """The stored task ``model`` goes into, after every check that can refuse the push before a byte is
         written: a model object already stored, no task, an invalid name, metadata no backend can store, no
-        object, a name taken (checked early; the metadata store decides atomically when it records)."""
+        object, a name taken (checked early, or by the upload's own request when the artifact repository
+        :meth:`~ArtifactRepository.checks_model_names`; the metadata store decides atomically when it records)."""
         if model.id is not None:
             home = self.meta_repo.get_task_by_id(model.task_id) if model.task_id else None
             where = f"task {home.name!r}" if home else "another registry"
@@ -377,14 +378,14 @@ class Ebonite:
         check_storable(model)
         if model._object is None:
             raise ValueError(f"Model {model.name!r} holds no object to store: build it with create_model().")
-        if self.meta_repo.get_model_by_name(task, model.name) is not None:
-            raise ExistingModelError(
-                f"Model {model.name!r} already exists in task {task.name!r}: give the new model another name, or "
-                f"delete the stored one first (ebnt.delete_model(ebnt.get_model({model.name!r}, task)))."
-            )
+        if (
+            not self.artifact_repo.checks_model_names(self.meta_repo)  # else checked by the upload's request
+            and self.meta_repo.get_model_by_name(task, model.name) is not None
+        ):
+            raise ExistingModelError.taken(model.name, task.name)
         return task
 
-    def _write_artifacts(self, model: Model) -> tuple[str, list[ArtifactFile], dict[str, Any]]:
+    def _write_artifacts(self, model: Model, task: Task) -> tuple[str, list[ArtifactFile], dict[str, Any]]:
         """Serialize the model's object (and its additional artifacts) and store the files under a fresh key:
         ``(key, manifest, format)``, the format being what the load gate reads (whether the serializer
         declares its files safe to load, and what its ``dump`` returned).
@@ -400,7 +401,8 @@ class Ebonite:
                 staged = Path(directory)
                 manifest, details = write_files(serializer, model._object, staged, model.name, sync=sync)
                 manifest += additional.write_files(model, staged, {artifact.name for artifact in manifest}, sync)
-                self.artifact_repo.push(key, {artifact.name: staged / artifact.name for artifact in manifest})
+                files = {artifact.name: staged / artifact.name for artifact in manifest}
+                self.artifact_repo.push_model_files(key, files, task, model.name)
         except BaseException:
             self._discard_artifacts(key)
             raise

@@ -80,6 +80,14 @@ class ExistingTaskError(ExistingError):
 class ExistingModelError(ExistingError):
     """A model with this name already exists in the task (or this model object is already stored)."""
 
+    @classmethod
+    def taken(cls, model_name: str, task_name: str) -> ExistingModelError:
+        """The error for a push of a model called ``model_name`` into a task that has one."""
+        return cls(
+            f"Model {model_name!r} already exists in task {task_name!r}: give the new model another name, or "
+            f"delete the stored one first (ebnt.delete_model(ebnt.get_model({model_name!r}, task)))."
+        )
+
 
 class ProjectWithTasksError(EboniteError, ValueError):
     """The project still has tasks; delete them first or pass ``cascade=True``."""

@@ -7,9 +7,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from ..masking import hide_url_secrets
+
+if TYPE_CHECKING:
+    from ..objects import Task
 
 #: The file (or object) a backend writes under every key it pushes, ``<key>/.ebonite-key``, before any of the
 #: key's files become visible: the proof that the store wrote the key. Artifact file names cannot start with
@@ -57,13 +60,14 @@ class ArtifactRepository(ABC):
 
     Checksums are the client's business: it hashes files while writing them and checks them on load.
 
-    Optional methods, with defaults: ``download_into`` (stream a file into a file object that the client
-    hashes; the default declines), ``local_path`` and ``staging_dir`` (for backends on a local file system),
-    ``list_files`` (the files of one key, for ``ebonite verify``; the default cannot tell), ``key_written``
-    (one key's entry of ``keys()``, for the check garbage collection makes right before each deletion; the
-    default lists every key), ``config`` (the constructor options, for
-    ``Ebonite.save_config``; the default raises ``NotImplementedError``), ``clean_leftovers`` (what
-    interrupted operations left behind, for ``ebonite gc``; the default finds nothing) and ``close``.
+    Optional methods, with defaults: ``checks_model_names`` and ``push_model_files`` (a push that checks the
+    model's name in the same request; the default leaves the check to the client), ``download_into`` (stream
+    a file into a file object that the client hashes; the default declines), ``local_path`` and
+    ``staging_dir`` (for backends on a local file system), ``list_files`` (the files of one key, for ``ebonite
+    verify``; the default cannot tell), ``key_written`` (one key's entry of ``keys()``, for the check garbage
+    collection makes right before each deletion; the default lists every key), ``config`` (the constructor
+    options, for ``Ebonite.save_config``; the default raises ``NotImplementedError``), ``clean_leftovers``
+    (what interrupted operations left behind, for ``ebonite gc``; the default finds nothing) and ``close``.
     ``path_options`` names the constructor options that are local paths (resolved relative to a config
     file's directory); ``hide_secrets`` finds the secrets inside option values (see
     :func:`ebonite_core.masking.hide_url_secrets`).
@@ -107,6 +111,20 @@ class ArtifactRepository(ABC):
         garbage collection makes right before deleting it. The default looks it up in :meth:`keys`; backends
         that can look at one key override it."""
         return self.keys().get(key)
+
+    def checks_model_names(self, metadata: object) -> bool:
+        """Whether :meth:`push_model_files` refuses, before storing anything, a model name that its task in
+        ``metadata`` (the client's metadata repository) already has: a backend that one server keeps together
+        with ``metadata`` checks it in the upload's own request. ``False`` (the default): the client checks the
+        name itself before the push."""
+        return False
+
+    def push_model_files(self, key: str, files: Mapping[str, Path], task: Task, model_name: str) -> None:
+        """:meth:`push` the files of a new model called ``model_name`` that goes into ``task`` (stored). When
+        :meth:`checks_model_names`, a name the task already has is refused here with
+        :class:`~ebonite_core.errors.ExistingModelError` (:meth:`ExistingModelError.taken`) before anything
+        is stored. The default calls :meth:`push`."""
+        self.push(key, files)
 
     def download_into(self, key: str, name: str, file: BinaryIO) -> bool:
         """Write the stored file ``name`` of ``key`` into ``file`` (a binary file open for writing, written in

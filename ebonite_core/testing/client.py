@@ -122,7 +122,7 @@ class ClientContract:
         other = ebnt.get_or_create_task("project", "other")
         with pytest.raises(ExistingModelError, match=r"already stored in task 'task'"):
             ebnt.push_model(model, other)
-        with pytest.raises(ExistingModelError):
+        with pytest.raises(ExistingModelError, match=r"'scale' already exists in task 'task'"):
             task.create_and_push_model(ScaleModel(), SAMPLE, "scale")
         assert len(ebnt.artifact_repo.keys()) == 1
 

@@ -5,14 +5,17 @@ server's reset); the server process is started once per module."""
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 
+import httpx
 import pytest
 from ebonite_server.client import HttpArtifactRepository, HttpMetadataRepository
 from srv_processes import LaunchedServer
 
 from ebonite_core import Ebonite
-from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract
+from ebonite_core.errors import ExistingModelError
+from ebonite_core.testing import ArtifactRepositoryContract, ClientContract, MetadataRepositoryContract, ScaleModel
 from ebonite_core.testing.artifact import ForeignEntries
 from ebonite_core.testing.fixtures import DamageRecord
 
@@ -58,3 +61,29 @@ class TestHttpClient(ClientContract):
         return Ebonite(
             HttpMetadataRepository(server.url, server.token), HttpArtifactRepository(server.url, server.token)
         )
+
+
+@pytest.mark.parametrize("payload_mib", [0, 2], ids=["small", "large"])
+def test_a_taken_model_name_is_refused_before_any_file_is_stored(
+    local_server: LaunchedServer, payload_mib: int
+) -> None:
+    """A small push has the server check the name in the upload's own request (no request of its own for the
+    check); a large one asks first, as the server refuses before reading a body. Either way a taken name is
+    the core's ExistingModelError and nothing is stored; the server refuses such an upload whoever sends it."""
+    local_server.reset()
+    url, token = local_server.url, local_server.token
+    ebnt = Ebonite(HttpMetadataRepository(url, token), HttpArtifactRepository(url, token))
+    assert ebnt.artifact_repo.checks_model_names(ebnt.meta_repo)
+    task = ebnt.get_or_create_task("project", "task")
+    task.create_and_push_model(ScaleModel(), [1.0], "taken")
+    with pytest.raises(ExistingModelError, match="'taken' already exists in task 'task'"):
+        task.create_and_push_model(ScaleModel(2.0, os.urandom(payload_mib * 1024 * 1024)), [1.0], "taken")
+    assert len(ebnt.artifact_repo.keys()) == 1
+    answer = httpx.put(
+        f"{url}/api/v1/artifacts/{'a' * 32}",
+        params={"files": "model.pkl:3", "task_id": str(task.id), "model": "taken"},
+        content=b"abc",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert (answer.status_code, answer.json()["error"]["type"]) == (409, "ExistingModelError")
+    assert len(ebnt.artifact_repo.keys()) == 1

@@ -30,6 +30,7 @@ import httpx
 from ebonite_core import ArtifactRepository, MetadataRepository, Model, Project, Task
 from ebonite_core.errors import (
     ConfigError,
+    ExistingModelError,
     NonExistingError,
     NonExistingModelError,
     NonExistingProjectError,
@@ -303,6 +304,26 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
     default_timeout = 300.0
 
     def push(self, key: str, files: Mapping[str, Path]) -> None:
+        self._upload(key, files, {})
+
+    def checks_model_names(self, metadata: object) -> bool:
+        """True with the ``http`` metadata of the same server and token: the server checks the name."""
+        return (
+            isinstance(metadata, HttpMetadataRepository) and metadata.url == self.url and metadata.token == self.token
+        )
+
+    def push_model_files(self, key: str, files: Mapping[str, Path], task: Task, model_name: str) -> None:
+        task_id = _id(task.id, "task")
+        if sum(Path(path).stat().st_size for path in files.values()) > CHUNK:
+            # The server would refuse a taken name before reading the body, and the client would see the
+            # connection closed under a body still being sent: ask first (a large upload dwarfs the request).
+            if self.connection.json("GET", f"/tasks/{task_id}/models", params={"name": model_name})["models"]:
+                raise ExistingModelError.taken(model_name, task.name)
+            self._upload(key, files, {})
+        else:  # the server checks the name in the upload's request
+            self._upload(key, files, {"task_id": str(task.id), "model": model_name})
+
+    def _upload(self, key: str, files: Mapping[str, Path], names: dict[str, str]) -> None:
         check_artifact_key(key)
         paths = {check_artifact_name(name): Path(path) for name, path in files.items()}
         sizes = {name: path.stat().st_size for name, path in paths.items()}
@@ -316,7 +337,7 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
         self.connection.request(
             "PUT",
             f"/artifacts/{key}",
-            params={"files": encode_files(sizes)},
+            params={"files": encode_files(sizes), **names},
             content=body(),
             headers={"Content-Length": str(sum(sizes.values())), "Content-Type": "application/octet-stream"},
         )

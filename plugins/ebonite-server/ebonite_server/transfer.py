@@ -26,7 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from ebonite_core.errors import ArtifactNotFoundError
+from ebonite_core.errors import ArtifactNotFoundError, ExistingModelError
+from ebonite_core.names import check_name
 from ebonite_core.repository import check_artifact_key, check_artifact_name
 
 from .protocol import AccessDeniedError, decode_files
@@ -129,8 +130,7 @@ async def upload(request: Request, key: str, authenticate: Callable[[Request], A
         body = await _read_small(request, int(declared))
         measured = await run_in_threadpool(_upload_small, authenticate, request, key, body)
     else:
-        access = await run_in_threadpool(authenticate, request)
-        sizes = _checked_sizes(access, request, key)
+        access, sizes = await run_in_threadpool(_authorized_upload, authenticate, request, key)
         total = sum(sizes.values())
         if total <= CHUNK:  # sent without a length
             measured = await run_in_threadpool(_store_small, access, key, sizes, await _read_small(request, total))
@@ -156,11 +156,34 @@ def _checked_sizes(access: Access, request: Request, key: str) -> dict[str, int]
     return sizes
 
 
+def _authorized_upload(
+    authenticate: Callable[[Request], Access], request: Request, key: str
+) -> tuple[Access, dict[str, int]]:
+    """(Blocking) the principal of an upload and the files it announces, once every check passed."""
+    access = authenticate(request)
+    sizes = _checked_sizes(access, request, key)
+    _check_name_free(access, request)
+    return access, sizes
+
+
+def _check_name_free(access: Access, request: Request) -> None:
+    """Refuse an upload for a model whose name its task already has, before anything is stored: a client
+    pushing a small model names its task and model (``?task_id=...&model=...``) so that the upload's request
+    makes the check it would otherwise make in a request of its own."""
+    task_id = request.query_params.get("task_id")
+    if task_id is None:
+        return
+    task, _ = access.task(task_id, "write")
+    name = check_name(request.query_params.get("model", ""), "model")
+    if access.meta.get_model_by_name(task, name) is not None:
+        raise ExistingModelError.taken(name, task.name)
+
+
 def _upload_small(
     authenticate: Callable[[Request], Access], request: Request, key: str, body: bytes
 ) -> dict[str, tuple[int, str]]:
-    access = authenticate(request)
-    return _store_small(access, key, _checked_sizes(access, request, key), body)
+    access, sizes = _authorized_upload(authenticate, request, key)
+    return _store_small(access, key, sizes, body)
 
 
 async def _read_small(request: Request, total: int) -> bytes:
@@ -261,27 +284,40 @@ class _FileResponse(FileResponse):
 
 
 def download(access: Access, key: str, name: str) -> Response:
-    """(Blocking) a response streaming one stored file: read in place when the repository offers a local
-    path, else fetched into a temporary file first (removed once sent)."""
+    """(Blocking) a response with one stored file: read in place when the repository offers a local path, else
+    fetched into a temporary file first (removed once sent)."""
     check_artifact_key(key)
     check_artifact_name(name)
     access.authorize_key(key, "read")
     path = access.artifacts.local_path(key, name)
     if path is not None and Path(path).is_file():
-        return _FileResponse(path, media_type="application/octet-stream")
+        return _file_response(Path(path))
     if path is not None:
         raise ArtifactNotFoundError(f"Artifact file {name!r} of key {key!r} does not exist.")
     directory = tempfile.mkdtemp(prefix=f"ebonite-load-{os.getpid()}-", dir=access.artifacts.staging_dir())
     try:
         access.artifacts.download(key, name, Path(directory) / name)
+        return _file_response(Path(directory) / name, directory)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    return _FileResponse(
-        Path(directory) / name,
-        media_type="application/octet-stream",
-        background=BackgroundTask(shutil.rmtree, directory, True),
-    )
+
+
+def _file_response(path: Path, temporary: str | None = None) -> Response:
+    """A file of up to ``CHUNK`` bytes is read here, on the worker thread the request already runs on (a
+    streamed answer takes a trip to a worker thread to open, to read and to close the file); a larger one is
+    streamed in chunks of ``CHUNK``. ``temporary``: a directory to remove once the file is sent."""
+    with open(path, "rb") as file:
+        if os.fstat(file.fileno()).st_size <= CHUNK:
+            content = file.read(CHUNK + 1)
+        else:
+            content = None
+    if content is not None and len(content) <= CHUNK:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+        return Response(content, media_type="application/octet-stream")
+    cleanup = BackgroundTask(shutil.rmtree, temporary, True) if temporary is not None else None
+    return _FileResponse(path, media_type="application/octet-stream", background=cleanup)
 
 
 def delete(access: Access, key: str) -> None:
