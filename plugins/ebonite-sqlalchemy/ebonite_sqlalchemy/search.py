@@ -8,7 +8,9 @@ that param's row of the params index and orders by its number, so the database w
 a search by tags, newest first, joins the first tag's row and orders by the creation date it copies, so the
 database walks that tag's models only.
 The outer one reads those rows' columns and tags, so that the wide columns and the tag aggregation are
-computed for one page, never for every candidate.
+computed for one page, never for every candidate. On PostgreSQL, :func:`match_probes` counts each param
+condition's matches first (up to a bound, in the search's snapshot), so that the list of a rare condition's
+matches is capped at its count and PostgreSQL plans with the true number.
 
 Semantics are those of :mod:`ebonite_core.query`; :mod:`.dialects` has what differs between databases.
 """
