@@ -39,9 +39,10 @@ NOTES = {
         "`cp` hashes nothing and copies inside the kernel. Hashing the buffers in cache-sized pieces in step "
         "with the write (pieces of 4, 8 and 16 MiB, the hash at most one piece behind) was tried and made the "
         "push slower (2.10, 1.38 and 2.12 s, against 0.72 and 1.02 s for the push as it is in runs around them): "
-        "each side waits for the other when another job holds a core. Left to try: writing with `O_DIRECT` "
-        "from an aligned bounce buffer, so that the "
-        "write no longer copies into the page cache beside the hash."
+        "each side waits for the other when another job holds a core. Writing with `O_DIRECT` from an 8 MiB "
+        "bounce buffer, so that the write no longer fills the page cache beside the hash, showed no clear gain "
+        "in a first check on the loaded machine (1 GiB alone: 1.05 and 0.85 s against 1.06 and 0.89 s through "
+        "the page cache; beside the hash: 1.75 and 1.61 s against 1.57 s and one outlier of 6.1 s)."
     ),
 }
 
