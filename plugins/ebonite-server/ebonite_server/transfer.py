@@ -1,12 +1,14 @@
 """Artifacts over HTTP, streamed in bounded memory both ways.
 
-An upload (``PUT /artifacts/{key}?files=a:3,b:5``) sends the files' bytes one after the other. The server
-writes each into a private temporary directory (in the artifact repository's staging directory, so that a
-local store links rather than copies), measuring its size and sha256 as it arrives, hands the complete set
-to the repository's ``push`` and only then records the key with what it measured. An upload cut short
-stores nothing: its temporary directory is removed, or, if the server itself was killed, left for
-``ebonite gc`` (it is named ``ebonite-push-<pid>-...`` like the client's own). The model that references
-the key becomes visible only when its manifest matches what was measured (:func:`api.create_model`).
+An upload (``PUT /artifacts/{key}?files=a:3,b:5``) sends the files' bytes one after the other; with
+``&task_id=...&model=...`` (a client pushing a small model), a name the task already has is refused first.
+The server writes each file into a private temporary directory (in the artifact repository's staging
+directory, so that a local store links rather than copies), measuring its size and sha256 as it arrives,
+hands the complete set to the repository's ``push`` and only then records the key with what it measured. An
+upload cut short stores nothing: its temporary directory is removed, or, if the server itself was killed,
+left for ``ebonite gc`` (it is named ``ebonite-push-<pid>-...`` like the client's own). The model that
+references the key becomes visible only when its manifest matches what was measured
+(:func:`api.create_model`).
 """
 
 from __future__ import annotations
