@@ -7,8 +7,8 @@
   memory growth during the transfers (RSS sampled every 10 ms; goal: under 200 MB); and where a load's time
   goes on each path (fetch, verify, deserialize: see ``load_phases``).
 
-Both paths use the same kind of store (a local store with fsync, the default); the server is a real `ebonite
-serve` process on 127.0.0.1.
+Both paths use the same kind of store (a local store with fsync, the default; one each, in the same
+directory); the server is a real `ebonite serve` process on 127.0.0.1.
 
     .venv/bin/python benchmarks/server_overhead.py --pushes 200 --size 1024
 """
@@ -179,14 +179,17 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("EBONITE_BENCH_DIR")) as directory:
         root = Path(directory)
-        config = root / "registry.toml"
+        config, direct_config = root / "registry.toml", root / "direct.toml"
         config.write_text(REGISTRY.format(root / "store"))
+        # Two stores of the same kind: pushes alternate between the paths, and in one store each path's write
+        # would make the other re-read the whole metadata file (a local store caches it until it changes).
+        direct_config.write_text(REGISTRY.format(root / "direct-store"))
         from ebonite_server.state import ServerState
 
         token = ServerState(root / "registry.server.sqlite3").create_token("bench", "write", "benchmark")[0]
         process, url = start_server(config)
         try:
-            direct, served = Ebonite.from_config(config), http_client(url, token)
+            direct, served = Ebonite.from_config(direct_config), http_client(url, token)
             figures = tiny(direct, served, args.pushes)
             print(
                 f"tiny model, median of {args.pushes}: push {figures['direct_push_ms']:.2f} ms direct, "
