@@ -209,8 +209,8 @@ class _VerifyingReader(io.RawIOBase):
 
     A large ``readinto`` (a tensor read into its own memory) hashes each chunk on a second thread while the
     next chunk is read, and returns once all of its bytes are hashed (the caller may reuse the buffer). A
-    ``seek`` elsewhere than the next byte to hash stops the hashing: the file is then checked on its own after
-    ``load``.
+    ``seek`` elsewhere than the next byte to hash, or a call of ``fileno``, stops the hashing: the file is then
+    checked on its own after ``load``.
     """
 
     def __init__(self, path: Path) -> None:
@@ -265,6 +265,10 @@ class _VerifyingReader(io.RawIOBase):
 
     def tell(self) -> int:
         return self._file.tell()
+
+    def fileno(self) -> int:
+        self.in_order = False  # whatever is read through the descriptor is not hashed here
+        return self._file.fileno()
 
     def close(self) -> None:
         try:

@@ -338,6 +338,8 @@ def test_a_file_hashed_while_it_is_loaded_is_checked_whichever_way_the_serialize
             return bytes(buffer[: file.readinto(buffer)]) + file.read()
         if mode == "head":
             return file.read(100)
+        if mode == "descriptor":
+            return os.read(file.fileno(), len(stored) + 1)
         if mode == "tail first":
             file.seek(-100, 2)
             tail = file.read()
@@ -356,16 +358,17 @@ def test_a_file_hashed_while_it_is_loaded_is_checked_whichever_way_the_serialize
     checked_apart: list[str] = []
     real_verify_file = storage.verify_file
     monkeypatch.setattr(storage, "verify_file", lambda *args: checked_apart.append(mode) or real_verify_file(*args))
-    for mode in ("read", "readinto", "head", "tail first"):
+    modes = ("read", "readinto", "head", "descriptor", "tail first")
+    for mode in modes:
         loaded = storage.read_object(Reading(mode), ebnt.artifact_repo, model, verify_while_loading=True)
         assert loaded == (stored[:100] if mode == "head" else stored)
-    assert checked_apart == ["head", "tail first"]
+    assert checked_apart == ["head", "descriptor", "tail first"]
     for tamper, message in (
         (lambda data: data[:-1] + bytes([data[-1] ^ 1]), "sha256"),
         (lambda data: data[:-1], "bytes"),
     ):
         path.write_bytes(tamper(stored))
-        for mode in ("read", "readinto", "head", "tail first"):
+        for mode in modes:
             with pytest.raises(ArtifactIntegrityError, match=message):
                 storage.read_object(Reading(mode), ebnt.artifact_repo, model, verify_while_loading=True)
 
