@@ -286,15 +286,16 @@ class _VerifyingReader(io.RawIOBase):
         self._hash.update(data)
         self.hashed += len(data)
 
-    def check(self, path: Path, artifact: ArtifactFile, model_name: str) -> None:
-        """Raise :class:`ArtifactIntegrityError` unless the bytes read match the manifest; a file not read in
-        order to its end is checked on its own."""
+    def check(self, artifact: ArtifactFile, model_name: str) -> bool:
+        """Whether the file was read in order to its end (else it must be checked on its own); raise
+        :class:`ArtifactIntegrityError` if it was and the bytes read differ from the manifest."""
         if not (self.in_order and self.at_end):
-            verify_file(path, artifact, model_name)
-        elif self.hashed != artifact.size:
+            return False
+        if self.hashed != artifact.size:
             raise _size_error(artifact, self.hashed, model_name)
-        elif self._hash.hexdigest() != artifact.sha256:
+        if self._hash.hexdigest() != artifact.sha256:
             raise _sha256_error(artifact, self._hash.hexdigest(), model_name)
+        return True
 
 
 def read_object(
@@ -329,15 +330,15 @@ def read_object(
                 # place can also vanish after the repository found it: the model deleted by another process.
                 raise _missing(artifact.name, model.name, err) from err
             paths[artifact.name] = path
-        readers: dict[str, _VerifyingReader] = {}
+        readers: dict[str, list[_VerifyingReader]] = {name: [] for name in checks}
 
         def open_file(name: str) -> IO[bytes]:
             if name not in paths:
                 raise ArtifactNotFoundError(f"Model {model.name!r} has no artifact file {name!r}.")
             try:
-                if name in checks and name not in readers:  # a second opening is checked after load
-                    readers[name] = _VerifyingReader(paths[name])
-                    return io.BufferedReader(readers[name], _CHUNK)
+                if name in checks:
+                    readers[name].append(_VerifyingReader(paths[name]))
+                    return io.BufferedReader(readers[name][-1], _CHUNK)
                 return open(paths[name], "rb")
             except FileNotFoundError as err:
                 raise _missing(name, model.name, err) from err
@@ -347,7 +348,7 @@ def read_object(
             return serializer.load(open_file, details)
         try:
             obj = serializer.load(open_file, details)
-        except BaseException:
+        except Exception:
             _check_loaded(paths, checks, {}, model.name)  # a changed file explains a failed load better
             raise
         _check_loaded(paths, checks, readers, model.name)
@@ -355,14 +356,18 @@ def read_object(
 
 
 def _check_loaded(
-    paths: dict[str, Path], checks: dict[str, ArtifactFile], readers: dict[str, _VerifyingReader], model_name: str
+    paths: dict[str, Path],
+    checks: dict[str, ArtifactFile],
+    readers: dict[str, list[_VerifyingReader]],
+    model_name: str,
 ) -> None:
-    """Check each file of ``checks`` by what its reader hashed, or on its own when it has none."""
+    """Check each file of ``checks`` by what each of its readers hashed; a file that one of them did not read in
+    order to its end, or that was never opened, is checked on its own."""
     for name, artifact in checks.items():
         try:
-            if name in readers:
-                readers[name].check(paths[name], artifact, model_name)
-            else:
+            opened = readers.get(name, [])
+            read_whole = [reader.check(artifact, model_name) for reader in opened]  # raises on a mismatch
+            if not opened or not all(read_whole):
                 verify_file(paths[name], artifact, model_name)
         except FileNotFoundError as err:
             raise _missing(name, model_name, err) from err

@@ -352,17 +352,20 @@ def test_a_file_hashed_while_it_is_loaded_is_checked_whichever_way_the_serialize
             self.mode = mode
 
         def load(self, open_file: Any, details: Any) -> bytes:
+            if self.mode == "twice":  # each opening counts: the second one reads only the head
+                with open_file("model.pkl") as file, open_file("model.pkl") as again:
+                    return file.read() if again.read(100) else b""
             with open_file("model.pkl") as file:
                 return read(self.mode, file)
 
     checked_apart: list[str] = []
     real_verify_file = storage.verify_file
     monkeypatch.setattr(storage, "verify_file", lambda *args: checked_apart.append(mode) or real_verify_file(*args))
-    modes = ("read", "readinto", "head", "descriptor", "tail first")
+    modes = ("read", "readinto", "head", "descriptor", "tail first", "twice")
     for mode in modes:
         loaded = storage.read_object(Reading(mode), ebnt.artifact_repo, model, verify_while_loading=True)
         assert loaded == (stored[:100] if mode == "head" else stored)
-    assert checked_apart == ["head", "descriptor", "tail first"]
+    assert checked_apart == ["head", "descriptor", "tail first", "twice"]
     for tamper, message in (
         (lambda data: data[:-1] + bytes([data[-1] ^ 1]), "sha256"),
         (lambda data: data[:-1], "bytes"),
