@@ -55,10 +55,11 @@ class ModelSerializer(ABC):
     safe: ClassVar[bool] = False
     load_while_verifying: ClassVar[bool] = False
     """For a ``safe`` serializer whose ``load`` interprets nothing an attacker could aim at (it checks a small
-    header and copies bytes into place): the client checks the files' sha256 on a second thread while
-    ``load`` reads, rather than before, and returns the object only once every file matched. Serializers
-    that hand the bytes to a parser (a C++ model loader, skops) leave it ``False``: their files are checked
-    before any byte reaches the parser."""
+    header and copies bytes into place): the client hashes each file as ``load`` reads it, rather than
+    before (the bytes checked are the bytes loaded, in one pass; a file not read in order to its end is checked
+    after ``load``), and returns the object only once every file matched. Serializers that hand the bytes to
+    a parser (a C++ model loader, skops) leave it ``False``: their files are checked before any byte reaches
+    the parser."""
 
     @classmethod
     @abstractmethod

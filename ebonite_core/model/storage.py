@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import os
 import queue
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -275,21 +277,114 @@ def _check_measured(artifact: ArtifactFile, model_name: str, size: int, sha256: 
         )
 
 
+class _VerifyingReader(io.RawIOBase):
+    """A stored file opened for a serializer's ``load`` that hashes every byte it hands out, in order: when
+    ``load`` reads the file from its start to its end, the bytes checked against the manifest are the very
+    bytes loaded, in one pass over them (see :func:`read_object`).
+
+    A large ``readinto`` (a tensor read into its own memory) hashes each chunk on a second thread while the
+    next chunk is read, and returns once all of its bytes are hashed (the caller may reuse the buffer). A
+    ``seek`` elsewhere than the next byte to hash, or a call of ``fileno``, stops the hashing: the file is then
+    checked on its own after ``load``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)
+        self._hash = hashlib.sha256()
+        self._hasher: ThreadPoolExecutor | None = None
+        self.hashed = 0
+        self.in_order = True
+        self.at_end = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if view.nbytes < _PARALLEL_HASH_BYTES:
+            count = self._file.readinto(view) or 0
+            self._update(view[:count])
+            return count
+        if self._hasher is None:
+            self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ebonite-verify")
+        done, hashing = 0, []
+        try:
+            while done < view.nbytes:
+                count = self._file.readinto(view[done : done + _PARALLEL_HASH_BYTES]) or 0
+                if count == 0:
+                    break
+                hashing.append(self._hasher.submit(self._update, view[done : done + count]))
+                done += count
+        finally:
+            for future in hashing:
+                future.result()
+        if done == 0:
+            self._update(view[:0])
+        return done
+
+    def readall(self) -> bytes:
+        data = self._file.readall()
+        self._update(data)
+        self._update(b"")  # readall stops at the end of the file
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        position = self._file.seek(offset, whence)
+        if position != self.hashed:
+            self.in_order = False
+        return position
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def fileno(self) -> int:
+        self.in_order = False  # whatever is read through the descriptor is not hashed here
+        return self._file.fileno()
+
+    def close(self) -> None:
+        try:
+            if self._hasher is not None:
+                self._hasher.shutdown()
+            self._file.close()
+        finally:
+            super().close()
+
+    def _update(self, data: Any) -> None:
+        if not self.in_order:
+            return
+        if not len(data):
+            self.at_end = True
+        self._hash.update(data)
+        self.hashed += len(data)
+
+    def check(self, artifact: ArtifactFile, model_name: str) -> bool:
+        """Whether the file was read in order to its end (else it must be checked on its own); raise
+        :class:`ArtifactIntegrityError` if it was and the bytes read differ from the manifest."""
+        if not (self.in_order and self.at_end):
+            return False
+        _check_measured(artifact, model_name, self.hashed, self._hash.hexdigest())
+        return True
+
+
 def read_object(
     serializer: ModelSerializer, repository: ArtifactRepository, model: Model, verify_while_loading: bool = False
 ) -> Any:
     """Fetch every file of ``model``, check it against the manifest, then deserialize the object.
 
     With ``verify_while_loading`` (the client passes it only for a safe format whose serializer asks for it,
-    see :attr:`ModelSerializer.load_while_verifying`), the sha256 checks run on a second thread while the
-    serializer reads, and the object is returned only once every file matched: about the time of one pass
-    over the bytes instead of two.
+    see :attr:`ModelSerializer.load_while_verifying`), each file is hashed as the serializer reads it (the
+    bytes checked are the bytes loaded, in one pass over them), a file it did not read in order to its end is
+    checked after ``load``, and the object is returned only once every file matched.
     """
     if model.artifact_key is None or not model.artifacts:
         raise ArtifactNotFoundError(f"Model {model.name!r} has no stored artifacts.")
     with private_directory(None, "load", model.name) as temporary:
         paths: dict[str, Path] = {}
-        checks: list[tuple[Path, ArtifactFile]] = []
+        checks: dict[str, ArtifactFile] = {}
         for artifact in model.artifacts:
             if is_additional_artifact(artifact.name):
                 continue  # fetched for the user by ebonite_core.model.additional, never given to the serializer
@@ -302,7 +397,7 @@ def read_object(
                     pass  # hashed while it was written
                 elif verify_while_loading:
                     path.stat()  # a missing file is reported now, as without the option
-                    checks.append((path, artifact))
+                    checks[artifact.name] = artifact
                 else:
                     verify_file(path, artifact, model.name)
             except (ArtifactNotFoundError, FileNotFoundError) as err:
@@ -310,11 +405,15 @@ def read_object(
                 # place can also vanish after the repository found it: the model deleted by another process.
                 raise _missing(artifact.name, model.name, err) from err
             paths[artifact.name] = path
+        readers: dict[str, list[_VerifyingReader]] = {name: [] for name in checks}
 
         def open_file(name: str) -> IO[bytes]:
             if name not in paths:
                 raise ArtifactNotFoundError(f"Model {model.name!r} has no artifact file {name!r}.")
             try:
+                if name in checks:
+                    readers[name].append(_VerifyingReader(paths[name]))
+                    return io.BufferedReader(readers[name][-1], _CHUNK)
                 return open(paths[name], "rb")
             except FileNotFoundError as err:
                 raise _missing(name, model.name, err) from err
@@ -322,7 +421,31 @@ def read_object(
         details = model.format.get("details") or {}
         if not checks:
             return serializer.load(open_file, details)
-        return _load_while_verifying(lambda: serializer.load(open_file, details), checks, model.name)
+        try:
+            obj = serializer.load(open_file, details)
+        except Exception:
+            _check_loaded(paths, checks, {}, model.name)  # a changed file explains a failed load better
+            raise
+        _check_loaded(paths, checks, readers, model.name)
+        return obj
+
+
+def _check_loaded(
+    paths: dict[str, Path],
+    checks: dict[str, ArtifactFile],
+    readers: dict[str, list[_VerifyingReader]],
+    model_name: str,
+) -> None:
+    """Check each file of ``checks`` by what each of its readers hashed; a file that one of them did not read in
+    order to its end, or that was never opened, is checked on its own."""
+    for name, artifact in checks.items():
+        try:
+            opened = readers.get(name, [])
+            read_whole = [reader.check(artifact, model_name) for reader in opened]  # raises on a mismatch
+            if not opened or not all(read_whole):
+                verify_file(paths[name], artifact, model_name)
+        except FileNotFoundError as err:
+            raise _missing(name, model_name, err) from err
 
 
 def download_file(
@@ -353,35 +476,6 @@ def download_file(
     if streamed:
         _check_measured(artifact, model.name, writer.size, writer.hexdigest())
     return path, streamed
-
-
-def _load_while_verifying(load: Any, checks: list[tuple[Path, ArtifactFile]], model_name: str) -> Any:
-    """``load()`` while a second thread checks every file; the verifier's error wins over the loader's."""
-    failures: list[BaseException] = []
-
-    def verify_all() -> None:
-        try:
-            for path, artifact in checks:
-                try:
-                    verify_file(path, artifact, model_name)
-                except FileNotFoundError as err:
-                    raise _missing(artifact.name, model_name, err) from err
-        except BaseException as err:  # handed to the loading thread
-            failures.append(err)
-
-    verifier = threading.Thread(target=verify_all, name="ebonite-verify", daemon=True)
-    verifier.start()
-    try:
-        obj = load()
-    except BaseException as err:
-        verifier.join()
-        if failures:  # a changed file explains a failed load better than the loader does
-            raise failures[0] from err
-        raise
-    verifier.join()
-    if failures:
-        raise failures[0]
-    return obj
 
 
 def _missing(name: str, model_name: str, err: Exception) -> ArtifactNotFoundError:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -360,6 +360,64 @@ def test_a_durable_store_has_large_files_written_through_while_they_are_hashed(
     stored = (store / "artifacts" / model.artifact_key / artifact.name).read_bytes()
     assert (len(stored), hashlib.sha256(stored).hexdigest()) == (artifact.size, artifact.sha256)
     assert ebnt.get_model("big", "task", "project").load().object.payload == weights
+
+
+def test_a_file_hashed_while_it_is_loaded_is_checked_whichever_way_the_serializer_reads_it(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``verify_while_loading`` each file is hashed as the serializer reads it in order (large
+    ``readinto`` calls in chunks hashed on a second thread); a file read out of order or not to its end is
+    checked on its own after ``load``. Either way a changed byte is refused."""
+    from ebonite_core.model import storage
+
+    weights = bytes(range(256)) * (40 * 1024)  # 10 MiB
+    ebnt = Ebonite.local(store)
+    model = ebnt.get_or_create_task("project", "task").create_and_push_model(ScaleModel(2.0, weights), SAMPLE, "big")
+    path = store / "artifacts" / model.artifact_key / "model.pkl"
+    stored = path.read_bytes()
+
+    def read(mode: str, file: Any) -> bytes:
+        if mode == "readinto":
+            buffer = bytearray(len(stored) + 1)
+            return bytes(buffer[: file.readinto(buffer)]) + file.read()
+        if mode == "head":
+            return file.read(100)
+        if mode == "descriptor":
+            return os.read(file.fileno(), len(stored) + 1)
+        if mode == "tail first":
+            file.seek(-100, 2)
+            tail = file.read()
+            file.seek(0)
+            return file.read()[:-100] + tail
+        return file.read()
+
+    class Reading:
+        def __init__(self, mode: str) -> None:
+            self.mode = mode
+
+        def load(self, open_file: Any, details: Any) -> bytes:
+            if self.mode == "twice":  # each opening counts: the second one reads only the head
+                with open_file("model.pkl") as file, open_file("model.pkl") as again:
+                    return file.read() if again.read(100) else b""
+            with open_file("model.pkl") as file:
+                return read(self.mode, file)
+
+    checked_apart: list[str] = []
+    real_verify_file = storage.verify_file
+    monkeypatch.setattr(storage, "verify_file", lambda *args: checked_apart.append(mode) or real_verify_file(*args))
+    modes = ("read", "readinto", "head", "descriptor", "tail first", "twice")
+    for mode in modes:
+        loaded = storage.read_object(Reading(mode), ebnt.artifact_repo, model, verify_while_loading=True)
+        assert loaded == (stored[:100] if mode == "head" else stored)
+    assert checked_apart == ["head", "descriptor", "tail first", "twice"]
+    for tamper, message in (
+        (lambda data: data[:-1] + bytes([data[-1] ^ 1]), "sha256"),
+        (lambda data: data[:-1], "bytes"),
+    ):
+        path.write_bytes(tamper(stored))
+        for mode in modes:
+            with pytest.raises(ArtifactIntegrityError, match=message):
+                storage.read_object(Reading(mode), ebnt.artifact_repo, model, verify_while_loading=True)
 
 
 def test_the_artifact_file_is_the_pickled_object(store: Path) -> None:

@@ -125,8 +125,11 @@ class TorchSerializer(ModelSerializer):
             module = cls(**kwargs)  # non-persistent buffers: only the constructor computes them
         else:
             shared = _shared_tensors(module)
-            module = module.to_empty(device="cpu")
-            _tie(module, shared)  # to_empty gives each name its own memory: tie what the constructor tied
+            # Memory of its own for each tensor, as to_empty would give, but allocated here: to_empty calls
+            # empty_like on meta tensors, whose first use imports sympy (0.2 s of CPU in each new process).
+            empty = {name: torch.empty(t.shape, dtype=t.dtype) for name, t in module.state_dict().items()}
+            module.load_state_dict(empty, assign=True)
+            _tie(module, shared)  # each name got its own memory: tie what the constructor tied
         with open_file(self.file_name) as file:
             read_safetensors(file, module.state_dict(keep_vars=True))
         module.train(bool(details.get("training", False)))
