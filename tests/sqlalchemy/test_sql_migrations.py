@@ -25,7 +25,7 @@ from ebonite_core.query import ModelQuery
 from ebonite_core.testing import make_model
 
 FIRST_REVISION = "0001"
-REVISIONS = [FIRST_REVISION, "0002", "0003", "0004"]
+REVISIONS = [FIRST_REVISION, "0002", "0003", "0004", "0005"]
 
 # The tables as revision 0002 had them, for writing what an older release wrote: params inside ``data``.
 LEGACY_PROJECTS = table("ebonite_projects", column("id"), column("name"), column("creation_date", UTCDateTime()))
@@ -90,10 +90,10 @@ def write_legacy_models(db_url: str, models: list[Model]) -> None:
         engine.dispose()
 
 
-def test_the_package_ships_a_linear_history_of_four_revisions() -> None:
+def test_the_package_ships_a_linear_history_of_five_revisions() -> None:
     revisions = list(script_directory().walk_revisions())
     assert [revision.revision for revision in reversed(revisions)] == REVISIONS
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_an_empty_database_is_created_at_the_newest_revision(

@@ -240,7 +240,7 @@ def test_a_bad_filter_is_explained_next_to_the_form(site: Site, client_for: Clie
         ("param=accuracy+%3E%3D+high", "needs a number"),
         ("param=accuracy", "write it as key, a comparison"),
         ("tag=stage", "write it as key=value"),
-        ("sort=author", "Cannot order by"),
+        ("sort=size", "Cannot order by"),
         ("page=garbage", "Invalid page token"),
     ]:
         response = client.http.get(f"{task}?{query}")
