@@ -233,6 +233,29 @@ def test_revoking_the_token_ends_its_sessions(site: Site, client_for: ClientFor,
         state.close()
 
 
+def test_every_column_header_of_the_task_table_is_a_sort_link(site: Site, client_for: ClientFor) -> None:
+    """Name, created, author, each tag key (in the Tags header) and each param column, numbers or text; an order
+    that leaves models out says so, and the order menu keeps it."""
+    client = client_for("read")
+    task = f"/ui/tasks/{site.ids['fraud/detector']}"
+    head = client.http.get(task).text.split("<thead>")[1].split("</thead>")[0]
+    assert set(re.findall(r'data-sort="([^"]+)"', head)) == {
+        "name",
+        "creation_date",
+        "author",
+        "tags.stage",
+        "tags.team",
+        "params.accuracy",
+        "params.learning_rate",
+        "text_params.kernel",
+    }
+    page = client.http.get(f"{task}?sort=-text_params.kernel&limit=5").text
+    kernels = re.findall(r'data-param="kernel">([^<]*)<', page)
+    assert kernels == sorted(kernels, reverse=True) and len(kernels) == 5
+    assert "only models whose kernel is text are listed" in page
+    assert '<option value="-text_params.kernel" selected>kernel, Z to A</option>' in page
+
+
 def test_a_bad_filter_is_explained_next_to_the_form(site: Site, client_for: ClientFor) -> None:
     client = client_for("read")
     task = f"/ui/tasks/{site.ids['fraud/detector']}"
