@@ -283,3 +283,30 @@ class ModelPage(list[Model]):
     """One page of search results (metadata only); ``next_page_token`` is ``None`` on the last page."""
 
     next_page_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What :meth:`MetadataRepository.summarize_models` answers: how many models match a query, the total size
+    of their artifacts (bytes, from the manifests) and the creation date of the newest (``None`` if none)."""
+
+    count: int = 0
+    size: int = 0
+    last_created: datetime | None = None
+
+    def add(self, count: int, size: int, last_created: datetime | None) -> ModelSummary:
+        """This summary with more models counted in."""
+        dates = [date for date in (self.last_created, last_created) if date is not None]
+        return ModelSummary(self.count + count, self.size + size, max(dates, default=None))
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[Mapping[str, Any]]) -> ModelSummary:
+        """The summary of model rows (``Model.to_dict()`` output), in one pass that builds no object."""
+        count = size = 0
+        last: datetime | None = None
+        for row in rows:
+            count += 1
+            size += sum(int(artifact.get("size") or 0) for artifact in row.get("artifacts") or ())
+            created = parse_timestamp(row["creation_date"])
+            last = created if last is None or created > last else last
+        return cls(count, size, last)

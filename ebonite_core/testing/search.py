@@ -10,7 +10,7 @@ import pytest
 
 from ..interfaces import MetadataRepository
 from ..objects import Model, Project, Task
-from ..query import ModelQuery
+from ..query import ModelQuery, ModelSummary
 from .fixtures import MetadataFixtures
 from .models import make_model
 
@@ -158,6 +158,20 @@ class SearchContract(MetadataFixtures):
         token = ModelQuery.create(order_by=order_by).encode_token(value, "1")
         with pytest.raises(ValueError, match="page token"):
             repo.search_models(ModelQuery.create(order_by=order_by, page_token=token))
+
+    def test_summarize_models_counts_sizes_and_finds_the_newest(
+        self, repo: MetadataRepository, task: Task, dated_models: dict
+    ) -> None:
+        """What the web UI's registry page shows per task, with the search's filters (order aside)."""
+        size = sum(artifact.size for artifact in dated_models["m0"].artifacts)
+        assert size > 0
+        newest = START + timedelta(minutes=5)
+        assert repo.summarize_models(ModelQuery.create(task_id=task.id)) == ModelSummary(6, 6 * size, newest)
+        assert repo.summarize_models(ModelQuery.create(project_id=task.project_id)) == ModelSummary(6, 6 * size, newest)
+        candidates = ModelQuery.create(task_id=task.id, tags={"stage": "candidate"}, order_by="name", limit=1)
+        assert repo.summarize_models(candidates) == ModelSummary(3, 3 * size, newest)
+        empty = repo.create_task(Task("empty", project_id=task.project_id))
+        assert repo.summarize_models(ModelQuery.create(task_id=empty.id)) == ModelSummary(0, 0, None)
 
     def test_search_returns_metadata_copies(self, repo: MetadataRepository, dated_models: dict) -> None:
         [newest] = repo.search_models(ModelQuery.create(limit=1))

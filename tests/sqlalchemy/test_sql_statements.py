@@ -9,6 +9,7 @@ the number of models, and so is following an alias. Garbage collection's last ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -252,8 +253,27 @@ def test_ordering_by_author_a_tag_or_a_string_param_walks_an_index(repository: S
             assert sum("TEMP B-TREE" in line for line in plan) == 1, (order_by, plan)
 
 
-def _sqlite_plan(repository: SQLAlchemyMetaRepository, query: ModelQuery) -> list[str]:
-    """SQLite's ``EXPLAIN QUERY PLAN`` of the statement ``search_models(query)`` runs, with its arguments."""
+@pytest.mark.parametrize("backend", ["sqlite-file"])
+def test_a_tasks_summary_is_one_statement_read_from_an_index(repository: SQLAlchemyMetaRepository) -> None:
+    """What the registry page shows per task (count, size, last push): one aggregate that SQLite answers from
+    revision 0005's index on (task_id, creation_date, artifact_size) alone, reading no model's row."""
+    task = repository.create_task(Task("task", project_id=repository.create_project(Project("project")).id))
+    for index in range(30):
+        repository.create_model(make_model(f"m{index}", task.id))
+    with count_statements(repository.engine) as statements:
+        summary = repository.summarize_models(ModelQuery.create(task_id=task.id))
+    assert summary.count == 30 and summary.size == 30 * 3 and len(statements) == 1
+    plan = _sqlite_plan(repository, ModelQuery.create(task_id=task.id), repository.summarize_models)
+    assert plan == [
+        "SEARCH ebonite_models USING COVERING INDEX ix_ebonite_models_task_id_creation_date_artifact_size (task_id=?)"
+    ]
+
+
+def _sqlite_plan(
+    repository: SQLAlchemyMetaRepository, query: ModelQuery, method: Callable[[ModelQuery], object] | None = None
+) -> list[str]:
+    """SQLite's ``EXPLAIN QUERY PLAN`` of the statement ``search_models(query)`` (or ``method(query)``) runs,
+    with its arguments."""
     captured: list[tuple[str, object]] = []
 
     def record(connection: object, cursor: object, statement: str, parameters: object, *args: object) -> None:
@@ -261,7 +281,7 @@ def _sqlite_plan(repository: SQLAlchemyMetaRepository, query: ModelQuery) -> lis
 
     event.listen(repository.engine, "before_cursor_execute", record)
     try:
-        repository.search_models(query)
+        (method or repository.search_models)(query)
     finally:
         event.remove(repository.engine, "before_cursor_execute", record)
     [(statement, parameters)] = captured

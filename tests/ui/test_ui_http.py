@@ -9,12 +9,14 @@ import json
 import re
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+from ebonite_server.ui.views import human_size
 from srv_processes import ebonite_command
 from ui_site import (
     HOSTILE_MODEL,
@@ -231,6 +233,19 @@ def test_revoking_the_token_ends_its_sessions(site: Site, client_for: ClientFor,
     finally:
         session.close()
         state.close()
+
+
+def test_the_registry_page_shows_each_tasks_count_size_and_last_push(site: Site, client_for: ClientFor) -> None:
+    """The figures the store aggregates (``summarize_models``) are those of the task's models."""
+    models = site.registry().get_models("detector", "fraud")
+    page = client_for("read").http.get("/ui/").text
+    row = re.search(r'<tr>\s*<th scope="row"><a href="[^"]+">detector</a></th>(.*?)</tr>', page, re.DOTALL)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.DOTALL)
+    newest = max(model.creation_date for model in models).astimezone(timezone.utc).isoformat()
+    assert cells[0] == str(len(models)) and len(models) > 1
+    assert cells[1] == human_size(sum(artifact.size for model in models for artifact in model.artifacts))
+    assert f'datetime="{newest}"' in cells[2]
 
 
 def test_every_column_header_of_the_task_table_is_a_sort_link(site: Site, client_for: ClientFor) -> None:

@@ -170,6 +170,10 @@ models = Table(
     # Nullable only because revision 0003 adds it to existing tables: NOT NULL would need a server default,
     # which MySQL refuses on JSON columns. Every write sets it, and 0003 filled it for the models it found.
     Column("params", JSON(), nullable=True),
+    # The total size of the model's artifacts (bytes, from the manifest in ``data``), so that a task's summary
+    # (count, size, last push) is one aggregate over an index (revision 0005; nullable only because 0005 adds
+    # it to existing rows, which it fills).
+    Column("artifact_size", BigInteger(), nullable=True),
     UniqueConstraint("task_id", "name"),  # also the index for get_model_by_name
     # get_models, in creation order (revision 0002); with the creation dates that a search starting from a
     # rare tag or param sorts by, so that it reads no model's row for them (revision 0004)
@@ -180,6 +184,8 @@ models = Table(
     # The same orders across tasks: a search by project or over the whole registry (revision 0004).
     Index("ix_ebonite_models_creation_date_id", "creation_date", "id"),
     Index("ix_ebonite_models_name_id", "name", "id"),
+    # A task's summary, read from the index alone (revision 0005).
+    Index("ix_ebonite_models_task_id_creation_date_artifact_size", "task_id", "creation_date", "artifact_size"),
     # Ordering by author, in a task and across tasks (revision 0005).
     Index("ix_ebonite_models_task_id_author_id", "task_id", "author", "id"),
     Index("ix_ebonite_models_author_id", "author", "id"),
@@ -235,6 +241,12 @@ task_aliases = Table(
 # Model fields kept in columns or tables of their own; every other key of Model.to_dict() goes into the JSON
 # ``data`` column.
 MODEL_COLUMNS = ("id", "name", "task_id", "author", "creation_date", "artifact_key", "params", "tags")
+
+
+def artifact_size(document: dict[str, Any]) -> int:
+    """The ``artifact_size`` column of a model: the sizes in its manifest (``Model.to_dict()["artifacts"]``)
+    added up. Revision 0005 computes the same for the models it finds."""
+    return sum(int(artifact.get("size") or 0) for artifact in document.get("artifacts") or ())
 
 
 def param_index_rows(model_id: int, params: dict[str, Any]) -> list[dict[str, Any]]:
