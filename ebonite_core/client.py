@@ -577,7 +577,9 @@ class Ebonite:
 
         ``params`` compares numbers with ``{"accuracy": (">=", 0.9)}`` (``==``, ``!=``, ``<``, ``<=``, ``>``,
         ``>=``) and strings or numbers for equality with ``{"kernel": "rbf"}``. ``order_by`` is
-        ``creation_date``, ``name`` or ``params.<key>``, ``-`` first for descending. See
+        ``creation_date``, ``name``, ``author``, ``params.<key>`` (numbers), ``text_params.<key>`` (strings) or
+        ``tags.<key>``, ``-`` first for descending; ordering by a field lists only the models that have a value
+        of its kind for it. See
         :mod:`ebonite_core.query` for the details.
         """
         query = self._query(

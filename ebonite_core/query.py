@@ -10,10 +10,18 @@ Filters (all optional, combined with AND):
   ``("!=", 0.9)`` leaves out a model whose param is ``"n/a"``, or has no such param.
 - ``created_after`` / ``created_before``: strict bounds on ``creation_date`` (timezone-aware).
 
-Order: ``order_by`` is ``creation_date``, ``name`` or ``params.<key>``, with a leading ``-`` for descending
-(default ``-creation_date``). Ordering by a param leaves out models whose param is not a number. Ties are
-broken by id, in the same direction. Pages are keyset-paginated: the page token records the last model's
-sort value and id, so that models added while a client pages through results never shift later pages.
+Order: ``order_by`` is one of these, with a leading ``-`` for descending (default ``-creation_date``):
+
+- ``creation_date``, ``name``;
+- ``author``: models without an author are left out;
+- ``params.<key>``: by the param's number; models whose param is not a number are left out;
+- ``text_params.<key>``: by the param's text; models whose param is not a string are left out;
+- ``tags.<key>``: by the value of that tag; models without the tag are left out.
+
+Ordering by a field thus lists the models that have a value of its kind for it, in both directions (as
+ordering by a param always did). Text sorts by code point. Ties are broken by id, in the same direction. Pages
+are keyset-paginated: the page token records the last model's sort value and id, so that models added while a
+client pages through results never shift later pages.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from typing import Any
 from .objects import Model, parse_timestamp
 
 MAX_LIMIT = 1000
+# Orders by a keyed field, ``<prefix>.<key>``, and the kind of value each sorts (the model's field it reads).
+KEYED_ORDERS = ("params.", "text_params.", "tags.")
 # The comparison operators of a param filter. Applied to values they give a bool; a SQL backend applies
 # them to column expressions and gets the SQL comparison.
 COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -95,7 +105,7 @@ class ModelQuery:
     params: tuple[ParamCondition, ...] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
-    order_field: str = "creation_date"  # "creation_date", "name" or "params.<key>"
+    order_field: str = "creation_date"  # "creation_date", "name", "author" or "<params|text_params|tags>.<key>"
     descending: bool = True
     limit: int = 100
     after: tuple[Any, str] | None = None
@@ -109,9 +119,9 @@ class ModelQuery:
             valid = (
                 isinstance(value, datetime) and value.tzinfo is not None
                 if self.order_field == "creation_date"
-                else isinstance(value, str)
-                if self.order_field == "name"
                 else is_number(value)
+                if self.order_param is not None
+                else isinstance(value, str)
             )
             if not valid or not isinstance(model_id, str):
                 raise ValueError(f"Invalid page token: {value!r} is not a value of {self.order_field}.")
@@ -133,11 +143,12 @@ class ModelQuery:
         """Check and normalise the arguments of ``Ebonite.search_models``; ``ValueError`` on bad input."""
         descending = order_by.startswith("-")
         order_field = order_by.lstrip("-")
-        if order_field not in ("creation_date", "name") and not (
-            order_field.startswith("params.") and len(order_field) > len("params.")
+        if order_field not in ("creation_date", "name", "author") and not any(
+            order_field.startswith(prefix) and len(order_field) > len(prefix) for prefix in KEYED_ORDERS
         ):
             raise ValueError(
-                f"Cannot order by {order_by!r}: use creation_date, name or params.<key>, '-' first for descending."
+                f"Cannot order by {order_by!r}: use creation_date, name, author, params.<key> (numbers), "
+                "text_params.<key> (strings) or tags.<key>, '-' first for descending."
             )
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {limit!r}.")
@@ -163,7 +174,21 @@ class ModelQuery:
 
     @property
     def order_param(self) -> str | None:
-        return self.order_field[len("params.") :] if self.order_field.startswith("params.") else None
+        """The key of the numeric param this query orders by, if it orders by one."""
+        return self._order_key("params.")
+
+    @property
+    def order_text_param(self) -> str | None:
+        """The key of the string param this query orders by, if it orders by one."""
+        return self._order_key("text_params.")
+
+    @property
+    def order_tag(self) -> str | None:
+        """The key of the tag whose value this query orders by, if it orders by one."""
+        return self._order_key("tags.")
+
+    def _order_key(self, prefix: str) -> str | None:
+        return self.order_field[len(prefix) :] if self.order_field.startswith(prefix) else None
 
     # Working on rows: ``Model.to_dict()`` output, the shape the in-memory and local backends keep.
     def matches(self, row: Mapping[str, Any]) -> bool:
@@ -182,15 +207,27 @@ class ModelQuery:
                 return False
             if self.created_before is not None and not created < self.created_before:
                 return False
-        order_param = self.order_param
-        return order_param is None or is_number(params.get(order_param))
+        return self.has_sort_value(row)
+
+    def has_sort_value(self, row: Mapping[str, Any]) -> bool:
+        """Whether a model row has a value of this query's order (see the module's docstring)."""
+        if self.order_field in ("creation_date", "name"):
+            return True
+        if self.order_field == "author":
+            return isinstance(row.get("author"), str)
+        if self.order_tag is not None:
+            return self.order_tag in (row.get("tags") or {})
+        value = (row.get("params") or {}).get(self.order_param or self.order_text_param)
+        return is_number(value) if self.order_param is not None else isinstance(value, str)
 
     def sort_value(self, row: Mapping[str, Any]) -> Any:
         if self.order_field == "creation_date":
             return parse_timestamp(row["creation_date"])
-        if self.order_field == "name":
-            return row["name"]
-        return row["params"][self.order_param]
+        if self.order_field in ("name", "author"):
+            return row[self.order_field]
+        if self.order_tag is not None:
+            return row["tags"][self.order_tag]
+        return row["params"][self.order_param or self.order_text_param]
 
     def page(self, rows: Iterable[Mapping[str, Any]], id_key: Callable[[str], Any] = id_sort_key) -> ModelPage:
         """Sort, skip to the token and cut one page from rows that already passed :meth:`matches`."""
@@ -246,3 +283,30 @@ class ModelPage(list[Model]):
     """One page of search results (metadata only); ``next_page_token`` is ``None`` on the last page."""
 
     next_page_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What :meth:`MetadataRepository.summarize_models` answers: how many models match a query, the total size
+    of their artifacts (bytes, from the manifests) and the creation date of the newest (``None`` if none)."""
+
+    count: int = 0
+    size: int = 0
+    last_created: datetime | None = None
+
+    def add(self, count: int, size: int, last_created: datetime | None) -> ModelSummary:
+        """This summary with more models counted in."""
+        dates = [date for date in (self.last_created, last_created) if date is not None]
+        return ModelSummary(self.count + count, self.size + size, max(dates, default=None))
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[Mapping[str, Any]]) -> ModelSummary:
+        """The summary of model rows (``Model.to_dict()`` output), in one pass that builds no object."""
+        count = size = 0
+        last: datetime | None = None
+        for row in rows:
+            count += 1
+            size += sum(int(artifact.get("size") or 0) for artifact in row.get("artifacts") or ())
+            created = parse_timestamp(row["creation_date"])
+            last = created if last is None or created > last else last
+        return cls(count, size, last)

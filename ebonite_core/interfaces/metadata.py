@@ -17,7 +17,7 @@ from ..errors import (
 )
 from ..masking import hide_url_secrets
 from ..objects import Model, Project, Task
-from ..query import MAX_LIMIT, ModelPage, ModelQuery
+from ..query import MAX_LIMIT, ModelPage, ModelQuery, ModelSummary
 from .artifact import config_not_supported
 
 # What identifies an object beyond its id, which is unique only within one store: an object of another
@@ -43,6 +43,11 @@ def check_same(stored: Project | Task | Model | Mapping[str, Any] | None, given:
         f"{kind.__name__} {given.name!r} (id {given.id!r}) is not in this registry: it was deleted, or the object "
         f"comes from another registry. Get the {what} from this registry (get_{what}) to change or delete it."
     )
+
+
+def _summary_of(models: list[Model]) -> tuple[int, int, datetime | None]:
+    sizes = sum(artifact.size for model in models for artifact in model.artifacts)
+    return len(models), sizes, max((model.creation_date for model in models), default=None)
 
 
 def _field(source: Any, name: str) -> Any:
@@ -77,14 +82,14 @@ class MetadataRepository(ABC):
       ``None`` when nothing matches; lists are in creation order.
     - The repository never stores absolute paths, endpoints or credentials inside the metadata.
 
-    Optional methods, with defaults: ``search_models`` (built on the getters) and ``count_models`` (built on
-    ``search_models``; SQL backends do both in the database), ``config`` (the constructor options, for
-    ``Ebonite.save_config``; the default raises ``NotImplementedError``), ``clean_leftovers`` (what interrupted
-    writes left behind, for ``ebonite gc``; the default finds nothing), ``references_artifact_key`` (whether a model
-    records a key, for the check garbage collection makes right before each deletion; the default walks every model)
-    and ``close``. ``path_options`` names the constructor options that are local paths (resolved relative to a
-    config file's directory); ``hide_secrets`` finds the secrets inside option values
-    (:func:`ebonite_core.masking.hide_url_secrets`).
+    Optional methods, with defaults: ``search_models`` (built on the getters), ``count_models`` and
+    ``summarize_models`` (built on ``search_models``; SQL backends do all three in the database), ``config`` (the
+    constructor options, for ``Ebonite.save_config``; the default raises ``NotImplementedError``),
+    ``clean_leftovers`` (what interrupted writes left behind, for ``ebonite gc``; the default finds nothing),
+    ``references_artifact_key`` (whether a model records a key, for the check garbage collection makes right before
+    each deletion; the default walks every model) and ``close``. ``path_options`` names the constructor options that
+    are local paths (resolved relative to a config file's directory); ``hide_secrets`` finds the secrets inside
+    option values (:func:`ebonite_core.masking.hide_url_secrets`).
 
     Write your own::
 
@@ -228,6 +233,21 @@ class MetadataRepository(ABC):
             count += len(page)
             if page.next_page_token is None:
                 return count
+            query = replace(query, after=query.decode_token(page.next_page_token))
+
+    def summarize_models(self, query: ModelQuery) -> ModelSummary:
+        """How many models match ``query`` (its order, limit and page token aside), the total size of their
+        artifacts and the creation date of the newest: what the web UI's registry page shows per task.
+
+        This default reads them through :meth:`search_models`, page by page (memory stays bounded); a backend
+        that can aggregate in its store (SQL) should override it.
+        """
+        summary, query = ModelSummary(), replace(query, limit=MAX_LIMIT, after=None)
+        while True:
+            page = self.search_models(query)
+            summary = summary.add(*_summary_of(page))
+            if page.next_page_token is None:
+                return summary
             query = replace(query, after=query.decode_token(page.next_page_token))
 
     def references_artifact_key(self, key: str) -> bool:

@@ -27,7 +27,7 @@ from ..errors import (
 from ..interfaces import MetadataRepository
 from ..interfaces.metadata import check_same
 from ..objects import Model, Project, Task
-from ..query import ModelPage, ModelQuery, id_sort_key
+from ..query import ModelPage, ModelQuery, ModelSummary, id_sort_key
 
 Kind = Literal["projects", "tasks", "models", "counters"]
 Record = dict[str, Any]
@@ -200,6 +200,12 @@ class RecordMetadataRepository(MetadataRepository):
         """How many models match ``query``: one pass over the candidate records, building no object."""
         with self.reading():
             return sum(1 for record in self._search_candidates(query) if query.matches(record))
+
+    def summarize_models(self, query: ModelQuery) -> ModelSummary:
+        """Count, total artifact size and newest creation date of the models that match ``query``: one pass
+        over the candidate records, building no object."""
+        with self.reading():
+            return ModelSummary.of_rows(record for record in self._search_candidates(query) if query.matches(record))
 
     def references_artifact_key(self, key: str) -> bool:
         """Whether a model record holds ``key``: one pass over the records, building no object."""

@@ -10,7 +10,7 @@ import pytest
 
 from ..interfaces import MetadataRepository
 from ..objects import Model, Project, Task
-from ..query import ModelQuery
+from ..query import ModelQuery, ModelSummary
 from .fixtures import MetadataFixtures
 from .models import make_model
 
@@ -26,20 +26,27 @@ class SearchContract(MetadataFixtures):
 
     @pytest.fixture
     def dated_models(self, repo: MetadataRepository, task: Task) -> dict[str, Model]:
-        """Six models a minute apart: m0 the oldest; tags, params and names to filter and sort on."""
+        """Six models a minute apart: m0 the oldest; tags, params, authors and names to filter and sort on."""
         specs = [
-            ("m0", {"stage": "candidate", "data": "2026-10"}, {"accuracy": 0.70, "kernel": "rbf"}),
-            ("m1", {"stage": "candidate", "data": "2026-11"}, {"accuracy": 0.91, "kernel": "linear"}),
-            ("m2", {"stage": "production", "data": "2026-11"}, {"accuracy": 0.95, "kernel": "rbf"}),
-            ("m3", {"data": "2026-11"}, {"accuracy": "n/a"}),
-            ("m4", {}, {"accuracy": 0.85, "flag": True}),
-            ("m5", {"stage": "candidate"}, {"accuracy": 0.91, "layers": 3}),
+            ("m0", "carol", {"stage": "candidate", "data": "2026-10"}, {"accuracy": 0.70, "kernel": "rbf"}),
+            ("m1", "alice", {"stage": "candidate", "data": "2026-11"}, {"accuracy": 0.91, "kernel": "linear"}),
+            ("m2", None, {"stage": "production", "data": "2026-11"}, {"accuracy": 0.95, "kernel": "rbf"}),
+            ("m3", "bob", {"data": "2026-11"}, {"accuracy": "n/a"}),
+            ("m4", "alice", {}, {"accuracy": 0.85, "flag": True, "kernel": 2}),
+            ("m5", "bob", {"stage": "candidate"}, {"accuracy": 0.91, "layers": 3}),
         ]
         return {
             name: repo.create_model(
-                make_model(name, task.id, tags=tags, params=params, creation_date=START + timedelta(minutes=index))
+                make_model(
+                    name,
+                    task.id,
+                    author=author,
+                    tags=tags,
+                    params=params,
+                    creation_date=START + timedelta(minutes=index),
+                )
             )
-            for index, (name, tags, params) in enumerate(specs)
+            for index, (name, author, tags, params) in enumerate(specs)
         }
 
     def test_search_orders_newest_first_by_default(self, repo: MetadataRepository, dated_models: dict) -> None:
@@ -88,6 +95,33 @@ class SearchContract(MetadataFixtures):
         assert by_accuracy[0] == "m2" and sorted(by_accuracy[1:3]) == ["m1", "m5"] and by_accuracy[3:] == ["m4", "m0"]
         assert _search(repo, order_by="params.accuracy", limit=1) == ["m0"]
 
+    def test_search_orders_by_author_text_params_and_tags(self, repo: MetadataRepository, dated_models: dict) -> None:
+        """Each lists only the models that have a value of its kind (m2 has no author, m4's kernel is a number);
+        ties are broken by id in the order's direction."""
+        assert _search(repo, order_by="author") == ["m1", "m4", "m3", "m5", "m0"]
+        assert _search(repo, order_by="-author") == ["m0", "m5", "m3", "m4", "m1"]
+        assert _search(repo, order_by="text_params.kernel") == ["m1", "m0", "m2"]
+        assert _search(repo, order_by="-text_params.kernel") == ["m2", "m0", "m1"]
+        assert _search(repo, order_by="text_params.accuracy") == ["m3"]
+        assert _search(repo, order_by="tags.stage") == ["m0", "m1", "m5", "m2"]
+        assert _search(repo, order_by="-tags.stage") == ["m2", "m5", "m1", "m0"]
+        assert _search(repo, order_by="-tags.data", tags={"stage": "candidate"}) == ["m1", "m0"]
+        assert _search(repo, order_by="tags.stage", params={"kernel": "rbf"}) == ["m0", "m2"]
+        assert _search(repo, order_by="tags.missing") == []
+
+    def test_search_pages_through_ties_in_every_order(self, repo: MetadataRepository, dated_models: dict) -> None:
+        """One model per page, so that every tie is split by a page token: the pages list what one search does."""
+        for order_by in ("-author", "author", "text_params.kernel", "tags.stage", "-tags.stage", "-params.accuracy"):
+            seen: list[str] = []
+            token: str | None = None
+            while True:
+                page = repo.search_models(ModelQuery.create(order_by=order_by, limit=1, page_token=token))
+                seen += [model.name for model in page]
+                token = page.next_page_token
+                if token is None:
+                    break
+            assert seen == _search(repo, order_by=order_by), order_by
+
     def test_search_pages_are_stable_while_models_are_added(
         self, repo: MetadataRepository, task: Task, dated_models: dict
     ) -> None:
@@ -114,7 +148,8 @@ class SearchContract(MetadataFixtures):
             assert expected <= set(names), f"{order_by}: a model was skipped: {names}"
 
     @pytest.mark.parametrize(
-        ("order_by", "value"), [("creation_date", 12), ("creation_date", "noon"), ("name", 12), ("params.x", "1")]
+        ("order_by", "value"),
+        [("creation_date", 12), ("creation_date", "noon"), ("name", 12), ("params.x", "1"), ("tags.x", 1)],
     )
     def test_a_forged_page_token_is_a_value_error(
         self, repo: MetadataRepository, task: Task, order_by: str, value: Any
@@ -123,6 +158,20 @@ class SearchContract(MetadataFixtures):
         token = ModelQuery.create(order_by=order_by).encode_token(value, "1")
         with pytest.raises(ValueError, match="page token"):
             repo.search_models(ModelQuery.create(order_by=order_by, page_token=token))
+
+    def test_summarize_models_counts_sizes_and_finds_the_newest(
+        self, repo: MetadataRepository, task: Task, dated_models: dict
+    ) -> None:
+        """What the web UI's registry page shows per task, with the search's filters (order aside)."""
+        size = sum(artifact.size for artifact in dated_models["m0"].artifacts)
+        assert size > 0
+        newest = START + timedelta(minutes=5)
+        assert repo.summarize_models(ModelQuery.create(task_id=task.id)) == ModelSummary(6, 6 * size, newest)
+        assert repo.summarize_models(ModelQuery.create(project_id=task.project_id)) == ModelSummary(6, 6 * size, newest)
+        candidates = ModelQuery.create(task_id=task.id, tags={"stage": "candidate"}, order_by="name", limit=1)
+        assert repo.summarize_models(candidates) == ModelSummary(3, 3 * size, newest)
+        empty = repo.create_task(Task("empty", project_id=task.project_id))
+        assert repo.summarize_models(ModelQuery.create(task_id=empty.id)) == ModelSummary(0, 0, None)
 
     def test_search_returns_metadata_copies(self, repo: MetadataRepository, dated_models: dict) -> None:
         [newest] = repo.search_models(ModelQuery.create(limit=1))

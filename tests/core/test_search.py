@@ -40,6 +40,7 @@ class TestDefaultSearch(SearchContract):
     [
         ({"order_by": "size"}, "Cannot order by 'size'"),
         ({"order_by": "params."}, "Cannot order by"),
+        ({"order_by": "tags."}, "text_params.<key> \\(strings\\) or tags.<key>"),
         ({"limit": 0}, "limit must be an integer from 1 to 1000"),
         ({"limit": 1001}, "limit must be an integer from 1 to 1000"),
         ({"created_after": datetime(2026, 1, 1)}, "timezone-aware"),
@@ -64,7 +65,10 @@ def test_a_page_token_continues_only_the_order_it_was_made_for() -> None:
         ModelQuery.create(page_token=token)
 
 
-@pytest.mark.parametrize(("order_by", "value"), [("creation_date", "noon"), ("name", 3), ("params.x", "high")])
+@pytest.mark.parametrize(
+    ("order_by", "value"),
+    [("creation_date", "noon"), ("name", 3), ("params.x", "high"), ("author", 3), ("text_params.x", 1.5)],
+)
 def test_a_query_refuses_a_sort_value_of_the_wrong_kind_however_it_is_built(order_by: str, value: object) -> None:
     """A page token is user input; a query built without create() (as a backend may) is checked the same."""
     query = ModelQuery.create(order_by=order_by)

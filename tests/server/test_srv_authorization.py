@@ -24,6 +24,7 @@ from ebonite_server.state import ServerState
 from srv_processes import LOCAL_REGISTRY, ServerProcess, serve
 
 from ebonite_core import Ebonite, Model
+from ebonite_core.query import ModelQuery, ModelSummary
 from ebonite_core.testing import ScaleModel
 
 ROLES = ("none", "read", "write", "admin")
@@ -141,6 +142,7 @@ EXAMPLES: dict[str, Example] = {
     "delete_model_tag": lambda w, r, f: Call({"model_id": f.model.id, "key": "stage"}),
     "search_models": lambda w, r, f: Call({}, json={"project_id": f.project.id}),
     "count_models": lambda w, r, f: Call({}, json={"project_id": f.project.id}),
+    "summarize_models": lambda w, r, f: Call({}, json={"project_id": f.project.id}),
     "list_artifact_keys": lambda w, r, f: Call({}),
     # A new key belongs to no project yet: only the token's own role matters, so there is no other-project case.
     "upload_artifacts": lambda w, r, f: (
@@ -202,13 +204,15 @@ _PREPARING = {"create_project", "delete_project", "delete_task"}
 
 def test_a_token_sees_nothing_of_another_project(world: World) -> None:
     other = build(world, OTHER)
-    build(world, PROJECT)
+    mine = build(world, PROJECT)
     reader = world.client("read")
     assert [project.name for project in reader.get_projects()] == [PROJECT]
     assert reader.get_project(OTHER) is None
     assert {model.name for model in reader.search_models()} == {"model"}
     assert all(model.task_id != other.task.id for model in reader.search_models())
     assert reader.count_models() == 1  # counted in the visible projects only
+    summary = reader.meta_repo.summarize_models(ModelQuery.create())  # summed in the visible projects only
+    assert summary == ModelSummary(1, sum(artifact.size for artifact in mine.model.artifacts), mine.model.creation_date)
     assert other.model.artifact_key not in reader.artifact_repo.keys()
     with world.http("admin") as client:
         hidden = client.get(f"/projects/{other.project.id}").json()

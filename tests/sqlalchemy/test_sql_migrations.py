@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from ebonite_core import Model
-from ebonite_core.query import ModelQuery
+from ebonite_core.query import ModelQuery, ModelSummary
 from ebonite_core.testing import make_model
 
 FIRST_REVISION = "0001"
-REVISIONS = [FIRST_REVISION, "0002", "0003", "0004"]
+REVISIONS = [FIRST_REVISION, "0002", "0003", "0004", "0005"]
 
 # The tables as revision 0002 had them, for writing what an older release wrote: params inside ``data``.
 LEGACY_PROJECTS = table("ebonite_projects", column("id"), column("name"), column("creation_date", UTCDateTime()))
@@ -90,10 +90,10 @@ def write_legacy_models(db_url: str, models: list[Model]) -> None:
         engine.dispose()
 
 
-def test_the_package_ships_a_linear_history_of_four_revisions() -> None:
+def test_the_package_ships_a_linear_history_of_five_revisions() -> None:
     revisions = list(script_directory().walk_revisions())
     assert [revision.revision for revision in reversed(revisions)] == REVISIONS
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_an_empty_database_is_created_at_the_newest_revision(
@@ -211,14 +211,15 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(db_url: str, open_rep
 def test_a_database_at_0002_with_models_is_refused_then_upgraded_and_keeps_them(
     db_url: str, open_repository: Callable[..., SQLAlchemyMetaRepository]
 ) -> None:
-    """Revision 0003 adds the tag and alias tables and moves params out of ``data``, 0004 indexes the params:
-    the models survive both, and search finds them through the new index."""
+    """Revision 0003 adds the tag and alias tables and moves params out of ``data``, 0004 indexes the params,
+    0005 adds up each model's artifact sizes: the models survive them all, and search and summaries find them
+    through the new columns and indexes."""
     migrate_to(db_url, "0002")
     when = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=timezone.utc)
     legacy = [
         make_model("accurate", params={"accuracy": 0.95, "kernel": "rbf", "clé": 1}, creation_date=when),
         make_model("sloppy", params={"accuracy": 0.5, "nested": {"deep": [1, "ü"]}}, creation_date=when),
-        make_model("plain", params={}, creation_date=when),
+        make_model("plain", params={}, creation_date=when, artifacts=[]),
         make_model(
             "odd", params={"accuracy": True, "kernel": "r" * 300, "k" * 300: 2, "big": 10**400}, creation_date=when
         ),
@@ -251,6 +252,10 @@ def test_a_database_at_0002_with_models_is_refused_then_upgraded_and_keeps_them(
     assert [model.name for model in upgraded.search_models(ModelQuery.create(params={"clé": 1}))] == ["accurate"]
     by_accuracy = upgraded.search_models(ModelQuery.create(order_by="params.accuracy"))  # booleans are no number
     assert [model.name for model in by_accuracy] == ["sloppy", "accurate"]
+    by_kernel = upgraded.search_models(ModelQuery.create(order_by="text_params.kernel"))
+    assert [model.name for model in by_kernel] == ["accurate", "odd"]
+    size = sum(artifact.size for model in legacy for artifact in model.artifacts)
+    assert upgraded.summarize_models(ModelQuery.create(task_id=task.id)) == ModelSummary(4, size, when)
     for params, expected in [
         ({"kernel": "rbf"}, ["accurate"]),
         ({"kernel": "r" * 300}, ["odd"]),

@@ -49,6 +49,6 @@ def test_installed_from_its_sdist_it_pushes_and_loads(sdist_environment: Path, t
     report = json.loads(result.stdout)
     for key in ("package", "repository class", "migrations"):
         assert Path(report[key]).resolve().is_relative_to(environment.resolve()), (key, report[key])
-    assert report["revision"] == report["head"] == "0004"
+    assert report["revision"] == report["head"] == "0005"
     assert report["prediction"] == [8.0]
     assert report["found"] == ["model"]

@@ -10,13 +10,15 @@ alias. Garbage collection's last check before each deletion
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
 from sql_helpers import count_statements
+from sqlalchemy import event
 
-from ebonite_core import Ebonite, InMemoryArtifactRepository, create_model
+from ebonite_core import Ebonite, InMemoryArtifactRepository, Project, Task, create_model
 from ebonite_core.query import ModelQuery
 from ebonite_core.testing import ScaleModel, make_model
 
@@ -125,6 +127,9 @@ def _queries(task_id: str) -> dict[str, ModelQuery]:
         "by param": ModelQuery.create(task_id=task_id, params={"accuracy": (">=", 0.5), "kernel": "rbf"}, limit=5),
         "by param order": ModelQuery.create(order_by="-params.accuracy", limit=5),
         "by name, everywhere": ModelQuery.create(order_by="name", limit=5),
+        "by author": ModelQuery.create(task_id=task_id, order_by="-author", limit=5),
+        "by tag value": ModelQuery.create(task_id=task_id, order_by="tags.parity", limit=5),
+        "by text param": ModelQuery.create(order_by="-text_params.kernel", limit=5),
     }
 
 
@@ -217,6 +222,75 @@ def test_gc_asks_about_a_key_with_one_index_lookup(ebnt: Ebonite, repository: SQ
     with repository.engine.connect() as connection:
         plan = [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statements[0]}", arguments)]
     assert plan == ["SEARCH ebonite_models USING COVERING INDEX ix_ebonite_models_artifact_key (artifact_key=?)"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite-file"])
+def test_ordering_by_author_a_tag_or_a_string_param_walks_an_index(repository: SQLAlchemyMetaRepository) -> None:
+    """Each order walks an index (revision 0005) from the page token on: the plans SQLite gives for the very
+    statements a first and a next page run sort nothing but the page itself (one temporary B-tree, for the
+    ``limit + 1`` rows the outer SELECT orders)."""
+    project = repository.create_project(Project("project"))
+    task, other = (repository.create_task(Task(name, project_id=project.id)) for name in ("task", "other"))
+    for index in range(40):
+        tags, params = {"stage": f"s{index % 4}"}, {"kernel": f"k{index % 5}"}
+        repository.create_model(
+            make_model(f"m{index}", (task, other)[index % 2].id, author=f"u{index % 3}", tags=tags, params=params)
+        )
+    expected = {
+        ("author", task.id): "ix_ebonite_models_task_id_author_id",
+        ("-author", None): "ix_ebonite_models_author_id",
+        ("tags.stage", task.id): "ix_ebonite_model_tags_key_task_id_value_model_id",
+        ("-tags.stage", None): "ix_ebonite_model_tags_key_value_model_id",
+        ("text_params.kernel", task.id): "ix_ebonite_model_params_key_text_model_id",
+        ("-text_params.kernel", None): "ix_ebonite_model_params_key_text_model_id",
+    }
+    for (order_by, task_id), index_name in expected.items():
+        first = ModelQuery.create(task_id=task_id, order_by=order_by, limit=3)
+        page = repository.search_models(first)
+        assert page.next_page_token is not None
+        for query in (
+            first,
+            ModelQuery.create(task_id=task_id, order_by=order_by, limit=3, page_token=page.next_page_token),
+        ):
+            plan = _sqlite_plan(repository, query)
+            assert any(f"INDEX {index_name} " in line for line in plan), (order_by, plan)
+            assert sum("TEMP B-TREE" in line for line in plan) == 1, (order_by, plan)
+
+
+@pytest.mark.parametrize("backend", ["sqlite-file"])
+def test_a_tasks_summary_is_one_statement_read_from_an_index(repository: SQLAlchemyMetaRepository) -> None:
+    """What the registry page shows per task (count, size, last push): one aggregate that SQLite answers from
+    revision 0005's index on (task_id, creation_date, artifact_size) alone, reading no model's row."""
+    task = repository.create_task(Task("task", project_id=repository.create_project(Project("project")).id))
+    for index in range(30):
+        repository.create_model(make_model(f"m{index}", task.id))
+    with count_statements(repository.engine) as statements:
+        summary = repository.summarize_models(ModelQuery.create(task_id=task.id))
+    assert summary.count == 30 and summary.size == 30 * 3 and len(statements) == 1
+    plan = _sqlite_plan(repository, ModelQuery.create(task_id=task.id), repository.summarize_models)
+    assert plan == [
+        "SEARCH ebonite_models USING COVERING INDEX ix_ebonite_models_task_id_creation_date_artifact_size (task_id=?)"
+    ]
+
+
+def _sqlite_plan(
+    repository: SQLAlchemyMetaRepository, query: ModelQuery, method: Callable[[ModelQuery], object] | None = None
+) -> list[str]:
+    """SQLite's ``EXPLAIN QUERY PLAN`` of the statement ``search_models(query)`` (or ``method(query)``) runs,
+    with its arguments."""
+    captured: list[tuple[str, object]] = []
+
+    def record(connection: object, cursor: object, statement: str, parameters: object, *args: object) -> None:
+        captured.append((statement, parameters))
+
+    event.listen(repository.engine, "before_cursor_execute", record)
+    try:
+        (method or repository.search_models)(query)
+    finally:
+        event.remove(repository.engine, "before_cursor_execute", record)
+    [(statement, parameters)] = captured
+    with repository.engine.connect() as connection:
+        return [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
 
 
 def test_the_count_listener_sees_every_statement(tmp_path: Path) -> None:

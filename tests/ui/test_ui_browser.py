@@ -92,7 +92,7 @@ def test_filters_by_tag_and_param_and_the_url_shares_the_filter(browser: WebDriv
     assert browser.find_element(By.ID, "tag-1").get_attribute("value") == "stage=production"
 
 
-def test_sorts_by_a_param_column_and_flips_the_order(browser: WebDriver, site: Site) -> None:
+def test_sorts_by_a_param_column_and_flips_the_order_then_by_a_tag(browser: WebDriver, site: Site) -> None:
     sign_in(browser, site, "read")
     browser.get(site.task_url(DETECTOR))
     submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "th a[data-sort='params.accuracy']"))
@@ -105,6 +105,15 @@ def test_sorts_by_a_param_column_and_flips_the_order(browser: WebDriver, site: S
     assert [float(text) for text in column(browser, "accuracy")] == sorted(values)
     submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "th a[data-sort='name']"))
     assert row_names(browser) == sorted(spec["name"] for spec in detector_models())  # type: ignore[type-var]
+
+    # The Tags header links each tag key: A to Z by the tag's value, ties in creation order.
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "th a[data-sort='tags.stage']"))
+    stages = {spec["name"]: spec["tags"]["stage"] for spec in detector_models()}  # type: ignore[index]
+    assert row_names(browser) == sorted(stages, key=lambda name: stages[name] == "production")
+    assert browser.find_element(By.XPATH, "//th[span/a[@data-sort='tags.stage']]").get_attribute("aria-sort") == (
+        "ascending"
+    )
+    assert parse_qs(urlsplit(browser.current_url).query)["sort"] == ["tags.stage"]
 
 
 def test_pages_through_the_task_on_the_server(browser: WebDriver, site: Site) -> None:

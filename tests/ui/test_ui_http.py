@@ -9,12 +9,14 @@ import json
 import re
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+from ebonite_server.ui.views import human_size
 from srv_processes import ebonite_command
 from ui_site import (
     HOSTILE_MODEL,
@@ -233,6 +235,42 @@ def test_revoking_the_token_ends_its_sessions(site: Site, client_for: ClientFor,
         state.close()
 
 
+def test_the_registry_page_shows_each_tasks_count_size_and_last_push(site: Site, client_for: ClientFor) -> None:
+    """The figures the store aggregates (``summarize_models``) are those of the task's models."""
+    models = site.registry().get_models("detector", "fraud")
+    page = client_for("read").http.get("/ui/").text
+    row = re.search(r'<tr>\s*<th scope="row"><a href="[^"]+">detector</a></th>(.*?)</tr>', page, re.DOTALL)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.DOTALL)
+    newest = max(model.creation_date for model in models).astimezone(timezone.utc).isoformat()
+    assert cells[0] == str(len(models)) and len(models) > 1
+    assert cells[1] == human_size(sum(artifact.size for model in models for artifact in model.artifacts))
+    assert f'datetime="{newest}"' in cells[2]
+
+
+def test_every_column_header_of_the_task_table_is_a_sort_link(site: Site, client_for: ClientFor) -> None:
+    """Name, created, author, each tag key (in the Tags header) and each param column, numbers or text; an order
+    that leaves models out says so, and the order menu keeps it."""
+    client = client_for("read")
+    task = f"/ui/tasks/{site.ids['fraud/detector']}"
+    head = client.http.get(task).text.split("<thead>")[1].split("</thead>")[0]
+    assert set(re.findall(r'data-sort="([^"]+)"', head)) == {
+        "name",
+        "creation_date",
+        "author",
+        "tags.stage",
+        "tags.team",
+        "params.accuracy",
+        "params.learning_rate",
+        "text_params.kernel",
+    }
+    page = client.http.get(f"{task}?sort=-text_params.kernel&limit=5").text
+    kernels = re.findall(r'data-param="kernel">([^<]*)<', page)
+    assert kernels == sorted(kernels, reverse=True) and len(kernels) == 5
+    assert "only models whose kernel is text are listed" in page
+    assert '<option value="-text_params.kernel" selected>kernel, Z to A</option>' in page
+
+
 def test_a_bad_filter_is_explained_next_to_the_form(site: Site, client_for: ClientFor) -> None:
     client = client_for("read")
     task = f"/ui/tasks/{site.ids['fraud/detector']}"
@@ -240,7 +278,7 @@ def test_a_bad_filter_is_explained_next_to_the_form(site: Site, client_for: Clie
         ("param=accuracy+%3E%3D+high", "needs a number"),
         ("param=accuracy", "write it as key, a comparison"),
         ("tag=stage", "write it as key=value"),
-        ("sort=author", "Cannot order by"),
+        ("sort=size", "Cannot order by"),
         ("page=garbage", "Invalid page token"),
     ]:
         response = client.http.get(f"{task}?{query}")

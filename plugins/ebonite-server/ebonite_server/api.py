@@ -23,7 +23,7 @@ from ebonite_core.errors import (
 from ebonite_core.interfaces.metadata import IDENTITY
 from ebonite_core.names import check_alias, check_name, check_tags
 from ebonite_core.objects import check_storable, parse_timestamp, utc_now
-from ebonite_core.query import ModelPage, ModelQuery
+from ebonite_core.query import ModelPage, ModelQuery, ModelSummary
 
 from .access import Access
 
@@ -305,6 +305,21 @@ def count_models(access: Access, params: Mapping[str, str], query: Mapping[str, 
     return {"count": sum(access.meta.count_models(dataclasses.replace(search, project_id=p.id)) for p in projects)}
 
 
+def summarize_models(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
+    """Count, total artifact size and newest creation date of the models that match, among the projects the
+    principal can see (the store aggregates: one statement on SQL)."""
+    search = _search_query(access, body)
+    if _searches_everything(access, search):
+        summary = access.meta.summarize_models(search)
+    else:
+        summary = ModelSummary()
+        for project in access.visible_projects():
+            part = access.meta.summarize_models(dataclasses.replace(search, project_id=project.id))
+            summary = summary.add(part.count, part.size, part.last_created)
+    last = summary.last_created.isoformat() if summary.last_created is not None else None
+    return {"count": summary.count, "size": summary.size, "last_created": last}
+
+
 def _optional_text(data: dict[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is not None and not isinstance(value, str):
@@ -526,6 +541,17 @@ ROUTES: tuple[ApiRoute, ...] = (
         handler=count_models,
         request="SearchQuery",
         response="ModelCount",
+    ),
+    ApiRoute(
+        "POST",
+        "/search/summary",
+        "summarize_models",
+        "How many models match a query, their artifacts' total size and the newest's creation date.",
+        "body",
+        "read",
+        handler=summarize_models,
+        request="SearchQuery",
+        response="ModelSummary",
     ),
     ApiRoute(
         "GET",

@@ -43,7 +43,7 @@ from ebonite_core.repository import check_artifact_key, check_artifact_name
 from .protocol import API_PREFIX, encode_files, error_from_wire
 
 if TYPE_CHECKING:
-    from ebonite_core.query import ModelPage, ModelQuery
+    from ebonite_core.query import ModelPage, ModelQuery, ModelSummary
 
 CHUNK = 1024 * 1024
 
@@ -280,9 +280,17 @@ class HttpMetadataRepository(_HttpRepository, MetadataRepository):
     def count_models(self, query: ModelQuery) -> int:
         return int(self.connection.json("POST", "/search/count", json=_search_body(query))["count"])
 
+    def summarize_models(self, query: ModelQuery) -> ModelSummary:
+        from ebonite_core.objects import parse_timestamp
+        from ebonite_core.query import ModelSummary
+
+        answer = self.connection.json("POST", "/search/summary", json=_search_body(query))
+        last = answer.get("last_created")
+        return ModelSummary(int(answer["count"]), int(answer["size"]), parse_timestamp(last) if last else None)
+
 
 def _search_body(query: ModelQuery) -> dict[str, Any]:
-    """The body of ``/search`` and ``/search/count``: the arguments of ``Ebonite.search_models``."""
+    """The body of ``/search``, ``/search/count`` and ``/search/summary``: ``Ebonite.search_models``'s arguments."""
     return {
         "project_id": query.project_id,
         "task_id": query.task_id,

@@ -116,6 +116,14 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "ModelCount": {"type": "object", "properties": {"count": {"type": "integer", "minimum": 0}}},
+    "ModelSummary": {
+        "type": "object",
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "size": {"type": "integer", "minimum": 0},
+            "last_created": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
     "ArtifactKeys": {
         "type": "object",
         "properties": {"keys": {"type": "object", "additionalProperties": _TIME}},

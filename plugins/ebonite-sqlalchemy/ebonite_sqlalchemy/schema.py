@@ -14,6 +14,9 @@ hold for every dialect:
   looks models up by (name, task) is in columns with a unique constraint. Its ``params`` are a JSON document
   of their own (revision 0003), so that searching them parses a few bytes per model, not the whole analysis.
 - Tags and aliases have tables of their own (revision 0003), with the indexes that search and lookups need.
+- Every order search offers walks an index (revision 0005 adds the author's and a task's tag values'); on
+  PostgreSQL the text columns search orders by (name, author, tag values, string params) have the ``"C"``
+  collation, so that those indexes serve the code point order search promises.
 - ``ebonite_model_params`` (revision 0004) is an index of the ``params`` JSON, kept by the repository in
   the transaction that writes the model: a row per param that is a number (as a double) or a string (its
   first 255 characters), so that search filters and orders by a param through a B-tree, not by reading JSON.
@@ -81,10 +84,17 @@ def name_type(length: int = NAME_LENGTH) -> TypeEngine[str]:
     return String(length).with_variant(binary, "mysql", "mariadb")
 
 
-def sorted_name_type() -> TypeEngine[str]:
+def sorted_name_type(length: int = NAME_LENGTH) -> TypeEngine[str]:
     """:func:`name_type` whose indexes sort by code point on every dialect: on PostgreSQL the ``"C"``
-    collation (revision 0004), as the database's own may sort otherwise."""
-    return name_type().with_variant(String(NAME_LENGTH, collation="C"), "postgresql")
+    collation (revision 0004 for names, 0005 for tag values and string params), as the database's own may
+    sort otherwise."""
+    return name_type(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def sorted_text_type(length: int = NAME_LENGTH) -> TypeEngine[str]:
+    """``VARCHAR(length)`` in the table's collation (binary on MySQL/MariaDB), ``"C"`` on PostgreSQL (revision
+    0005): what search orders by and does not look up by equality, such as the author."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def timestamp_type() -> TypeEngine[datetime]:
@@ -153,13 +163,17 @@ models = Table(
     Column("id", id_type(), primary_key=True, autoincrement=True),
     Column("task_id", id_type(), ForeignKey(tasks.c.id), nullable=False),
     Column("name", sorted_name_type(), nullable=False),
-    Column("author", String(NAME_LENGTH), nullable=True),
+    Column("author", sorted_text_type(), nullable=True),
     Column("creation_date", UTCDateTime(), nullable=False),
     Column("artifact_key", String(NAME_LENGTH), nullable=True),
     Column("data", JSON(), nullable=False),  # everything else Model.to_dict() holds
     # Nullable only because revision 0003 adds it to existing tables: NOT NULL would need a server default,
     # which MySQL refuses on JSON columns. Every write sets it, and 0003 filled it for the models it found.
     Column("params", JSON(), nullable=True),
+    # The total size of the model's artifacts (bytes, from the manifest in ``data``), so that a task's summary
+    # (count, size, last push) is one aggregate over an index (revision 0005; nullable only because 0005 adds
+    # it to existing rows, which it fills).
+    Column("artifact_size", BigInteger(), nullable=True),
     UniqueConstraint("task_id", "name"),  # also the index for get_model_by_name
     # get_models, in creation order (revision 0002); with the creation dates that a search starting from a
     # rare tag or param sorts by, so that it reads no model's row for them (revision 0004)
@@ -170,6 +184,11 @@ models = Table(
     # The same orders across tasks: a search by project or over the whole registry (revision 0004).
     Index("ix_ebonite_models_creation_date_id", "creation_date", "id"),
     Index("ix_ebonite_models_name_id", "name", "id"),
+    # A task's summary, read from the index alone (revision 0005).
+    Index("ix_ebonite_models_task_id_creation_date_artifact_size", "task_id", "creation_date", "artifact_size"),
+    # Ordering by author, in a task and across tasks (revision 0005).
+    Index("ix_ebonite_models_task_id_author_id", "task_id", "author", "id"),
+    Index("ix_ebonite_models_author_id", "author", "id"),
     # "Does a model record this artifact key?", which gc asks right before each deletion (revision 0004).
     Index("ix_ebonite_models_artifact_key", "artifact_key"),
     sqlite_autoincrement=True,
@@ -181,7 +200,7 @@ model_tags = Table(
     metadata,
     Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), primary_key=True),
     Column("key", name_type(TAG_KEY_LENGTH), primary_key=True),
-    Column("value", name_type(TAG_VALUE_LENGTH), nullable=False),
+    Column("value", sorted_name_type(TAG_VALUE_LENGTH), nullable=False),
     # The model's task and creation date, copied (revision 0004; nullable only because 0004 adds them to
     # existing rows, which it fills): a search by tag, newest first, walks the tag's own rows in that order.
     Column("task_id", id_type(), nullable=True),
@@ -190,6 +209,9 @@ model_tags = Table(
     Index(
         "ix_ebonite_model_tags_key_value_task_id_creation_date", "key", "value", "task_id", "creation_date", "model_id"
     ),
+    # Ordering a task's models by a tag's value walks that tag's rows of the task in order (revision 0005);
+    # across tasks, the (key, value, model_id) index above serves.
+    Index("ix_ebonite_model_tags_key_task_id_value_model_id", "key", "task_id", "value", "model_id"),
     **MYSQL_OPTIONS,
 )
 
@@ -199,8 +221,8 @@ model_params = Table(
     Column("model_id", id_type(), ForeignKey(models.c.id, ondelete="CASCADE"), primary_key=True),
     Column("key", name_type(PARAM_KEY_LENGTH), primary_key=True),
     Column("number", Double(), nullable=True),
-    Column("text", name_type(PARAM_TEXT_LENGTH), nullable=True),
-    # Search by a number param, and ordering by one, walk this index (revision 0004).
+    Column("text", sorted_name_type(PARAM_TEXT_LENGTH), nullable=True),
+    # Search by a param, and ordering by one (its number or its text), walk these indexes (revision 0004).
     Index("ix_ebonite_model_params_key_number_model_id", "key", "number", "model_id"),
     Index("ix_ebonite_model_params_key_text_model_id", "key", "text", "model_id"),
     **MYSQL_OPTIONS,
@@ -219,6 +241,12 @@ task_aliases = Table(
 # Model fields kept in columns or tables of their own; every other key of Model.to_dict() goes into the JSON
 # ``data`` column.
 MODEL_COLUMNS = ("id", "name", "task_id", "author", "creation_date", "artifact_key", "params", "tags")
+
+
+def artifact_size(document: dict[str, Any]) -> int:
+    """The ``artifact_size`` column of a model: the sizes in its manifest (``Model.to_dict()["artifacts"]``)
+    added up. Revision 0005 computes the same for the models it finds."""
+    return sum(int(artifact.get("size") or 0) for artifact in document.get("artifacts") or ())
 
 
 def param_index_rows(model_id: int, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,7 +6,9 @@ sort value and the id in the same direction, starts strictly beyond the page tok
 keeps ``limit + 1`` rows, the last of which only says that there is a next page. Ordering by a param joins
 that param's row of the params index and orders by its number, so the database walks that index in order;
 a search by tags, newest first, joins the first tag's row and orders by the creation date it copies, so the
-database walks that tag's models only.
+database walks that tag's models only. Ordering by a string param walks the same index by its text, by a
+tag's value joins that tag's row and walks the tag index (by task, value, id in a task), and by author walks
+the models' (task, author, id) or (author, id) index (revision 0005).
 The outer one reads those rows' columns and tags, so that the wide columns and the tag aggregation are
 computed for one page, never for every candidate. On PostgreSQL, :func:`match_probes` counts each param
 condition's matches first (up to a bound, in the search's snapshot), so that the list of a rare condition's
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import FromClause, Select, and_, exists, func, not_, or_, select
@@ -137,12 +139,16 @@ def _ordered_param_conditions(query: ModelQuery) -> list[ParamCondition]:
     return [c for c in query.params if c.key == order_param and not isinstance(c.value, str)]
 
 
+def _code_point_order(column: ColumnElement[str], dialect_family: str) -> ColumnElement[str]:
+    """Code point order, as the other backends sort text: SQLite's BINARY and MySQL's utf8mb4_bin already
+    do; on PostgreSQL the column's "C" collation does (revisions 0004, 0005), and saying so keeps it explicit."""
+    return column.collate("C") if dialect_family == "postgresql" else column
+
+
 def _sort_expression(query: ModelQuery, dialect_family: str) -> ColumnElement[Any]:
     if query.order_field == "creation_date":
         return models.c.creation_date
-    # Code point order, as the other backends sort names: SQLite's BINARY and MySQL's utf8mb4_bin already
-    # do; on PostgreSQL the column's "C" collation does (revision 0004), and saying so keeps it explicit.
-    return models.c.name.collate("C") if dialect_family == "postgresql" else models.c.name
+    return _code_point_order(models.c.name if query.order_field == "name" else models.c.author, dialect_family)
 
 
 @dataclass
@@ -183,8 +189,37 @@ def _filtered(
         )
         tie, task_column, date_column = ordered_tag.c.model_id, ordered_tag.c.task_id, ordered_tag.c.creation_date
         sort = date_column
+    elif query.order_tag is not None:
+        # Ordering by a tag's value walks that tag's rows: (key, task_id, value, model_id) in a task, else
+        # (key, value, model_id); models without the tag are not joined, hence left out.
+        ordered_tag = model_tags.alias("ordered_tag")
+        source = models.join(
+            ordered_tag,
+            and_(
+                ordered_tag.c.model_id == models.c.id,
+                exact_equals(dialect_family, ordered_tag.c.key, query.order_tag),
+            ),
+        )
+        sort = _code_point_order(ordered_tag.c.value, dialect_family)
+        tie, task_column = ordered_tag.c.model_id, ordered_tag.c.task_id
+    elif query.order_text_param is not None:
+        text_key = query.order_text_param
+        if len(text_key) > PARAM_KEY_LENGTH:
+            sort = _code_point_order(param_string(dialect_family, models.c.params, text_key), dialect_family)
+        else:
+            # As a number param below, by the text the params index holds: a string's first 255 characters
+            # (strings that share them are ordered by id).
+            ordered = model_params.alias("ordered_param")
+            source = models.join(
+                ordered,
+                and_(ordered.c.model_id == models.c.id, exact_equals(dialect_family, ordered.c.key, text_key)),
+            )
+            sort, tie = _code_point_order(ordered.c.text, dialect_family), ordered.c.model_id
+        conditions.append(sort.is_not(None))  # ordering by a string param leaves out models where it is none
     elif order_param is None:
         sort = _sort_expression(query, dialect_family)
+        if query.order_field == "author":
+            conditions.append(models.c.author.is_not(None))  # models without an author are left out
     elif len(order_param) > PARAM_KEY_LENGTH:
         sort = param_number(dialect_family, models.c.params, order_param)
         conditions.append(sort.is_not(None))  # ordering by a param leaves out models where it is no number
@@ -241,6 +276,19 @@ def count_statement(
     return select(func.count()).select_from(filtered.source).where(*filtered.conditions)
 
 
+def summary_statement(
+    query: ModelQuery, dialect_family: str, row_id: Callable[[str | None], int | None]
+) -> Select[Any] | None:
+    """``SELECT count(*), sum(artifact_size), max(creation_date)`` of the models ``query`` matches (order,
+    limit and page token aside), or ``None`` if nothing can match. For a task without other filters, the index
+    on (task_id, creation_date, artifact_size) holds every column it reads (revision 0005)."""
+    filtered = _filtered(replace(query, order_field="creation_date", after=None), dialect_family, row_id, {})
+    if filtered is None:
+        return None
+    totals = (func.count(), func.sum(models.c.artifact_size), func.max(models.c.creation_date))
+    return select(*totals).select_from(filtered.source).where(*filtered.conditions)
+
+
 def search_statement(
     query: ModelQuery,
     dialect_family: str,
@@ -264,6 +312,8 @@ def search_statement(
         value, last_id = query.after[0], row_id(query.after[1])
         if query.order_param is not None:
             value = float(value)
+        elif query.order_text_param is not None and len(query.order_text_param) <= PARAM_KEY_LENGTH:
+            value = value[:PARAM_TEXT_LENGTH]  # the index's text, which the order compares
         if last_id is None:
             raise ValueError(f"Invalid page token: {query.after[1]!r} is not a model id of this store.")
         # Strictly beyond (value, id), spelled so that the first part bounds an index scan on every database

@@ -7,7 +7,12 @@ Everything lives in the query string, so that a filtered, sorted view can be boo
 - ``param=accuracy >= 0.9`` (repeatable, one per param): a comparison (``==``, ``!=``, ``<``, ``<=``, ``>``,
   ``>=``; ``=`` means ``==``); the value is a number if it reads as one, else text (quote it, ``"3"``, to
   compare with the text ``3``);
-- ``sort=-params.accuracy`` (``creation_date``, ``name`` or ``params.<key>``, ``-`` first for descending);
+- ``sort=-params.accuracy``: any order of the search (``creation_date``, ``name``, ``author``, ``params.<key>``
+  for numbers, ``text_params.<key>`` for strings, ``tags.<key>`` for a tag's value; ``-`` first for
+  descending). Every column header is a link to its order: a param column sorts by its numbers if the page
+  shows numbers in it, else by its strings; the Tags column's header has a link per tag key on the page
+  (most common first), which sorts by that tag's value. An order by a field lists only the models that have
+  a value of its kind for it (the page says so);
 - ``limit`` (models per page), ``page`` (the search's page token) and ``start`` (the number of the page's
   first row, for display);
 - ``col=accuracy`` (repeatable): the params shown as columns.
@@ -136,17 +141,58 @@ class TableQuery:
         return f"{path}?{urlencode(pairs)}" if pairs else path
 
     def sort_url(self, path: str, field_name: str) -> str:
-        """The link of a column header: sort by ``field_name``, or flip the order when it already is."""
+        """The link of a column header: sort by ``field_name``, or flip the order when it already is. Text
+        sorts A to Z first, dates and numbers highest first."""
         if self.sort_field == field_name:
             sort = field_name if self.descending else f"-{field_name}"
         else:
-            sort = field_name if field_name == "name" else f"-{field_name}"
+            sort = field_name if is_text_order(field_name) else f"-{field_name}"
         return self.url(path, sort=sort, page=None, start=1)
+
+    def sort_note(self) -> str | None:
+        """What an order that leaves models out says above the table."""
+        field_name = self.sort_field
+        for prefix, kind in (("params.", "a number"), ("text_params.", "text")):
+            if field_name.startswith(prefix):
+                key = field_name[len(prefix) :]
+                return f"Sorted by {key}: only models whose {key} is {kind} are listed."
+        if field_name.startswith("tags."):
+            return f"Sorted by the tag {field_name[len('tags.') :]}: only models with that tag are listed."
+        if field_name == "author":
+            return "Sorted by author: models without an author are not listed."
+        return None
+
+    def sort_options(self, page: TablePage | None) -> list[tuple[str, str]]:
+        """The choices of the form's order menu: the fixed orders, the page's params and tags, and always the
+        current order (so that applying a filter keeps it)."""
+        options = [
+            ("-creation_date", "Newest first"),
+            ("creation_date", "Oldest first"),
+            ("name", "Name, A to Z"),
+            ("-name", "Name, Z to A"),
+            ("author", "Author, A to Z"),
+            ("-author", "Author, Z to A"),
+        ]
+        for key, field_name in page.column_sorts.items() if page else ():
+            if field_name.startswith("params."):
+                options += [(f"-{field_name}", f"{key}, highest first"), (field_name, f"{key}, lowest first")]
+            else:
+                options += [(field_name, f"{key}, A to Z"), (f"-{field_name}", f"{key}, Z to A")]
+        for key in page.tag_keys if page else ():
+            options += [(f"tags.{key}", f"tag {key}, A to Z"), (f"-tags.{key}", f"tag {key}, Z to A")]
+        if self.sort not in {value for value, _ in options}:
+            options.append((self.sort, self.sort))
+        return options
 
     def aria_sort(self, field_name: str) -> str | None:
         if self.sort_field != field_name:
             return None
         return "descending" if self.descending else "ascending"
+
+
+def is_text_order(field_name: str) -> bool:
+    """Whether an order (without its ``-``) sorts text."""
+    return field_name in ("name", "author") or field_name.startswith(("text_params.", "tags."))
 
 
 def parse_value(text: str) -> str | int | float:
@@ -178,8 +224,14 @@ class TablePage:
     models: ModelPage
     columns: list[str]
     available_columns: list[str]
-    sortable_columns: set[str]  # params with a number on this page (the search orders by numbers only)
+    column_sorts: dict[str, str]  # param -> its order: params.<key> if the page shows numbers for it, else
+    # text_params.<key> if strings (a param of only booleans or lists has none)
+    tag_keys: list[str]  # the page's tag keys, most common first, and the sorted one: the Tags header's links
     aliases: dict[str, list[str]]  # model id -> its aliases
+
+    @property
+    def numeric_columns(self) -> set[str]:
+        return {key for key, field_name in self.column_sorts.items() if field_name.startswith("params.")}
 
 
 def search_page(view: RegistryView, task_id: str, table: TableQuery) -> TablePage:
@@ -195,23 +247,34 @@ def search_page(view: RegistryView, task_id: str, table: TableQuery) -> TablePag
         for alias, model_id in sorted(view.meta.get_aliases(task).items()):
             aliases.setdefault(model_id, []).append(alias)
     counts: dict[str, int] = {}
-    numeric: set[str] = set()
+    tag_counts: dict[str, int] = {}
+    sorts: dict[str, str] = {}
     for model in models:
         for key, value in model.params.items():
             if is_scalar(value):
                 counts[key] = counts.get(key, 0) + 1
             if is_number(value):
-                numeric.add(key)
+                sorts[key] = f"params.{key}"
+            elif isinstance(value, str):
+                sorts.setdefault(key, f"text_params.{key}")
+        for key in model.tags:
+            tag_counts[key] = tag_counts.get(key, 0) + 1
     available = sorted(counts, key=lambda key: (-counts[key], key))
+    tag_keys = sorted(tag_counts, key=lambda key: (-tag_counts[key], key))
     wanted = list(table.param_filter())
-    if table.sort_field.startswith("params."):
-        wanted.insert(0, table.sort_field[len("params.") :])
-        numeric.add(wanted[0])
+    sort_field = table.sort_field
+    if sort_field.startswith(("params.", "text_params.")):
+        key = sort_field.partition(".")[2]
+        wanted.insert(0, key)
+        sorts[key] = sort_field
+    elif sort_field.startswith("tags.") and sort_field[len("tags.") :] not in tag_keys:
+        tag_keys.append(sort_field[len("tags.") :])
     if table.columns:
         columns = list(dict.fromkeys([*table.columns, *wanted]))
     else:
         columns = list(dict.fromkeys([*wanted, *available]))[: max(MAX_AUTO_COLUMNS, len(wanted))]
-    return TablePage(models, columns, sorted(set(available) | set(columns)), numeric, aliases)
+    column_sorts = dict(sorted(sorts.items()))
+    return TablePage(models, columns, sorted(set(available) | set(columns)), column_sorts, tag_keys, aliases)
 
 
 def is_scalar(value: object) -> bool:
