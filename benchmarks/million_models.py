@@ -80,7 +80,7 @@ def draw_params(rng: random.Random) -> dict[str, Any]:
 # ``:seed_last`` is the last seed id, ``:span`` the seconds between a seed and its first copy.
 COPY_MODELS = {
     "postgresql": """
-        INSERT INTO ebonite_models (task_id, name, author, creation_date, artifact_key, data, params)
+        INSERT INTO ebonite_models (task_id, name, author, creation_date, artifact_key, data, params, artifact_size)
         SELECT s.task_id, s.name || '~' || g, s.author, s.creation_date + make_interval(secs => g * :span),
                s.artifact_key, s.data,
                json_build_object(
@@ -88,14 +88,15 @@ COPY_MODELS = {
                    'learning_rate', (ARRAY[0.1, 0.01, 0.001])[1 + floor(random() * 3)::int],
                    'kernel', (ARRAY['rbf', 'linear', 'poly'])[1 + floor(random() * 3)::int],
                    'layers', 1 + floor(random() * 8)::int,
-                   'early_stopping', random() < 0.5)
+                   'early_stopping', random() < 0.5),
+               s.artifact_size
         FROM ebonite_models AS s, generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g
         WHERE s.id <= :seed_last
         ORDER BY g, s.id
     """,
     "sqlite": """
         WITH RECURSIVE g(n) AS (SELECT :first UNION ALL SELECT n + 1 FROM g WHERE n < :last)
-        INSERT INTO ebonite_models (task_id, name, author, creation_date, artifact_key, data, params)
+        INSERT INTO ebonite_models (task_id, name, author, creation_date, artifact_key, data, params, artifact_size)
         SELECT s.task_id, s.name || '~' || g.n, s.author,
                strftime('%Y-%m-%d %H:%M:%S', s.creation_date, '+' || (g.n * :span) || ' seconds')
                    || substr(s.creation_date, 20),
@@ -105,7 +106,8 @@ COPY_MODELS = {
                    'learning_rate', json_extract('[0.1, 0.01, 0.001]', '$[' || (abs(random()) % 3) || ']'),
                    'kernel', json_extract('["rbf", "linear", "poly"]', '$[' || (abs(random()) % 3) || ']'),
                    'layers', 1 + abs(random()) % 8,
-                   'early_stopping', json(CASE WHEN random() < 0 THEN 'true' ELSE 'false' END))
+                   'early_stopping', json(CASE WHEN random() < 0 THEN 'true' ELSE 'false' END)),
+               s.artifact_size
         FROM ebonite_models AS s, g
         WHERE s.id <= :seed_last
         ORDER BY g.n, s.id
