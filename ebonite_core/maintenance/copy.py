@@ -125,7 +125,16 @@ class _Copier:
             except ArtifactError as err:
                 return CopyOutcome(location, "failed", size, f"in the source: {err}")
             key = new_artifact_key()  # never the source's key, nor one a killed copy left: gc may be judging it
-            self._push(key, files)
+            try:
+                self._push(key, files)
+            except Exception:
+                # Files read in place from the source vanish when the model is deleted there meanwhile (another
+                # process's `ebonite rm`): a failure of that model in the source, not of the target.
+                gone = [name for name, path in files.items() if not path.exists()]
+                if not gone:
+                    raise
+                detail = f"in the source: artifact file {gone[0]!r} was deleted while it was copied"
+                return CopyOutcome(location, "failed", size, detail)
         return self._commit(location, size, model, target_task, key)
 
     def _push(self, key: str, files: dict[str, Path]) -> None:

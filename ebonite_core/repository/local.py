@@ -142,6 +142,8 @@ class LocalArtifactRepository(ArtifactRepository):
                 _discard(tmp, staging)
                 if root.lstat(key) is not None:  # another push won the rename
                     raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.") from err
+                if isinstance(err, FileNotFoundError) and err.filename in {os.fspath(p) for p in sources.values()}:
+                    raise RepositoryError(f"Cannot push {err.filename}: the file is gone (deleted meanwhile).") from err
                 raise RepositoryError(f"Cannot write artifacts under {self.root}: {err}") from err
             except BaseException:
                 _discard(tmp, staging)

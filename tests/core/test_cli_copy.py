@@ -9,11 +9,13 @@ import pty
 import struct
 import subprocess
 import termios
+from collections.abc import Mapping
 from pathlib import Path
 
 from cli_support import EBONITE, Cli, artifact_dir, assert_one_line_error
 
-from ebonite_core import Ebonite
+from ebonite_core import Ebonite, LocalArtifactRepository, LocalMetadataRepository
+from ebonite_core.maintenance import CopyOutcome, copy_models
 from ebonite_core.testing import ScaleModel
 
 
@@ -238,3 +240,29 @@ def test_copy_never_reuses_a_key_name_nor_deletes_what_it_did_not_create(
     assert copied.artifact_key != scale.artifact_key and scale.artifact_key not in keys
     assert scale.artifact_key in target.artifact_repo.keys(), "the key it did not create is still there"
     assert copied.predict([1.0]) == [2.0]
+
+
+def test_a_model_deleted_from_the_source_while_it_is_copied_is_reported_not_raised(tmp_path: Path) -> None:
+    """The copy reads a local source's files in place: a model deleted between that read and the target's push
+    (another process's ``ebonite rm``) is a failed model of the source, and the target keeps nothing of it."""
+    source = Ebonite.local(str(tmp_path / "source"))
+    for name in ("first", "second"):
+        source.create_model(ScaleModel(2.0), [1.0], name, project_name="p", task_name="t")
+
+    class DeletingMeanwhile(LocalArtifactRepository):
+        """A target whose push of "first" runs just after another process deleted "first" from the source."""
+
+        def push(self, key: str, files: Mapping[str, Path]) -> None:
+            doomed = source.get_model("first", "t", "p")
+            if doomed is not None and any(doomed.artifact_key in str(path) for path in files.values()):
+                source.delete_model(doomed)
+            super().push(key, files)
+
+    target = Ebonite(LocalMetadataRepository(tmp_path / "target/metadata.json"), DeletingMeanwhile(tmp_path / "art"))
+    outcomes: list[CopyOutcome] = []
+    copy_models(source, target, on_outcome=outcomes.append)
+    status = {outcome.path: (outcome.status, outcome.detail) for outcome in outcomes}
+    assert status["p/t/second"][0] == "copied"
+    assert status["p/t/first"][0] == "failed" and "deleted" in status["p/t/first"][1]
+    assert [model.name for model in target.get_models("t", "p")] == ["second"]
+    assert len(target.artifact_repo.keys()) == 1, "nothing of the vanished model left in the target"

@@ -21,9 +21,11 @@ from ebonite_core import (
     ArtifactIntegrityError,
     ArtifactNotFoundError,
     Ebonite,
+    LocalArtifactRepository,
     LocalMetadataRepository,
     MetadataCorruptError,
     Project,
+    RepositoryError,
     Task,
 )
 from ebonite_core.testing import ScaleModel, make_model
@@ -286,8 +288,6 @@ def test_a_streamed_download_is_checked_from_the_bytes_written_before_anything_i
     to a pickle that runs code (same size) is refused before the serializer reads a byte of it."""
     import pickle
 
-    from ebonite_core import LocalArtifactRepository
-
     class Streaming(LocalArtifactRepository):
         def local_path(self, key: str, name: str) -> Path | None:
             return None  # make the client download
@@ -315,7 +315,6 @@ def test_a_streamed_download_is_checked_from_the_bytes_written_before_anything_i
 def test_a_file_deleted_while_a_model_loads_is_an_artifact_not_found_error(store: Path) -> None:
     """Another process deleting the model between the repository finding its file and the load reading it
     (found by tests/reliability/test_rel_concurrency.py) is the clean error, not a bare FileNotFoundError."""
-    from ebonite_core import LocalArtifactRepository
 
     class DeletedMeanwhile(LocalArtifactRepository):
         def local_path(self, key: str, name: str) -> Path | None:
@@ -503,3 +502,11 @@ def test_a_read_only_store_is_loaded_verified_listed_and_copied(
     copied = subprocess.run([EBONITE, "copy", "--to", str(tmp_path / "copy")], cwd=view, env=env, capture_output=True)
     assert copied.returncode == 0, copied.stderr
     assert Ebonite.local(tmp_path / "copy").get_model("second", "task", "project").predict([1.0]) == [1.0]
+
+
+def test_a_push_of_a_file_that_is_gone_names_that_file_not_the_store(tmp_path: Path) -> None:
+    store = LocalArtifactRepository(tmp_path / "artifacts")
+    gone = tmp_path / "gone.bin"
+    with pytest.raises(RepositoryError, match=r"Cannot push .*gone\.bin: the file is gone"):
+        store.push("0123456789abcdef0123456789abcdef", {"model.pkl": gone})
+    assert store.keys() == {}, "nothing stored"
