@@ -195,6 +195,8 @@ def copy_rows(connection: Connection, dialect: str, total: int) -> None:
 
 
 def percentile_ms(timings: list[float], percent: int) -> float:
+    if len(timings) < 2:  # --repeat 1: quantiles need two points
+        return 1000 * timings[0]
     return 1000 * statistics.quantiles(timings, n=100, method="inclusive")[percent - 1]
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from ebonite_sqlalchemy import SQLAlchemyMetaRepository
 from ebonite_sqlalchemy.schema import model_tags, task_aliases
+from sql_helpers import count_statements
 from sql_servers import Server
 from sqlalchemy import func, select
 
@@ -207,6 +208,39 @@ def test_search_pages_through_equal_creation_dates_by_id(repository: SQLAlchemyM
         if token is None:
             break
     assert seen == ["m6", "m5", "m4", "m3", "m2", "m1", "m0"]
+
+
+def _every_page(repository: SQLAlchemyMetaRepository, **arguments: object) -> list[str]:
+    seen, token = [], None
+    while True:
+        page = repository.search_models(ModelQuery.create(limit=2, page_token=token, **arguments))
+        seen += [model.name for model in page]
+        if (token := page.next_page_token) is None:
+            return seen
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_postgresql_counts_a_param_conditions_matches_before_searching(
+    repository: SQLAlchemyMetaRepository, task: Task
+) -> None:
+    """A condition with at most the bound's matches is searched from its list of matches, capped at their
+    count in the same snapshot; one with more, as on every database. Both find every match, page by page."""
+    for index in range(12):
+        params = {"accuracy": index / 12, "kernel": "rbf" if index % 4 else "linear"}
+        repository.create_model(make_model(f"m{index:02d}", task.id, params=params, creation_date=START))
+    repository._rare_param_matches = 4  # 3 matches of "linear" and of accuracy > 0.7, 9 of "rbf"
+    expected = {
+        "kernel": (["m08", "m04", "m00"], {"kernel": "linear"}),
+        "range": (["m11", "m10", "m09"], {"accuracy": (">", 0.7)}),
+        "common": ([f"m{index:02d}" for index in range(11, -1, -1) if index % 4], {"kernel": "rbf"}),
+        "both": (["m11", "m10", "m09"], {"kernel": "rbf", "accuracy": (">", 0.7)}),
+    }
+    for name, (found, params) in expected.items():
+        with count_statements(repository.engine) as statements:
+            assert names(repository, task_id=task.id, params=params) == found, name
+        assert len(statements) == 1 + len(params), (name, statements)  # a count per condition, then the search
+        assert _every_page(repository, task_id=task.id, params=params) == found, name
+        assert _every_page(repository, task_id=task.id, params=params, order_by="name") == sorted(found), name
 
 
 def test_name_order_is_code_point_order(repository: SQLAlchemyMetaRepository, task: Task) -> None:

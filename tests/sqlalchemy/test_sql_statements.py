@@ -3,7 +3,8 @@
 ``get_model`` by names is at most 3 statements, listing a task's models is one statement whatever their
 number, and a push costs the same number of statements however many models the task already has. Models
 come with their tags in those same statements (no query per model); a search is one statement whatever
-the number of models, and so is following an alias. Garbage collection's last check before each deletion
+the number of models (on PostgreSQL, plus a bounded count per param condition), and so is following an
+alias. Garbage collection's last check before each deletion
 (``references_artifact_key``) is one statement that SQLite answers from an index.
 """
 
@@ -150,7 +151,10 @@ def test_a_search_is_one_statement_whatever_the_number_of_models(
                 next_page = repository.search_models(next_query)
             assert len(next_page) == 5 and not {model.id for model in page} & {model.id for model in next_page}
             counts.setdefault(name, []).extend([len(statements), len(next_statements)])
-    assert counts == {name: [1] * 6 for name in counts}, counts
+    # On PostgreSQL a search first counts the matches of each param condition, up to a bound (see
+    # test_sql_registry.py): "by param" has two.
+    probes = 2 if repository.engine.dialect.name == "postgresql" else 0
+    assert counts == {name: [1 + (probes if name == "by param" else 0)] * 6 for name in counts}, counts
 
 
 def _arguments(query: ModelQuery) -> dict[str, object]:

@@ -50,7 +50,7 @@ from .schema import (
     task_aliases,
     tasks,
 )
-from .search import count_statement, search_statement
+from .search import RARE_MATCHES, count_statement, match_probes, search_statement
 
 _MAX_ID = 2**63 - 1
 _DEADLOCK_RETRIES = 3
@@ -188,6 +188,9 @@ class SQLAlchemyMetaRepository(MetadataRepository):
         # An in-memory SQLite database is one connection shared by all threads: take turns using it.
         self._lock: Any = threading.RLock() if is_memory_sqlite(self.engine.url) else nullcontext()
         self._closed = False
+        # PostgreSQL: a param condition with at most this many matches is searched from its matches (see
+        # ebonite_sqlalchemy.search.RARE_MATCHES); the tests lower it to take both paths with a few models.
+        self._rare_param_matches = RARE_MATCHES
         try:
             with database_errors(self.url):
                 self.revision = ensure_schema(self.engine, self.url, upgrade=upgrade)
@@ -619,11 +622,20 @@ class SQLAlchemyMetaRepository(MetadataRepository):
 
     # Search
     def search_models(self, query: ModelQuery) -> ModelPage:
-        """One SELECT for the page, tags included (see :mod:`ebonite_sqlalchemy.search`)."""
-        statement = search_statement(query, self._family, _MODEL, _row_id)
-        if statement is None:
-            return ModelPage()
-        return query.page_of([self._to_model(row) for row in self._all(statement)])
+        """One SELECT for the page, tags included (see :mod:`ebonite_sqlalchemy.search`); on PostgreSQL,
+        first a bounded count of each param condition's matches, in the same snapshot."""
+        probes = match_probes(query, self._family, self._rare_param_matches)
+        with self._connection() as connection:
+            if probes:  # one snapshot for the counts and the search: a count bounds its condition's matches
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            counts = {condition: connection.execute(probe).scalar_one() for condition, probe in probes}
+            rare = {condition: count for condition, count in counts.items() if count <= self._rare_param_matches}
+            statement = search_statement(query, self._family, _MODEL, _row_id, rare)
+            if statement is None:
+                return ModelPage()
+            with self._readable_rows():
+                rows = list(connection.execute(statement))
+        return query.page_of([self._to_model(row) for row in rows])
 
     def count_models(self, query: ModelQuery) -> int:
         """One ``SELECT count(*)`` with the search's filters."""
