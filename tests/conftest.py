@@ -27,6 +27,7 @@ ONE_WORKER = {
 MODULE_SCOPED = {"local_server", "moto", "sql_s3_server", "world", "operator", "ebonite_ui", "example_hosts"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which turns each item's xdist_group into its work unit
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
