@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from distributions import Distribution, build_all, install_sdists
 
-# Fixture name -> the xdist group of every test that uses it. Building every distribution and installing the
-# sdists takes a minute of CPU; the UI's seeded site and its Chromium some seconds; a module-scoped server
-# (tests/server) starts once per module and worker. The other session servers (moto, SeaweedFS, PostgreSQL,
-# MariaDB, the fsspec servers) start in about a second each: each worker starts its own.
+# Fixture name -> the xdist group of every test that uses it: building every distribution and installing the
+# sdists is the suite's costliest setup, the UI's seeded site and its Chromium come next. A test using a
+# module-scoped fixture (a server of tests/server, the README's hosts) goes with the rest of its module. The
+# session servers (moto, SeaweedFS, PostgreSQL, MariaDB, the fsspec servers) start in about a second each:
+# each worker starts its own.
 ONE_WORKER = {
     "built_distributions": "distributions",
     "sdist_environment": "distributions",
