@@ -51,9 +51,10 @@ demo: $(DEMO_STAMP)
 	$(BIN)/python examples/quickstart.py
 
 # The reliability suite runs in `make test` too, without writing anything; this target runs it alone, with
-# every service required, and writes docs/reliability.md from what it observed (tests/reliability/rel_report.py).
+# every service required, and writes docs/reliability.md from what it observed (tests/reliability/rel_report.py),
+# in one process (-n 0: the recorder sees every test only without xdist's workers).
 reliability-report: install services
-	EBONITE_REQUIRE_SERVICES=1 EBONITE_RELIABILITY_REPORT=docs/reliability.md $(BIN)/pytest tests/reliability
+	EBONITE_REQUIRE_SERVICES=1 EBONITE_RELIABILITY_REPORT=docs/reliability.md $(BIN)/pytest -n 0 tests/reliability
 
 # Screenshots of each page of the web UI at 375 and 1440 px wide, in headless Chromium, for docs/ui.md.
 screenshots: install services

@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "sqlalchemy"))
 sys.path.insert(0, str(ROOT / "tests" / "s3"))
+sys.path.insert(0, str(ROOT / "tests"))  # services.py, which the servers' helpers import
 from s3_servers import SeaweedFSServer, child_environment  # the tests' servers  # noqa: E402
 from sql_servers import start_server  # noqa: E402
 

@@ -44,6 +44,7 @@ from ebonite_core import Ebonite, LocalArtifactRepository
 from ebonite_core.objects import Task
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "sqlalchemy"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # services.py, which it imports
 from sql_servers import start_server  # the tests' throwaway servers
 
 PROJECT, TASK = "scale", "models"

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tests" / "sqlalchemy"))
+sys.path.insert(0, str(ROOT / "tests"))  # services.py, which sql_servers imports
 
 
 # What a section's figures alone do not say: a profile taken once, kept with the report.

@@ -45,6 +45,7 @@ from botocore.config import Config
 from ebonite_s3.repository import S3ArtifactRepository
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "s3"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # services.py, which it imports
 from s3_servers import MotoServer, SeaweedFSServer, ServerUnavailable, child_environment  # the tests' servers
 
 MiB = 1024 * 1024

@@ -41,6 +41,7 @@ from ebonite_core.objects import Model, Project, Task
 from ebonite_core.testing import make_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "sqlalchemy"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # services.py, which it imports
 from sql_servers import ServerUnavailable, start_server  # the tests' server helpers
 
 GOALS_MS = {"local": 100.0}  # every SQL database: 20 ms

@@ -38,6 +38,7 @@ from ebonite_core import Ebonite, InMemoryArtifactRepository, create_model
 from ebonite_core.testing import ScaleModel, make_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "sqlalchemy"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # services.py, which it imports
 from sql_servers import ServerUnavailable, start_server  # the tests' server helpers
 
 WINDOW = 1000

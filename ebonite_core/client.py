@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import logging
 import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -33,8 +32,6 @@ from .query import ModelPage, ModelQuery
 from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
 from .repository.local import LocalArtifactRepository
 from .repository.local_metadata import LocalMetadataRepository
-
-logger = logging.getLogger(__name__)
 
 ProjectRef = Project | str
 TaskRef = Task | str
@@ -439,6 +436,9 @@ class Ebonite:
         refusal = isinstance(err, (ValueError, TypeError, LookupError, MetadataCorruptError))
         if refusal and not isinstance(err, OSError):
             return WriteOutcome.ABSENT, None
+        import logging  # deferred, as in _discard_artifacts: only a failed push logs (logging costs 3 ms of import)
+
+        logger = logging.getLogger(__name__)
         try:
             found = self.meta_repo.get_model_by_name(task, staged.name)
         except Exception:
@@ -465,6 +465,9 @@ class Ebonite:
         try:
             self.artifact_repo.delete(key)
         except Exception as err:  # the original error matters more; `gc` removes what is left
+            import logging
+
+            logger = logging.getLogger(__name__)
             # One line: during an outage the push's own error follows, and a chained traceback here would
             # bury it. The traceback is there for whoever turns on DEBUG.
             logger.warning(

@@ -48,11 +48,6 @@ from .masking import hide_option_secrets, masked_options
 from .options import check_options
 from .plugins import resolve
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 has the tomli backport instead
-    import tomli as tomllib
-
 KINDS = ("metadata", "artifact")
 CLIENT_OPTIONS = ("allow_pickle",)  # top-level keys beside the tables: options of the client itself
 CONFIG_VARIABLE = "EBONITE_CONFIG"
@@ -93,7 +88,11 @@ def _read_file(path: Path) -> dict[str, Any]:
     try:
         if suffix == ".json":
             document = json.loads(data)
-        else:
+        else:  # tomllib is imported here: most users never write a TOML file (1.5 ms of `import ebonite_core`)
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - Python 3.10 has the tomli backport instead
+                import tomli as tomllib
             document = tomllib.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise ConfigError(f"Config file {path} is not valid {suffix[1:].upper()}: {err}.") from err

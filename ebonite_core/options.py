@@ -10,7 +10,6 @@ constructor. The values of the options are the backend's to check (an S3 endpoin
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -26,6 +25,8 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     for choice in choices:
         if choice.casefold() == word.casefold():
             return choice
+    import difflib  # only a misspelt name reaches here: difflib stays out of `import ebonite_core`
+
     lowered = {choice.casefold(): choice for choice in choices}
     found = difflib.get_close_matches(word.casefold(), list(lowered), n=1, cutoff=0.6)
     return lowered[found[0]] if found else None

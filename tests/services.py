@@ -1,10 +1,13 @@
-"""What the tests need of the machine, in one place: the rule for a service that cannot be had, and mounts.
+"""What the tests need of the machine, in one place: the rule for a service that cannot be had, stopping a
+server process, and mounts.
 
 Tests that need a server (PostgreSQL, MariaDB, S3) or a file system of their own call
 :func:`service_unavailable` when they cannot get it: the test is skipped with the reason, except when
 ``EBONITE_REQUIRE_SERVICES=1`` (set by ``.ci/run``), where the run fails instead. The servers themselves start
-through ``tests/s3/s3_servers.py`` and ``tests/sqlalchemy/sql_servers.py``. Every directory of ``tests`` can
-``import services`` (``pythonpath`` in ``pyproject.toml``).
+through the helper modules of each directory (``s3_servers``, ``sql_servers``, ``fsspec_servers``,
+``srv_processes``), which stop them with :func:`stop_process`. Every directory of ``tests`` can
+``import services`` (``pythonpath`` in ``pyproject.toml``); a script that imports those helpers (a benchmark,
+a server's own process) puts ``tests`` on its ``sys.path`` itself.
 """
 
 from __future__ import annotations
@@ -23,6 +26,20 @@ def service_unavailable(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (EBONITE_REQUIRE_SERVICES=1: a missing service fails the run)", pytrace=False)
     pytest.skip(reason)
+
+
+def stop_process(process: subprocess.Popen | None, grace: float) -> None:
+    """SIGTERM, then SIGKILL if ``process`` has not exited within ``grace`` seconds (nothing if it has exited).
+
+    Throwaway servers get a short ``grace``; one whose data a test reads after a restart, a longer one."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def mount(what: str, target: Path, *arguments: str) -> None:

@@ -8,11 +8,9 @@ below the store's root (see :mod:`.storefs`).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
 import stat
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -124,7 +122,7 @@ class LocalArtifactRepository(ArtifactRepository):
                 raise FileExistsError(f"Artifact key {key!r} already exists in {self.root}.")
             if tmp is None:
                 raise self._not_ours(".tmp")
-            staging = f"{key}.{uuid.uuid4().hex}"
+            staging = f"{key}.{os.urandom(16).hex()}"
             try:
                 with tmp.make_directory(staging) as directory:
                     with directory.create_file(KEY_MARKER) as marker:
@@ -192,7 +190,7 @@ class LocalArtifactRepository(ArtifactRepository):
                 return
             if not stat.S_ISDIR(status.st_mode) or not deletable_key(key, self._written(root, key) is not None):
                 raise self._not_ours(key)
-            doomed = f"{key}.{uuid.uuid4().hex}"
+            doomed = f"{key}.{os.urandom(16).hex()}"
             try:
                 with private_directory(root, ".trash", create=True) as trash:
                     if trash is not None:
@@ -298,6 +296,8 @@ def _copy_stream(reader: BinaryIO, writer: BinaryIO) -> None:
 
 
 def _warn(message: str) -> None:
+    import logging  # deferred: only a failed clean-up warns, and logging costs 3 ms of `import ebonite_core`
+
     logging.getLogger(__name__).warning("%s", message)
 
 

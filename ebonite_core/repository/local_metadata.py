@@ -15,7 +15,6 @@ import os
 import re
 import stat
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -382,7 +381,7 @@ class LocalMetadataRepository(RecordTables):
     def _write(self) -> None:
         generation = os.urandom(8).hex()  # random: a file deleted and written anew never repeats one
         parts = self._encode(generation)
-        temporary = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        temporary = self.path.with_name(f".{self.path.name}.{os.urandom(16).hex()}.tmp")
         try:
             with open(temporary, "wb") as file:
                 file.writelines(parts)

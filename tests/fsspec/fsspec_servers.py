@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 from typing import IO
 
+sys.path.insert(0, str(Path(__file__).parents[1]))  # services.py, also in a server's own process (run as a script)
+from services import stop_process
+
 STARTUP_SECONDS = 60.0  # a bounded wait for a server to answer; a slow start is reported, not awaited forever
 USER = "ml"
 PASSWORD = "s3cr:t@pw#1"  # characters that need care in a URL: the tests prove it never shows
@@ -79,15 +82,7 @@ class Server:
     def stop(self, grace: float = 2.0) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds: the data is throwaway, and Azurite waits for its
         clients' idle keep-alive connections to close before it exits."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace)
         self.process = None
 
     def log_tail(self, lines: int = 15) -> str:

@@ -40,6 +40,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(REPORT_VARIABLE) and config.getoption("numprocesses", None):
+        raise pytest.UsageError(f"{REPORT_VARIABLE} needs every test in one process: add -n 0 (no xdist workers)")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = os.environ.get(REPORT_VARIABLE)
     if not target or not RECORDER.outcomes:

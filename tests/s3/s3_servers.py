@@ -10,7 +10,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from services import stop_process
 
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
@@ -154,15 +154,7 @@ class S3Server:
 
     def stop(self, grace: float = 30.0) -> None:
         """SIGTERM, then wait up to ``grace`` seconds; SIGKILL if it has not exited by then."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace)
         self.process = None
 
     def restart(self) -> None:

@@ -74,16 +74,17 @@ def test_deleting_key_1_leaves_key_10(repository: S3ArtifactRepository, location
     assert set(repository.keys()) == {"10"}
 
 
-def test_1500_files_under_one_key_are_listed_and_deleted(
+def test_1001_files_under_one_key_are_listed_and_deleted(
     repository: S3ArtifactRepository, location: Location, tmp_path: Path
 ) -> None:
-    """More than one page of ListObjectsV2 (1,000) and more than one DeleteObjects batch (1,000)."""
-    files = {f"f{index:04d}.bin": write(tmp_path, f"f{index:04d}.bin", b"%d" % index) for index in range(1500)}
+    """More than one page of ListObjectsV2 (1,000) and more than one DeleteObjects batch (1,000): the key holds
+    1,002 objects (its files and its marker)."""
+    files = {f"f{index:04d}.bin": write(tmp_path, f"f{index:04d}.bin", b"%d" % index) for index in range(1001)}
     repository.push("many", files)
     repository.push("many0", {"x.bin": write(tmp_path, "x.bin", b"x")})  # a sibling that must survive
     assert set(repository.keys()) == {"many", "many0"}
-    assert len(location.object_keys()) == 1503, "1,501 files and 2 markers"
-    with pytest.raises((FileExistsError, RepositoryError)):  # the existence check sees a 1,500-object key
+    assert len(location.object_keys()) == 1004, "1,002 files and 2 markers"
+    with pytest.raises((FileExistsError, RepositoryError)):  # the existence check sees a 1,001-object key
         repository.push("many", {"x.bin": files["f0000.bin"]})
     repository.delete("many")
     assert location.object_keys() == [f"{location.prefix}many0/{KEY_MARKER}", f"{location.prefix}many0/x.bin"]

@@ -23,7 +23,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "sqlalchemy"))  # run as a script, outside pytest's pythonpath
+# run as a script, outside pytest's pythonpath: sql_servers, and the services.py it imports
+sys.path.insert(0, str(Path(__file__).parents[1] / "sqlalchemy"))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 
 import uvicorn
 from ebonite_server.access import ServerContext

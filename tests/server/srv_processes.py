@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from services import stop_process
 
 STARTUP_SECONDS = 60.0
 LOCAL_REGISTRY = """[metadata]
@@ -87,13 +88,7 @@ class ServerProcess:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace=30)
 
 
 def serve(config: Path, *extra: str, env: dict[str, str] | None = None) -> ServerProcess:

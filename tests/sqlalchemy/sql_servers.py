@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import TypeVar
 
+from services import stop_process
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -310,13 +311,7 @@ class MariaDBServer(Server):
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
 
     def _stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace=60)
         self.process = None
 
 

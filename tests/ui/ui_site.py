@@ -23,6 +23,7 @@ from ebonite_core import Ebonite, create_model
 from ebonite_core.testing import ScaleModel
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # services.py, which srv_processes imports (make screenshots)
 from srv_processes import LOCAL_REGISTRY, ServerProcess, serve
 from srv_processes import ServerUnavailable as ServerUnavailable  # for the fixtures
 
