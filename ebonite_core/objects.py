@@ -65,8 +65,8 @@ def current_user() -> str | None:
 def check_storable(model: Model) -> None:
     """Raise ``ValueError`` unless every backend can store the model's metadata and give it back unchanged:
     JSON data (no sets, bytes or objects), numbers JSON has (no NaN or infinity), and text that UTF-8 can
-    encode (no lone surrogate). The client checks this before uploading anything; a backend that stores JSON
-    may call it again before it writes."""
+    encode (no lone surrogate) and PostgreSQL can store (no NUL character). The client checks this before
+    uploading anything; a backend that stores JSON may call it again before it writes."""
     for field_name, value in model.to_dict().items():
         try:
             json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -85,6 +85,23 @@ def check_storable(model: Model) -> None:
             raise ValueError(
                 f"Model {model.name!r} cannot be stored: its {field_name} is not JSON data ({err})."
             ) from err
+        if _holds_nul(value):
+            raise ValueError(
+                f"Model {model.name!r} cannot be stored: its {field_name} holds a NUL character ('\\x00'), which "
+                "PostgreSQL cannot store in text. Remove it (or replace it) and push again."
+            )
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a string of ``value`` (JSON data: a string, or a key or item of a dict or list at any depth)
+    holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 class _Lookups(Protocol):

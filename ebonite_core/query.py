@@ -91,6 +91,8 @@ def _conditions(params: Mapping[str, Any] | None) -> tuple[ParamCondition, ...]:
             op, value = "==", wanted
         if not (is_number(value) or isinstance(value, str)):
             raise ValueError(f"Param {key!r}: compare with a string or a number, not {value!r}.")
+        if "\x00" in str(key) or (isinstance(value, str) and "\x00" in value):
+            raise ValueError(f"Param {key!r}: no stored param holds a NUL character ('\\x00'); search without it.")
         conditions.append(ParamCondition(str(key), op, value))
     return tuple(conditions)
 
@@ -157,6 +159,8 @@ class ModelQuery:
                 raise ValueError("created_after and created_before must be timezone-aware datetimes.")
         if tags is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
             raise ValueError("tags must map strings to strings.")
+        if "\x00" in order_by or any("\x00" in k + v for k, v in (tags or {}).items()):
+            raise ValueError("No stored tag or param name holds a NUL character ('\\x00'): search without it.")
         query = cls(
             project_id=project_id,
             task_id=task_id,

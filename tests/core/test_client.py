@@ -208,6 +208,10 @@ def test_a_failed_clean_up_logs_one_line_and_the_traceback_only_at_debug(caplog:
         ("params", {"loss": float("nan")}, "NaN"),
         ("params", {"seen": {1, 2}}, "not JSON"),
         ("description", "broken \udc80", "lone surrogate"),
+        ("params", {"\x00": 0}, "NUL character"),  # PostgreSQL text holds no NUL: no backend may take it
+        ("params", {"kernel": "a\x00b"}, "NUL character"),
+        ("params", {"nested": [{"k": "\x00"}]}, "NUL character"),
+        ("description", "\x00", "NUL character"),
     ],
 )
 def test_metadata_no_backend_can_store_is_refused_before_anything_is_uploaded(

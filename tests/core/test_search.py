@@ -49,6 +49,11 @@ class TestDefaultSearch(SearchContract):
         ({"params": {"accuracy": (">", "high")}}, "needs a number"),
         ({"params": {"accuracy": [1, 2]}}, "compare with a string or a number"),
         ({"params": {"accuracy": float("nan")}}, "compare with a string or a number"),
+        # No stored text holds NUL (PostgreSQL cannot): a search for one is refused, never sent to the database.
+        ({"params": {"kernel": "a\x00"}}, "NUL character"),
+        ({"params": {"\x00": 1}}, "NUL character"),
+        ({"tags": {"stage": "\x00"}}, "NUL character"),
+        ({"order_by": "text_params.\x00"}, "NUL character"),
         ({"page_token": "garbage!"}, "Invalid page token"),
     ],
 )

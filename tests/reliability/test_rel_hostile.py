@@ -176,9 +176,11 @@ def test_invalid_names_are_refused_and_change_nothing(
 
 
 # Params
+# Any text UTF-8 and PostgreSQL can store: no lone surrogate, no NUL (both refused: the "bad" params below).
+TEXT = st.characters(codec="utf-8", exclude_characters="\x00")
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(TEXT),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(TEXT, max_size=8), children, max_size=3),
     max_leaves=8,
 )
 NOT_JSON = st.sampled_from(
@@ -211,8 +213,8 @@ def _same(left: Any, right: Any) -> bool:
 def test_params_are_stored_exactly_or_refused(
     store: tuple[StoreSpec, Ebonite], tmp_path: Path, fault: Callable[..., FaultRecord]
 ) -> None:
-    """JSON params (any unicode, big integers, -0.0, nesting) come back identical; anything else (sets, bytes,
-    objects, NaN, infinity, lone surrogates) is a ValueError and the store is unchanged."""
+    """JSON params (any Unicode but NUL, big integers, -0.0, nesting) come back identical; anything else (sets, bytes,
+    objects, NaN, infinity, lone surrogates, NUL) is a ValueError and the store is unchanged."""
     spec, ebnt = store
     record = fault("hostile input", "hypothesis: params, JSON and not (sets, NaN, surrogates...)", spec.label)
     task = ebnt.get_or_create_task("project", "task")
@@ -220,11 +222,13 @@ def test_params_are_stored_exactly_or_refused(
 
     @_settings()
     @given(
-        good=st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=4),
+        good=st.dictionaries(st.text(TEXT, max_size=10), JSON_VALUES, max_size=4),
         bad=st.one_of(
             NOT_JSON.map(lambda value: {"bad": value}),
             st.builds(lambda text: {"text": text + "\ud800"}, st.text(max_size=5)),
             st.builds(lambda text: {text + "\udfff": 1}, st.text(max_size=5)),
+            st.builds(lambda text: {"text": text + "\x00"}, st.text(max_size=5)),
+            st.builds(lambda text: {text + "\x00": [1]}, st.text(max_size=5)),
         ),
     )
     def check(good: dict[str, Any], bad: dict[str, Any]) -> None:
@@ -233,7 +237,7 @@ def test_params_are_stored_exactly_or_refused(
         assert _same(ebnt.get_model(name, task).params, good), (good, ebnt.get_model(name, task).params)
         assert _same(stored.params, good)
         before = _state(ebnt, tmp_path)
-        with pytest.raises(ValueError, match=r"params|Unicode|surrogate"):
+        with pytest.raises(ValueError, match=r"params|Unicode|surrogate|NUL"):
             task.create_and_push_model(ScaleModel(1.0), SAMPLE, f"{name}-bad", params=bad)
         assert _state(ebnt, tmp_path) == before
         record.runs += 2
