@@ -101,6 +101,12 @@ def upgrade() -> None:
             op.alter_column(table, column, type_=sa.String(length, collation="C"), existing_nullable=nullable)
     for name, table, columns in _INDEXES:
         op.create_index(name, table, columns)
+    if dialect == "postgresql":
+        # ALTER COLUMN TYPE dropped the statistics of the columns searched by, and the sizes rewrote every model
+        # row: without fresh statistics PostgreSQL plans tag searches blind until autovacuum comes (measured at
+        # 1,000,000 models: two tags 10 -> 102 ms, three 24 -> 173 ms).
+        for table in ("ebonite_models", "ebonite_model_tags", "ebonite_model_params"):
+            op.execute(f"ANALYZE {table}")
 
 
 def downgrade() -> None:
