@@ -9,8 +9,11 @@ STAMP := $(VENV)/.installed
 # are found exactly as a user's would be.
 PLUGINS := $(wildcard plugins/*)
 TEST_PLUGINS := $(wildcard tests/plugins/*) $(foreach example,$(wildcard examples/ebonite-*),'$(example)[test]')
+# What pip writes into those source trees when it builds them (build/, *.egg-info, here or in make test-pythons'
+# environments) is no change to them: it must not make the next `make test` reinstall everything.
 PACKAGE_FILES := pyproject.toml $(wildcard plugins/*/pyproject.toml) \
-	$(shell find tests/plugins examples/ebonite-* -type f -not -path '*/__pycache__/*' 2>/dev/null)
+	$(shell find tests/plugins examples/ebonite-* -type f -not -path '*/__pycache__/*' -not -path '*/build/*' \
+		-not -path '*.egg-info/*' 2>/dev/null)
 
 .PHONY: demo test test-pythons install lint services bench bench-scale clean reliability-report screenshots
 
