@@ -132,7 +132,9 @@ class ArtifactRepository(ABC):
         :meth:`download`). Errors as for :meth:`download`.
 
         The client passes a file that hashes what is written to it, so that a backend streaming the bytes
-        here spares the client a second pass over the downloaded file to check it.
+        here spares the client a second pass over the downloaded file to check it. It writes and hashes on
+        threads of its own while the backend receives; ``bytes`` blocks of 4 MiB or more are taken as they
+        are, any other buffer is copied (into blocks of 4 MiB, or while the caller waits if it is larger).
         """
         return False
 

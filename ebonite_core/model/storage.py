@@ -38,11 +38,12 @@ class _HashingWriter:
     """A binary file that computes its size and sha256 while it is written; with ``sync``, large writes also
     reach the disk while they are hashed.
 
-    Small writes are gathered into batches of ``_PARALLEL_HASH_BYTES`` that a second thread (started by the
-    first batch) writes and hashes while the caller goes on: a download receives on one thread while the
-    other writes and hashes. A large write is hashed on that thread while the caller's thread has the kernel
-    copy the same bytes. At most a few batches wait in memory; a small file is written and hashed when it is
-    closed. An error of the second thread (a full disk) is raised by the next ``write``, ``flush`` or ``close``.
+    Small writes (a download's chunks as they arrive) are gathered into blocks of ``_PARALLEL_HASH_BYTES``,
+    which two threads of their own write and hash while the caller goes on: receiving, writing and hashing
+    overlap, each on large buffers (a thread per tiny chunk would spend its time taking turns at the GIL).
+    A large write is hashed on the hashing thread while the caller's thread has the kernel copy the same bytes.
+    At most a few blocks wait in memory; a small file is written and hashed when it is closed, with no thread.
+    An error of the writing thread (a full disk) is raised by the next ``write``, ``flush`` or ``close``.
     """
 
     def __init__(self, path: Path, sync: bool = False) -> None:
@@ -52,18 +53,24 @@ class _HashingWriter:
         self.size = 0
         self._batch: list[bytes] = []
         self._batched = 0
-        self._work: queue.Queue[_Work | None] = queue.Queue(2)
-        self._worker: threading.Thread | None = None
+        self._writes: queue.Queue[_Block | None] = queue.Queue(2)  # the threads wait here, the caller when
+        self._hashes: queue.Queue[_Block | None] = queue.Queue(2)  # they fall behind: bounded memory
+        self._threads: list[threading.Thread] = []
         self._error: BaseException | None = None
 
     def write(self, data: Any) -> int:
         self._raise_error()
         view = memoryview(data)
-        if view.nbytes >= _PARALLEL_HASH_BYTES:
+        if view.nbytes >= _PARALLEL_HASH_BYTES and type(data) is bytes and not self._sync:
+            # Immutable: both threads take it as it is, and the caller goes on (a download's next block).
+            self._submit()  # the blocks go in order
+            self._put(self._writes, _Block(data))
+            self._put(self._hashes, _Block(data))
+        elif view.nbytes >= _PARALLEL_HASH_BYTES:
             self._drain()  # every earlier byte is in the file before these
             # Both hashing and writing release the GIL on large buffers: hash on the second thread while the
             # kernel copies the same bytes, which hides most of sha256's cost behind the write.
-            hashed = self._hand_over([view], write=False)
+            hashed = self._put(self._hashes, _Block(view))
             try:
                 self._file.write(view)
                 if self._sync:
@@ -84,36 +91,41 @@ class _HashingWriter:
         return view.nbytes
 
     def _submit(self) -> None:
+        """Hand the batch, as one immutable block, to both threads."""
         if self._batch:
-            self._hand_over(self._batch, write=True)
+            block = _Block(self._batch[0] if len(self._batch) == 1 else b"".join(self._batch))
             self._batch, self._batched = [], 0
+            self._put(self._writes, block)
+            self._put(self._hashes, block)
 
-    def _hand_over(self, chunks: list[Any], write: bool) -> threading.Event:
-        if self._worker is None:
-            self._worker = threading.Thread(target=self._run, name="ebonite-hash", daemon=True)
-            self._worker.start()
-        done = threading.Event()
-        self._work.put(_Work(chunks, write, done))  # waits while the worker is behind: bounded memory
-        return done
+    def _put(self, target: queue.Queue[_Block | None], block: _Block) -> threading.Event:
+        if not self._threads:
+            self._threads = [
+                threading.Thread(target=self._run, args=(self._writes, self._file.write), name="ebonite-write"),
+                threading.Thread(target=self._run, args=(self._hashes, self._hash.update), name="ebonite-hash"),
+            ]
+            for thread in self._threads:
+                thread.daemon = True
+                thread.start()
+        target.put(block)  # waits while that thread is behind
+        return block.done
 
-    def _run(self) -> None:
-        while (work := self._work.get()) is not None:
+    def _run(self, blocks: queue.Queue[_Block | None], consume: Any) -> None:
+        while (block := blocks.get()) is not None:
             try:
-                for chunk in work.chunks:
-                    if work.write and self._error is None:
-                        self._file.write(chunk)
-                    self._hash.update(chunk)
+                if self._error is None:
+                    consume(block.data)
             except BaseException as err:  # raised again on the caller's thread
                 self._error = self._error or err
             finally:
-                work.done.set()
+                block.done.set()
 
     def _drain(self) -> None:
-        """Write and hash everything written so far before returning."""
-        if self._worker is not None:
+        """Write everything written so far into the file before returning (hashing keeps its order)."""
+        if self._threads:
             self._submit()
-            self._hand_over([], write=False).wait()
-        else:  # a small file so far: no second thread
+            self._put(self._writes, _Block(b"")).wait()
+        else:  # a small file so far: no threads
             for chunk in self._batch:
                 self._file.write(chunk)
                 self._hash.update(chunk)
@@ -134,10 +146,11 @@ class _HashingWriter:
         try:
             self._drain()
         finally:
-            if self._worker is not None:
-                self._work.put(None)
-                self._worker.join()
-                self._worker = None
+            for target in (self._writes, self._hashes) if self._threads else ():
+                target.put(None)
+            for thread in self._threads:
+                thread.join()
+            self._threads = []
             self._file.close()
 
     @property
@@ -157,10 +170,9 @@ class _HashingWriter:
 
 
 @dataclasses.dataclass
-class _Work:
-    chunks: list[Any]
-    write: bool  # write the chunks too (else only hash them: the caller writes them)
-    done: threading.Event
+class _Block:
+    data: Any  # bytes, or a view of the caller's buffer that it keeps until ``done``
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
 def private_directory(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -280,12 +281,39 @@ class _RunsCodeWhenLoaded:
         return open, (self.marker, "w")
 
 
+def _write_reusing_a_buffer(stored: BinaryIO, file: BinaryIO) -> None:
+    buffer = bytearray(64 * 1024)
+    while count := stored.readinto(buffer):
+        file.write(memoryview(buffer)[:count])
+
+
+def _write_large_blocks(stored: BinaryIO, file: BinaryIO) -> None:
+    while block := stored.read(4 * 1024 * 1024 + 1):  # bytes: the client's file keeps them without a copy
+        file.write(block)
+
+
+def _write_mixed(stored: BinaryIO, file: BinaryIO) -> None:
+    """Small and large writes, immutable and reused buffers, in turn: the file keeps their order."""
+    reused = bytearray(5 * 1024 * 1024)
+    for step in itertools.cycle([100, -(5 * 1024 * 1024), 64 * 1024, 5 * 1024 * 1024 + 7, 3]):
+        if step < 0:  # a large buffer the writer changes as soon as write returns
+            count = stored.readinto(memoryview(reused)[:-step])
+            file.write(memoryview(reused)[:count])
+            reused[:count] = bytes(count)
+        else:
+            count = file.write(stored.read(step))
+        if not count:
+            return
+
+
+@pytest.mark.parametrize("write", [_write_reusing_a_buffer, _write_large_blocks, _write_mixed])
 def test_a_streamed_download_is_checked_from_the_bytes_written_before_anything_is_deserialized(
-    store: Path, tmp_path: Path
+    store: Path, tmp_path: Path, write: Callable[[BinaryIO, BinaryIO], None]
 ) -> None:
     """A repository that streams into the client's file (download_into) has each file hashed as it is written,
-    even from a buffer it reuses between writes: the model loads without a second pass; a stored file changed
-    to a pickle that runs code (same size) is refused before the serializer reads a byte of it."""
+    whichever way it writes (a buffer it reuses, large immutable blocks, a mix): the model loads without a
+    second pass; a stored file changed to a pickle that runs code (same size) is refused before the
+    serializer reads a byte of it."""
     import pickle
 
     class Streaming(LocalArtifactRepository):
@@ -293,10 +321,8 @@ def test_a_streamed_download_is_checked_from_the_bytes_written_before_anything_i
             return None  # make the client download
 
         def download_into(self, key: str, name: str, file: BinaryIO) -> bool:
-            buffer = bytearray(64 * 1024)
             with open(self.root / key / name, "rb") as stored:
-                while count := stored.readinto(buffer):
-                    file.write(memoryview(buffer)[:count])
+                write(stored, file)
             return True
 
     ebnt = Ebonite(LocalMetadataRepository(store / "metadata.json"), Streaming(store / "artifacts"))

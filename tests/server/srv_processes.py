@@ -28,7 +28,7 @@ path = "store/metadata.json"
 type = "local"
 path = "store/artifacts"
 """
-_ADDRESS = re.compile(r"ebonite serve: (http://127\.0\.0\.1:\d+)")
+_ADDRESS = re.compile(r"ebonite serve: (https?://127\.0\.0\.1:\d+)")
 
 
 class ServerUnavailable(RuntimeError):

@@ -40,6 +40,7 @@ from ebonite_core.errors import (
 from ebonite_core.interfaces.metadata import IDENTITY
 from ebonite_core.repository import check_artifact_key, check_artifact_name
 
+from .blocks import BlockDownloads
 from .protocol import API_PREFIX, encode_files, error_from_wire
 
 if TYPE_CHECKING:
@@ -104,12 +105,15 @@ class HttpConnection:
         headers = {"User-Agent": "ebonite-server-client"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        transport = _transport()
         self.client = httpx.Client(
             base_url=self.url + API_PREFIX,
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=10.0),
-            transport=_transport(),
+            transport=transport,
         )
+        # Files are downloaded in large blocks (see blocks.py), except through a proxy, which httpx honours.
+        self.blocks = BlockDownloads(self.url + API_PREFIX, headers, timeout) if transport is not None else None
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -132,8 +136,25 @@ class HttpConnection:
         response = self.request(method, path, **kwargs)
         return response.json() if response.status_code != 204 else None
 
+    def download(self, path: str, file: BinaryIO, what: str) -> None:
+        """Write the body of ``GET path`` into ``file`` as it arrives (``what``: for errors)."""
+        if self.blocks is not None:
+            self.blocks.get_into(path, file, what)
+            return
+        try:
+            with self.client.stream("GET", path) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self.raise_for_error(response)
+                for chunk in response.iter_raw():  # as received: no re-chunking copy
+                    file.write(chunk)
+        except httpx.TransportError as err:
+            raise RepositoryError(f"Cannot download {what}: {err}") from err
+
     def close(self) -> None:
         self.client.close()
+        if self.blocks is not None:
+            self.blocks.close()
 
 
 class _HttpRepository:
@@ -361,15 +382,7 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
     def download_into(self, key: str, name: str, file: BinaryIO) -> bool:
         check_artifact_key(key)
         check_artifact_name(name)
-        try:
-            with self.connection.client.stream("GET", f"/artifacts/{key}/{name}") as response:
-                if response.status_code >= 400:
-                    response.read()
-                    self.connection.raise_for_error(response)
-                for chunk in response.iter_raw():  # as received: no re-chunking copy
-                    file.write(chunk)
-        except httpx.TransportError as err:
-            raise RepositoryError(f"Cannot download {name!r} of key {key!r} from {self.url}: {err}") from err
+        self.connection.download(f"/artifacts/{key}/{name}", file, f"{name!r} of key {key!r} from {self.url}")
         return True
 
     def delete(self, key: str) -> None:
