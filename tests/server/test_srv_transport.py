@@ -4,6 +4,7 @@ connection breaks under a download (files are downloaded in large blocks over ``
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import subprocess
@@ -160,3 +161,26 @@ def test_a_download_cut_short_is_a_repository_error_and_leaves_no_file(raw_serve
     with pytest.raises(RepositoryError, match=f"closed {len(BODY) - len(BODY) // 2} bytes early"):
         repository.download(new_artifact_key(), "model.pkl", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_thread_that_ends_leaves_no_connection_open(raw_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each thread downloads over a connection of its own, kept for its next download; when the thread ends,
+    its connection goes with it (threads that come and go, one per request, would else leave a socket each)."""
+    closed: list[threading.Event] = []
+
+    def serve_until_closed(connection: socket.socket, index: int) -> None:
+        closed.append(threading.Event())
+        with connection:
+            while _read_request(connection):
+                _answer(connection, BODY, len(BODY))
+        closed[index - 1].set()
+
+    server = raw_server(serve_until_closed)
+    repository = HttpArtifactRepository(server.url, "token")
+    for index in range(4):
+        thread = threading.Thread(target=repository.download, args=(new_artifact_key(), "m", tmp_path / f"{index}"))
+        thread.start()
+        thread.join()
+    assert [path.read_bytes() == BODY for path in sorted(tmp_path.iterdir())] == [True] * 4
+    gc.collect()
+    assert len(closed) == 4 and all(event.wait(30) for event in closed)

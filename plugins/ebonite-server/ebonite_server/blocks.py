@@ -17,6 +17,7 @@ import http.client
 import json
 import threading
 import urllib.parse
+import weakref
 from typing import BinaryIO
 
 import httpx
@@ -41,7 +42,9 @@ class BlockDownloads:
         self._timeout = timeout
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._opened: set[http.client.HTTPConnection] = set()
+        # Weak: a thread that ends takes its connection with it (closed when collected), so that threads that
+        # come and go (a thread per request) leave no sockets open behind them.
+        self._opened: weakref.WeakSet[http.client.HTTPConnection] = weakref.WeakSet()
 
     def get_into(self, path: str, file: BinaryIO, what: str) -> None:
         """Write the body of ``GET path`` into ``file``; the server's error answer as the ebonite error it
@@ -107,6 +110,6 @@ class BlockDownloads:
     def close(self) -> None:
         """Close every thread's connection."""
         with self._lock:
-            opened, self._opened = self._opened, set()
+            opened, self._opened = list(self._opened), weakref.WeakSet()
         for connection in opened:
             connection.close()
