@@ -20,6 +20,7 @@ import json
 import os
 import pickle
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -134,6 +135,25 @@ def load_phases(ebnt: Ebonite, model: Model) -> dict[str, float]:
     return phases
 
 
+class CpuSeconds:
+    """CPU seconds (user + system, all threads) this process and the server used while the context ran."""
+
+    def __init__(self, server: psutil.Process) -> None:
+        self.server = server
+
+    def _now(self) -> tuple[float, float]:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return own.ru_utime + own.ru_stime, sum(self.server.cpu_times()[:2])
+
+    def __enter__(self) -> CpuSeconds:
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        end = self._now()
+        self.client, self.served = round(end[0] - self._start[0], 2), round(end[1] - self._start[1], 2)
+
+
 def large(direct: Ebonite, served: Ebonite, size_mib: int, rounds: int, server_pid: int) -> dict[str, float]:
     payload = os.urandom(MiB) * size_mib
     best: dict[str, float] = {}
@@ -142,13 +162,19 @@ def large(direct: Ebonite, served: Ebonite, size_mib: int, rounds: int, server_p
         for label, ebnt in (("direct", direct), ("server", served)):
             task = ebnt.get_or_create_task("bench", f"large-{label}")
             with PeakMemory(server_pid) as memory:
-                started = time.perf_counter()
-                model = task.create_and_push_model(ScaleModel(1.0, payload), [1.0], f"big{round_}")
-                pushed = time.perf_counter() - started
-                started = time.perf_counter()
-                loaded = ebnt.get_model(model.name, task).load()
-                load = time.perf_counter() - started
+                with CpuSeconds(memory.process) as push_cpu:
+                    started = time.perf_counter()
+                    model = task.create_and_push_model(ScaleModel(1.0, payload), [1.0], f"big{round_}")
+                    pushed = time.perf_counter() - started
+                with CpuSeconds(memory.process) as load_cpu:
+                    started = time.perf_counter()
+                    loaded = ebnt.get_model(model.name, task).load()
+                    load = time.perf_counter() - started
             assert len(loaded.object.payload) == len(payload)
+            for step, seconds, cpu in (("push", pushed, push_cpu), ("load", load, load_cpu)):
+                if seconds < best.get(f"{label}_{step}_s", float("inf")):  # the CPU of the round reported
+                    best[f"{label}_{step}_cpu_client_s"] = cpu.client
+                    best[f"{label}_{step}_cpu_server_s"] = cpu.served
             del loaded
             for phase, seconds in load_phases(ebnt, model).items():
                 best[f"{label}_load_{phase}_s"] = min(best.get(f"{label}_load_{phase}_s", float("inf")), seconds)
@@ -203,6 +229,15 @@ def main() -> None:
                 f"{big['server_push_mib_s']} MiB/s through the server ({big['push_ratio']}x); load "
                 f"{big['direct_load_mib_s']} MiB/s direct, {big['server_load_mib_s']} MiB/s through the server "
                 f"({big['load_ratio']}x); server memory growth {big['server_memory_growth_mb']} MB"
+            )
+            print(
+                "CPU seconds of the best round (this process + the server; the machine has "
+                f"{os.cpu_count()} cores): "
+                + "; ".join(
+                    f"{step} {label} {big[f'{label}_{step}_cpu_client_s']} + {big[f'{label}_{step}_cpu_server_s']}"
+                    for step in ("push", "load")
+                    for label in ("direct", "server")
+                )
             )
             print(
                 "load phases, best of each (s): "
