@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import threading
 import urllib.parse
 import weakref
@@ -40,6 +41,7 @@ class BlockDownloads:
         self._base_path = parts.path.rstrip("/")
         self._headers = headers
         self._timeout = timeout
+        self._ssl_context: ssl.SSLContext | None = None  # made once: loading the authorities takes 30 ms
         self._local = threading.local()
         self._lock = threading.Lock()
         # Weak: a thread that ends takes its connection with it (closed when collected), so that threads that
@@ -89,9 +91,11 @@ class BlockDownloads:
         if connection is not None:
             return connection, True
         if self._https:
-            # The context httpx would use (certifi's authorities, SSL_CERT_FILE and SSL_CERT_DIR honoured).
+            if self._ssl_context is None:
+                # The context httpx would use (certifi's authorities, SSL_CERT_FILE and SSL_CERT_DIR honoured).
+                self._ssl_context = httpx.create_ssl_context()
             connection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self._timeout, context=httpx.create_ssl_context()
+                self._host, self._port, timeout=self._timeout, context=self._ssl_context
             )
         else:
             connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
