@@ -61,12 +61,18 @@ class _HashingWriter:
     def write(self, data: Any) -> int:
         self._raise_error()
         view = memoryview(data)
-        if view.nbytes >= _PARALLEL_HASH_BYTES and type(data) is bytes and not self._sync:
+        if view.nbytes < _PARALLEL_HASH_BYTES:
+            # Keep bytes as they are (immutable); copy a buffer the caller may change after write returns.
+            self._batch.append(data if type(data) is bytes else view.tobytes())
+            self._batched += view.nbytes
+            if self._batched >= _PARALLEL_HASH_BYTES:
+                self._submit()
+        elif type(data) is bytes and not self._sync:
             # Immutable: both threads take it as it is, and the caller goes on (a download's next block).
             self._submit()  # the blocks go in order
             self._put(self._writes, _Block(data))
             self._put(self._hashes, _Block(data))
-        elif view.nbytes >= _PARALLEL_HASH_BYTES:
+        else:
             self._drain()  # every earlier byte is in the file before these
             # Both hashing and writing release the GIL on large buffers: hash on the second thread while the
             # kernel copies the same bytes, which hides most of sha256's cost behind the write.
@@ -81,12 +87,6 @@ class _HashingWriter:
                     _fdatasync(self._file.fileno())
             finally:
                 hashed.wait()  # the caller may reuse its buffer once write returns
-        else:
-            # Keep bytes as they are (immutable); copy a buffer the caller may change after write returns.
-            self._batch.append(data if type(data) is bytes else view.tobytes())
-            self._batched += view.nbytes
-            if self._batched >= _PARALLEL_HASH_BYTES:
-                self._submit()
         self.size += view.nbytes
         return view.nbytes
 

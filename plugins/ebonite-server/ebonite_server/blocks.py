@@ -31,6 +31,11 @@ BLOCK = 4 * 1024 * 1024
 MAX_ERROR_BODY = 64 * 1024
 
 
+def broken_download(what: str, err: Exception) -> RepositoryError:
+    """The error for a download of ``what`` that the transport (not the server's answer) broke."""
+    return RepositoryError(f"Cannot download {what}: {err or type(err).__name__}")
+
+
 class BlockDownloads:
     """``GET`` requests to one server whose bodies are written into files in blocks of :data:`BLOCK` bytes."""
 
@@ -76,14 +81,14 @@ class BlockDownloads:
             except (OSError, http.client.HTTPException) as err:
                 self._discard(connection)
                 if not (kept and attempt == 1 and isinstance(err, (ConnectionError, http.client.BadStatusLine))):
-                    raise RepositoryError(f"Cannot download {what}: {err or type(err).__name__}") from err
+                    raise broken_download(what, err) from err
         raise AssertionError("unreachable")
 
     def _read(self, response: http.client.HTTPResponse, what: str) -> bytes:
         try:
             return response.read(BLOCK)
         except (OSError, http.client.HTTPException) as err:
-            raise RepositoryError(f"Cannot download {what}: {err or type(err).__name__}") from err
+            raise broken_download(what, err) from err
 
     def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
         """This thread's connection, and whether it served an earlier request."""

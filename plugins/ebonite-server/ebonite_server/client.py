@@ -40,7 +40,7 @@ from ebonite_core.errors import (
 from ebonite_core.interfaces.metadata import IDENTITY
 from ebonite_core.repository import check_artifact_key, check_artifact_name
 
-from .blocks import BlockDownloads
+from .blocks import BlockDownloads, broken_download
 from .protocol import API_PREFIX, encode_files, error_from_wire
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ class HttpConnection:
                 for chunk in response.iter_raw():  # as received: no re-chunking copy
                     file.write(chunk)
         except httpx.TransportError as err:
-            raise RepositoryError(f"Cannot download {what}: {err}") from err
+            raise broken_download(what, err) from err
 
     def close(self) -> None:
         self.client.close()
