@@ -26,7 +26,7 @@ from .model.requirements import check_requirements
 from .model.safety import check_load_allowed, loads_without_code, resolve_allow_pickle
 from .model.storage import new_artifact_key, private_directory, read_object, write_files
 from .names import check_alias, check_name, check_tags
-from .objects import ArtifactFile, Model, Project, Task, check_storable
+from .objects import Model, Project, Task, check_storable
 from .plugins import resolve
 from .query import ModelPage, ModelQuery
 from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
@@ -341,15 +341,13 @@ class Ebonite:
         kept for ``ebonite gc``, never removed from under a model that may be visible.
         """
         task = self._push_target(model, task)
-        key, manifest, form = self._write_artifacts(model, task)
-        staged = dataclasses.replace(model, task_id=task.id, artifact_key=key, artifacts=manifest, format=form)
-        stored = self._record(staged, task)
+        stored = self._push_and_record(model, task)
         model.id, model.task_id, model.artifact_key, model.artifacts, model.format = (
             stored.id,
             task.id,
-            key,
-            manifest,
-            form,
+            stored.artifact_key,
+            stored.artifacts,
+            stored.format,
         )
         return _bind(model, self)
 
@@ -357,7 +355,7 @@ class Ebonite:
         """The stored task ``model`` goes into, after every check that can refuse the push before a byte is
         written: a model object already stored, no task, an invalid name, metadata no backend can store, no
         object, a name taken (checked early, or by the upload's own request when the artifact repository
-        :meth:`~ArtifactRepository.checks_model_names`; the metadata store decides atomically when it records)."""
+        :meth:`~ArtifactRepository.records_models`; the metadata store decides atomically when it records)."""
         if model.id is not None:
             home = self.meta_repo.get_task_by_id(model.task_id) if model.task_id else None
             where = f"task {home.name!r}" if home else "another registry"
@@ -376,49 +374,61 @@ class Ebonite:
         if model._object is None:
             raise ValueError(f"Model {model.name!r} holds no object to store: build it with create_model().")
         if (
-            not self.artifact_repo.checks_model_names(self.meta_repo)  # else checked by the upload's request
+            not self.artifact_repo.records_models(self.meta_repo)  # else checked by the upload's request
             and self.meta_repo.get_model_by_name(task, model.name) is not None
         ):
             raise ExistingModelError.taken(model.name, task.name)
         return task
 
-    def _write_artifacts(self, model: Model, task: Task) -> tuple[str, list[ArtifactFile], dict[str, Any]]:
-        """Serialize the model's object (and its additional artifacts) and store the files under a fresh key:
-        ``(key, manifest, format)``, the format being what the load gate reads (whether the serializer
-        declares its files safe to load, and what its ``dump`` returned).
+    def _push_and_record(self, model: Model, task: Task) -> Model:
+        """Serialize the model's object (and its additional artifacts), store the files under a fresh key and
+        record the model with its manifest and format (what the load gate reads: whether the serializer
+        declares its files safe to load, and what its ``dump`` returned); the stored model.
 
-        Nothing is left behind when this fails: the files are written to a private directory first, and
-        whatever reached the artifact repository is deleted again."""
+        The files are written to a private directory first. An artifact repository that
+        :meth:`~ArtifactRepository.records_models` may record the model in the same request as its files;
+        otherwise the metadata is written after the files, in one atomic write. Nothing is left behind when
+        this fails, except artifacts that a model may reference (see :meth:`_outcome_of_failed_write`)."""
         serializer_class = resolve("serializer", model.serializer)
         serializer: ModelSerializer = serializer_class()
         key = new_artifact_key()
         sync = self.artifact_repo.sync_staged_files
+        records = self.artifact_repo.records_models(self.meta_repo)
+        staged: Model | None = None
         try:
             with private_directory(self.artifact_repo, "push", model.name) as directory:
-                staged = Path(directory)
-                manifest, details = write_files(serializer, model._object, staged, model.name, sync=sync)
-                manifest += additional.write_files(model, staged, {artifact.name for artifact in manifest}, sync)
-                files = {artifact.name: staged / artifact.name for artifact in manifest}
-                self.artifact_repo.push_model_files(key, files, task, model.name)
-        except BaseException:
-            self._discard_artifacts(key)
-            raise
-        return key, manifest, {"safe": serializer_class.safe is True, "details": details}
+                manifest, details = write_files(serializer, model._object, Path(directory), model.name, sync=sync)
+                manifest += additional.write_files(model, Path(directory), {item.name for item in manifest}, sync)
+                form = {"safe": serializer_class.safe is True, "details": details}
+                staged = dataclasses.replace(model, task_id=task.id, artifact_key=key, artifacts=manifest, format=form)
+                files = {artifact.name: Path(directory) / artifact.name for artifact in manifest}
+                stored = self.artifact_repo.push_model_files(key, files, staged, task)
+        except BaseException as err:
+            if staged is None or not records:
+                self._discard_artifacts(key)
+                raise
+            return self._recorded_despite(err, staged, task)
+        return stored if stored is not None else self._record(staged, task)
 
     def _record(self, staged: Model, task: Task) -> Model:
         """Record the metadata of a model whose artifacts are stored (``staged``): the one atomic write that
-        makes it visible. When the write fails, the artifacts are removed only if it certainly did not take
-        effect (see :meth:`_outcome_of_failed_write`)."""
-        assert staged.artifact_key is not None
+        makes it visible."""
         try:
             return self.meta_repo.create_model(staged)
         except BaseException as err:
-            outcome, stored = self._outcome_of_failed_write(err, task, staged)
-            if outcome is WriteOutcome.STORED and stored is not None:
-                return stored
-            if outcome is WriteOutcome.ABSENT:
-                self._discard_artifacts(staged.artifact_key)
-            raise
+            return self._recorded_despite(err, staged, task)
+
+    def _recorded_despite(self, err: BaseException, staged: Model, task: Task) -> Model:
+        """The stored model if the write of ``staged`` that raised ``err`` took effect all the same; otherwise
+        ``err`` is raised again, once the artifacts are removed if the write certainly did not take effect
+        (see :meth:`_outcome_of_failed_write`)."""
+        assert staged.artifact_key is not None
+        outcome, stored = self._outcome_of_failed_write(err, task, staged)
+        if outcome is WriteOutcome.STORED and stored is not None:
+            return stored
+        if outcome is WriteOutcome.ABSENT:
+            self._discard_artifacts(staged.artifact_key)
+        raise err
 
     def _outcome_of_failed_write(
         self, err: BaseException, task: Task, staged: Model

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from ..masking import hide_url_secrets
 
 if TYPE_CHECKING:
-    from ..objects import Task
+    from ..objects import Model, Task
 
 #: The file (or object) a backend writes under every key it pushes, ``<key>/.ebonite-key``, before any of the
 #: key's files become visible: the proof that the store wrote the key. Artifact file names cannot start with
@@ -60,14 +60,15 @@ class ArtifactRepository(ABC):
 
     Checksums are the client's business: it hashes files while writing them and checks them on load.
 
-    Optional methods, with defaults: ``checks_model_names`` and ``push_model_files`` (a push that checks the
-    model's name in the same request; the default leaves the check to the client), ``download_into`` (stream
-    a file into a file object that the client hashes; the default declines), ``local_path`` and
-    ``staging_dir`` (for backends on a local file system), ``list_files`` (the files of one key, for ``ebonite
-    verify``; the default cannot tell), ``key_written`` (one key's entry of ``keys()``, for the check garbage
-    collection makes right before each deletion; the default lists every key), ``config`` (the constructor
-    options, for ``Ebonite.save_config``; the default raises ``NotImplementedError``), ``clean_leftovers``
-    (what interrupted operations left behind, for ``ebonite gc``; the default finds nothing) and ``close``.
+    Optional methods, with defaults: ``records_models`` and ``push_model_files`` (a push that checks the
+    model's name, and may record the model, in the same request; the default leaves both to the client),
+    ``download_into`` (stream a file into a file object that the client hashes; the default declines),
+    ``local_path`` and ``staging_dir`` (for backends on a local file system), ``list_files`` (the files of
+    one key, for ``ebonite verify``; the default cannot tell), ``key_written`` (one key's entry of
+    ``keys()``, for the check garbage collection makes right before each deletion; the default lists every
+    key), ``config`` (the constructor options, for ``Ebonite.save_config``; the default raises
+    ``NotImplementedError``), ``clean_leftovers`` (what interrupted operations left behind, for ``ebonite
+    gc``; the default finds nothing) and ``close``.
     ``path_options`` names the constructor options that are local paths (resolved relative to a config
     file's directory); ``hide_secrets`` finds the secrets inside option values (see
     :func:`ebonite_core.masking.hide_url_secrets`).
@@ -112,19 +113,26 @@ class ArtifactRepository(ABC):
         that can look at one key override it."""
         return self.keys().get(key)
 
-    def checks_model_names(self, metadata: object) -> bool:
-        """Whether :meth:`push_model_files` refuses, before storing anything, a model name that its task in
-        ``metadata`` (the client's metadata repository) already has: a backend that one server keeps together
-        with ``metadata`` checks it in the upload's own request. ``False`` (the default): the client checks the
-        name itself before the push."""
+    def records_models(self, metadata: object) -> bool:
+        """Whether :meth:`push_model_files` works together with ``metadata`` (the client's metadata
+        repository), as a backend that one server keeps together with it does: it refuses, before storing
+        anything, a model name that its task already has, and it may record the model in the same request
+        as its files. ``False`` (the default): the client checks the name itself before the push and records
+        the model after it."""
         return False
 
-    def push_model_files(self, key: str, files: Mapping[str, Path], task: Task, model_name: str) -> None:
-        """:meth:`push` the files of a new model called ``model_name`` that goes into ``task`` (stored). When
-        :meth:`checks_model_names`, a name the task already has is refused here with
+    def push_model_files(self, key: str, files: Mapping[str, Path], model: Model, task: Task) -> Model | None:
+        """:meth:`push` the files of ``model``, a new model of ``task`` (stored): ``model`` is what the client
+        records once the files are stored (its ``artifact_key`` is ``key``, its manifest lists ``files``).
+
+        When :meth:`records_models`, a name the task already has is refused here with
         :class:`~ebonite_core.errors.ExistingModelError` (:meth:`ExistingModelError.taken`) before anything
-        is stored. The default calls :meth:`push`."""
+        is stored, and the model may be recorded here too: return the stored model then, or ``None`` to have
+        the client record it. A failure is then handled as a failed metadata write (the client asks the
+        store whether the model was stored before it removes the files). The default calls :meth:`push` and
+        returns ``None``."""
         self.push(key, files)
+        return None
 
     def download_into(self, key: str, name: str, file: BinaryIO) -> bool:
         """Write the stored file ``name`` of ``key`` into ``file`` (a binary file open for writing, written in

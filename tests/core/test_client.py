@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,59 @@ def test_artifacts_are_kept_when_the_store_cannot_say_whether_the_write_took_eff
     metadata.unreachable = False
     # The model was stored: removing its files would have lost it.
     assert ebnt.get_model("model", task).predict([1.0]) == [3.0]
+
+
+class _RecordingArtifacts(InMemoryArtifactRepository):
+    """Records the model in the request that stores its files, as a server that keeps both does; then, with
+    ``failure``, fails as a connection does when the answer is lost."""
+
+    def __init__(self, metadata: InMemoryMetadataRepository, failure: Exception | None = None) -> None:
+        super().__init__()
+        self.metadata, self.failure, self.recorded = metadata, failure, 0
+
+    def records_models(self, metadata: object) -> bool:
+        return metadata is self.metadata
+
+    def push_model_files(self, key: str, files: Mapping[str, Path], model: Model, task: Task) -> Model | None:
+        if self.metadata.get_model_by_name(task, model.name) is not None:
+            raise ExistingModelError.taken(model.name, task.name)
+        self.push(key, files)
+        stored = self.metadata.create_model(model)
+        self.recorded += 1
+        if self.failure is not None:
+            raise self.failure
+        return stored
+
+
+@pytest.mark.parametrize("answer", ["returned", "lost"])
+def test_a_push_recorded_by_the_artifact_repository_is_recorded_once(answer: str) -> None:
+    """The model is recorded with its files (the client writes no metadata of its own); when the answer is lost
+    after the model was stored, the client finds it stored: the push succeeded."""
+    metadata = InMemoryMetadataRepository()
+    artifacts = _RecordingArtifacts(metadata, RepositoryError("connection lost") if answer == "lost" else None)
+    ebnt = Ebonite(metadata, artifacts)
+    task = ebnt.get_or_create_task("project", "task")
+    pushed = task.create_and_push_model(ScaleModel(3.0), [1.0], "model")
+    assert artifacts.recorded == 1 and pushed.id is not None
+    assert ebnt.get_model("model", task).predict([1.0]) == [3.0]
+    with pytest.raises(ExistingModelError):  # checked by the push itself
+        task.create_and_push_model(ScaleModel(2.0), [1.0], "model")
+    assert list(artifacts.keys()) == [pushed.artifact_key]
+
+
+def test_a_recording_push_that_fails_before_the_model_is_stored_leaves_nothing() -> None:
+    metadata = InMemoryMetadataRepository()
+
+    class _Refusing(_RecordingArtifacts):
+        def push_model_files(self, key: str, files: Mapping[str, Path], model: Model, task: Task) -> Model | None:
+            self.push(key, files)
+            raise RepositoryError("connection lost before the model was stored")
+
+    ebnt = Ebonite(metadata, _Refusing(metadata))
+    task = ebnt.get_or_create_task("project", "task")
+    with pytest.raises(RepositoryError, match="before the model was stored"):
+        task.create_and_push_model(ScaleModel(3.0), [1.0], "model")
+    assert ebnt.get_models(task) == [] and ebnt.artifact_repo.keys() == {}
 
 
 class _BlindMetadata(InMemoryMetadataRepository):

@@ -108,6 +108,21 @@ def _model_body(world: World, role: str, target: Fixture) -> dict[str, Any]:
     return data
 
 
+def _push(target: Fixture, name: str, manifest: list[dict[str, Any]], files: bytes, key: str = "") -> Call:
+    """A push in one request of a model called ``name`` with ``manifest`` and the bytes ``files``."""
+    import uuid
+
+    data = {**target.model.to_dict(), "id": None, "name": name, "artifact_key": key or uuid.uuid4().hex}
+    metadata = json.dumps({**data, "artifacts": manifest}).encode()
+    return Call({"task_id": target.task.id}, {"metadata_size": str(len(metadata))}, content=metadata + files)
+
+
+def _abc(name: str = "model.pkl") -> dict[str, Any]:
+    import hashlib
+
+    return {"name": name, "size": 3, "sha256": hashlib.sha256(b"abc").hexdigest()}
+
+
 Example = Callable[[World, str, Fixture], Call | None]
 EXAMPLES: dict[str, Example] = {
     "health": lambda w, r, f: Call({}),
@@ -132,6 +147,7 @@ EXAMPLES: dict[str, Example] = {
     )[1],
     "list_models": lambda w, r, f: Call({"task_id": f.task.id}),
     "create_model": lambda w, r, f: Call({"task_id": f.task.id}, json=_model_body(w, r, f)),
+    "push_model": lambda w, r, f: _push(f, "pushed", [_abc()], b"abc"),
     "list_aliases": lambda w, r, f: Call({"task_id": f.task.id}),
     "get_alias": lambda w, r, f: Call({"task_id": f.task.id, "alias": "champion"}),
     "set_alias": lambda w, r, f: Call({"task_id": f.task.id, "alias": "gold"}, json={"model_id": f.model.id}),
@@ -370,3 +386,37 @@ def test_a_model_is_stored_only_if_its_manifest_matches_the_upload(world: World)
     assert [model.name for model in writer.get_models(task)] == ["model"]
     writer.meta_repo.create_model(make_model("honest", task.id, artifact_key="manifest0", artifacts=[right]))
     assert {model.name for model in writer.get_models(task)} == {"model", "honest"}
+
+
+def test_a_push_in_one_request_is_checked_before_anything_is_stored(world: World) -> None:
+    """A small model's metadata and files in one request: every file's size and sha256 must match the manifest
+    (no file missing, none extra, none named twice), the metadata must be well formed, and the body bounded;
+    whatever is refused leaves no key behind."""
+    fixture = build(world, PROJECT)
+    keys_before = set(world.direct.artifact_repo.keys())
+    refused = {
+        "wrong sha256": (_push(fixture, "m", [{**_abc(), "sha256": "0" * 64}], b"abc"), 422),
+        "wrong size": (_push(fixture, "m", [{**_abc(), "size": 2}], b"abc"), 400),
+        "a file more": (_push(fixture, "m", [_abc()], b"abcabc"), 400),
+        "a file missing": (_push(fixture, "m", [_abc(), _abc("b.bin")], b"abc"), 400),
+        "a file twice": (_push(fixture, "m", [_abc(), _abc()], b"abcabc"), 400),
+        "an unsafe file name": (_push(fixture, "m", [_abc("../x")], b"abc"), 400),
+        "an unsafe key": (_push(fixture, "m", [_abc()], b"abc", key="../keys"), 400),
+        "a taken name": (_push(fixture, "model", [_abc()], b"abc"), 409),
+        "a used key": (_push(fixture, "m", [_abc()], b"abc", key=str(fixture.model.artifact_key)), 409),
+        "no metadata size": (Call({"task_id": fixture.task.id}, {}, content=b"{}abc"), 400),
+        "metadata not JSON": (Call({"task_id": fixture.task.id}, {"metadata_size": "3"}, content=b"{x}abc"), 400),
+    }
+    with world.http("write") as client:
+        for case, (call, status) in refused.items():
+            answer = client.post(f"/tasks/{fixture.task.id}/pushes", params=call.query, content=call.content)
+            assert (case, answer.status_code) == (case, status), answer.text
+        declared = {"Authorization": f"Bearer {world.tokens['write']}", "Content-Length": str(10**9)}
+        path = f"/api/v1/tasks/{fixture.task.id}/pushes?metadata_size=2"
+        assert _raw_request(world.server.url, path, "POST", declared) == 413  # refused before reading
+        assert set(world.direct.artifact_repo.keys()) == keys_before
+        good = _push(fixture, "m", [_abc()], b"abc")
+        assert (
+            client.post(f"/tasks/{fixture.task.id}/pushes", params=good.query, content=good.content).status_code == 201
+        )
+    assert world.direct.get_model("m", fixture.task).artifacts[0].sha256 == _abc()["sha256"]

@@ -155,16 +155,44 @@ def list_models(access: Access, params: Mapping[str, str], query: Mapping[str, s
 
 def create_model(access: Access, params: Mapping[str, str], query: Mapping[str, str], body: Any) -> Any:
     """Store a pushed model once its manifest matches, file for file, what was uploaded under its key."""
+    model, _, project = new_model(access, params["task_id"], body)
+    _check_uploaded(access, model)
+    return record_model(access, model, project)
+
+
+def new_model(access: Access, task_id: str, body: Any) -> tuple[Model, Task, Project]:
+    """The model a request asks to store in task ``task_id`` (which needs the write role), with its task and
+    project, once its metadata is checked."""
     data = _body_dict(body, "name", "serializer", "creation_date")
-    task, project = access.task(params["task_id"], "write")
+    task, project = access.task(task_id, "write")
     model = _parse(Model, {**data, "id": None, "task_id": task.id})
     check_name(model.name, "model")
     check_storable(model)
-    _check_uploaded(access, model)
+    return model, task, project
+
+
+def record_model(access: Access, model: Model, project: Project) -> Any:
+    """Store ``model``, whose files are stored and checked; the stored model as the API answers it."""
     stored = access.meta.create_model(model)
     if stored.artifact_key:
         access.state.assign_key(stored.artifact_key, project.id)  # type: ignore[arg-type]
     return stored.to_dict()
+
+
+def check_manifest(model: Model, files: Mapping[str, tuple[int, str]]) -> None:
+    """Refuse ``model`` unless its manifest lists exactly ``files`` (``{name: (size, sha256)}``, as the server
+    measured them) with the same sizes and sha256."""
+    manifest = {artifact.name: (artifact.size, artifact.sha256) for artifact in model.artifacts}
+    if manifest != files or len(model.artifacts) != len(manifest):
+        differences = sorted(
+            f"{name}: manifest {manifest.get(name, 'absent')}, uploaded {files.get(name, 'absent')}"
+            for name in set(manifest) | set(files)
+            if manifest.get(name) != files.get(name)
+        ) or ["the manifest names a file twice"]
+        raise ArtifactIntegrityError(
+            f"Model {model.name!r}: the manifest differs from the files uploaded under key {model.artifact_key!r} "
+            f"({'; '.join(differences)}). Nothing was stored; push the model again."
+        )
 
 
 def _check_uploaded(access: Access, model: Model) -> None:
@@ -175,17 +203,7 @@ def _check_uploaded(access: Access, model: Model) -> None:
     record = access.state.key_record(key) if key else None
     admin = access.registry_wide("admin")
     if record is not None and record.project_id is None and (record.uploader == access.principal.token_id or admin):
-        manifest = {artifact.name: (artifact.size, artifact.sha256) for artifact in model.artifacts}
-        if manifest != record.files:
-            differences = sorted(
-                f"{name}: manifest {manifest.get(name, 'absent')}, uploaded {record.files.get(name, 'absent')}"
-                for name in set(manifest) | set(record.files)
-                if manifest.get(name) != record.files.get(name)
-            )
-            raise ArtifactIntegrityError(
-                f"Model {model.name!r}: the manifest differs from the files uploaded under key {key!r} "
-                f"({'; '.join(differences)}). Nothing was stored; push the model again."
-            )
+        check_manifest(model, record.files)
         return
     if admin:
         return
@@ -450,6 +468,19 @@ ROUTES: tuple[ApiRoute, ...] = (
         response="Model",
     ),
     ApiRoute(
+        "POST",
+        f"{_TASK}/pushes",
+        "push_model",
+        "Store a small model in one request: its metadata (?metadata_size=N bytes of JSON, as for create_model), "
+        "then its files' bytes in the order of its manifest, which they must match.",
+        "task",
+        "write",
+        201,
+        query=("metadata_size",),
+        request="binary",
+        response="Model",
+    ),
+    ApiRoute(
         "GET",
         f"{_TASK}/aliases",
         "list_aliases",
@@ -566,12 +597,11 @@ ROUTES: tuple[ApiRoute, ...] = (
         "PUT",
         "/artifacts/{key}",
         "upload_artifacts",
-        "Upload every file of a new key: the files' bytes one after the other, sizes in ?files=name:size,...; "
-        "with ?task_id=&model=, refused if the task has a model of that name.",
+        "Upload every file of a new key: the files' bytes one after the other, sizes in ?files=name:size,...",
         "key",
         "write",
         201,
-        query=("files", "task_id", "model"),
+        query=("files",),
         request="binary",
         response="Upload",
     ),

@@ -151,6 +151,8 @@ def _artifact_endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Respons
             params = request.path_params
             if route.operation == "upload_artifacts":
                 return await transfer.upload(request, params["key"], _authenticated)
+            if route.operation == "push_model":
+                return await transfer.push_small(request, params["task_id"], _authenticated)
             if route.operation == "download_artifact":
                 return await run_in_threadpool(_as_principal, transfer.download, request, params["key"], params["name"])
             if route.operation == "delete_artifacts":

@@ -19,6 +19,7 @@ in chunks of 1 MiB.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -332,27 +333,35 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
     type = "http"
     default_timeout = 300.0
 
-    def push(self, key: str, files: Mapping[str, Path]) -> None:
-        self._upload(key, files, {})
-
-    def checks_model_names(self, metadata: object) -> bool:
-        """True with the ``http`` metadata of the same server and token: the server checks the name."""
+    def records_models(self, metadata: object) -> bool:
+        """True with the ``http`` metadata of the same server and token: the server checks the model's name,
+        and records a small model in the request that carries its files."""
         return (
             isinstance(metadata, HttpMetadataRepository) and metadata.url == self.url and metadata.token == self.token
         )
 
-    def push_model_files(self, key: str, files: Mapping[str, Path], task: Task, model_name: str) -> None:
+    def push_model_files(self, key: str, files: Mapping[str, Path], model: Model, task: Task) -> Model | None:
         task_id = _id(task.id, "task")
-        if sum(Path(path).stat().st_size for path in files.values()) > CHUNK:
+        paths = [Path(files[artifact.name]) for artifact in model.artifacts]  # in the manifest's order
+        if sum(path.stat().st_size for path in paths) > CHUNK:
             # The server would refuse a taken name before reading the body, and the client would see the
             # connection closed under a body still being sent: ask first (a large upload dwarfs the request).
-            if self.connection.json("GET", f"/tasks/{task_id}/models", params={"name": model_name})["models"]:
-                raise ExistingModelError.taken(model_name, task.name)
-            self._upload(key, files, {})
-        else:  # the server checks the name in the upload's request
-            self._upload(key, files, {"task_id": str(task.id), "model": model_name})
+            if self.connection.json("GET", f"/tasks/{task_id}/models", params={"name": model.name})["models"]:
+                raise ExistingModelError.taken(model.name, task.name)
+            self.push(key, files)
+            return None
+        metadata = json.dumps(model.to_dict(), separators=(",", ":")).encode()
+        content = b"".join([metadata, *(path.read_bytes() for path in paths)])
+        answer = self.connection.json(
+            "POST",
+            f"/tasks/{task_id}/pushes",
+            params={"metadata_size": len(metadata)},
+            content=content,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return Model.from_dict(answer)
 
-    def _upload(self, key: str, files: Mapping[str, Path], names: dict[str, str]) -> None:
+    def push(self, key: str, files: Mapping[str, Path]) -> None:
         check_artifact_key(key)
         paths = {check_artifact_name(name): Path(path) for name, path in files.items()}
         sizes = {name: path.stat().st_size for name, path in paths.items()}
@@ -366,7 +375,7 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
         self.connection.request(
             "PUT",
             f"/artifacts/{key}",
-            params={"files": encode_files(sizes), **names},
+            params={"files": encode_files(sizes)},
             content=body(),
             headers={"Content-Length": str(sum(sizes.values())), "Content-Type": "application/octet-stream"},
         )

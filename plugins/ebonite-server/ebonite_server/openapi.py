@@ -157,6 +157,9 @@ _ERRORS = {
 }
 
 
+_REQUIRED = {"files", "metadata_size"}  # the query parameters an upload or a push cannot do without
+
+
 def _content(schema: str) -> dict[str, Any]:
     if schema == "binary":
         return {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
@@ -175,7 +178,7 @@ def _operation(route: ApiRoute) -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": _TEXT}
             for name in re.findall(r"{(\w+)}", route.path)
         ]
-        + [{"name": name, "in": "query", "required": name == "files", "schema": _TEXT} for name in route.query],
+        + [{"name": name, "in": "query", "required": name in _REQUIRED, "schema": _TEXT} for name in route.query],
         "responses": {
             str(route.status): {
                 "description": "Success",

@@ -1,19 +1,22 @@
 """Artifacts over HTTP, streamed in bounded memory both ways.
 
-An upload (``PUT /artifacts/{key}?files=a:3,b:5``) sends the files' bytes one after the other; with
-``&task_id=...&model=...`` (a client pushing a small model), a name the task already has is refused first.
-The server writes each file into a private temporary directory (in the artifact repository's staging
-directory, so that a local store links rather than copies), measuring its size and sha256 as it arrives,
-hands the complete set to the repository's ``push`` and only then records the key with what it measured. An
-upload cut short stores nothing: its temporary directory is removed, or, if the server itself was killed,
-left for ``ebonite gc`` (it is named ``ebonite-push-<pid>-...`` like the client's own). The model that
-references the key becomes visible only when its manifest matches what was measured
-(:func:`api.create_model`).
+An upload (``PUT /artifacts/{key}?files=a:3,b:5``) sends the files' bytes one after the other. The server
+writes each file into a private temporary directory (in the artifact repository's staging directory, so that
+a local store links rather than copies), measuring its size and sha256 as it arrives, hands the complete set
+to the repository's ``push`` and only then records the key with what it measured. An upload cut short stores
+nothing: its temporary directory is removed, or, if the server itself was killed, left for ``ebonite gc``
+(it is named ``ebonite-push-<pid>-...`` like the client's own). The model that references the key becomes
+visible only when its manifest matches what was measured (:func:`api.create_model`).
+
+A small model is pushed in one request (``POST /tasks/{task_id}/pushes?metadata_size=N``: the model's
+metadata, N bytes of JSON as ``create_model`` takes it, then its files' bytes in the order of its manifest):
+the server checks the metadata and the files against the manifest, stores the files, then the model.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import shutil
@@ -29,7 +32,6 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from ebonite_core.errors import ArtifactNotFoundError, ExistingModelError
-from ebonite_core.names import check_name
 from ebonite_core.repository import check_artifact_key, check_artifact_name
 
 from .protocol import AccessDeniedError, decode_files
@@ -135,7 +137,9 @@ async def upload(request: Request, key: str, authenticate: Callable[[Request], A
         access, sizes = await run_in_threadpool(_authorized_upload, authenticate, request, key)
         total = sum(sizes.values())
         if total <= CHUNK:  # sent without a length
-            measured = await run_in_threadpool(_store_small, access, key, sizes, await _read_small(request, total))
+            body = await _read_small(request, total)
+            measured = _measure(sizes, body)
+            await run_in_threadpool(_store_small, access, key, body, measured)
         else:
             measured = await _store_large(access, request, key, sizes)
     files = [{"name": name, "size": size, "sha256": sha256} for name, (size, sha256) in measured.items()]
@@ -163,29 +167,55 @@ def _authorized_upload(
 ) -> tuple[Access, dict[str, int]]:
     """(Blocking) the principal of an upload and the files it announces, once every check passed."""
     access = authenticate(request)
-    sizes = _checked_sizes(access, request, key)
-    _check_name_free(access, request)
-    return access, sizes
-
-
-def _check_name_free(access: Access, request: Request) -> None:
-    """Refuse an upload for a model whose name its task already has, before anything is stored: a client
-    pushing a small model names its task and model (``?task_id=...&model=...``) so that the upload's request
-    makes the check it would otherwise make in a request of its own."""
-    task_id = request.query_params.get("task_id")
-    if task_id is None:
-        return
-    task, _ = access.task(task_id, "write")
-    name = check_name(request.query_params.get("model", ""), "model")
-    if access.meta.get_model_by_name(task, name) is not None:
-        raise ExistingModelError.taken(name, task.name)
+    return access, _checked_sizes(access, request, key)
 
 
 def _upload_small(
     authenticate: Callable[[Request], Access], request: Request, key: str, body: bytes
 ) -> dict[str, tuple[int, str]]:
     access, sizes = _authorized_upload(authenticate, request, key)
-    return _store_small(access, key, sizes, body)
+    measured = _measure(sizes, body)
+    _store_small(access, key, body, measured)
+    return measured
+
+
+async def push_small(request: Request, task_id: str, authenticate: Callable[[Request], Access]) -> Response:
+    """Store a small model's metadata and files, sent in one request (see the module's docstring)."""
+    limit = CHUNK + request.app.state.context.settings.max_json_bytes
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isdigit() or int(declared) > limit:
+        raise PayloadTooLargeError(
+            f"A push in one request sends a Content-Length of at most {limit} bytes: upload larger files with "
+            "PUT /artifacts/{key}, then store the model with POST /tasks/{task_id}/models."
+        )
+    body = await _read_small(request, int(declared))
+    stored = await run_in_threadpool(_push_small, authenticate, request, task_id, body)
+    return JSONResponse(stored, status_code=201)
+
+
+def _push_small(authenticate: Callable[[Request], Access], request: Request, task_id: str, body: bytes) -> Any:
+    """(Blocking) check everything, then store the files, then the model: a refused push stores nothing."""
+    from . import api
+
+    access = authenticate(request)
+    size = request.query_params.get("metadata_size", "")
+    if not size.isdigit() or int(size) > len(body):
+        raise ValueError("A push names the size of its metadata, at most the body's: ?metadata_size=N.")
+    try:
+        metadata = json.loads(body[: int(size)])
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"The push's metadata is not valid JSON: {err}.") from None
+    model, task, project = api.new_model(access, task_id, metadata)
+    key = check_artifact_key(str(model.artifact_key or ""))
+    sizes = {check_artifact_name(artifact.name): artifact.size for artifact in model.artifacts}
+    if len(sizes) != len(model.artifacts):
+        raise ValueError(f"The manifest of model {model.name!r} names a file twice.")
+    measured = _measure(sizes, body[int(size) :])
+    api.check_manifest(model, measured)
+    if access.meta.get_model_by_name(task, model.name) is not None:
+        raise ExistingModelError.taken(model.name, task.name)
+    _store_small(access, key, body[int(size) :], measured)
+    return api.record_model(access, model, project)
 
 
 async def _read_small(request: Request, total: int) -> bytes:
@@ -200,19 +230,27 @@ async def _read_small(request: Request, total: int) -> bytes:
     return bytes(body)
 
 
-def _store_small(access: Access, key: str, sizes: dict[str, int], body: bytes) -> dict[str, tuple[int, str]]:
+def _measure(sizes: dict[str, int], body: bytes) -> dict[str, tuple[int, str]]:
+    """The size and sha256 of each file of ``sizes`` (in order) in ``body``, which must hold them exactly."""
+    if sum(sizes.values()) != len(body):
+        raise ValueError(f"The files add up to {sum(sizes.values())} bytes, and {len(body)} bytes were sent.")
+    measured = {}
+    offset = 0
+    for name, size in sizes.items():
+        measured[name] = (size, hashlib.sha256(body[offset : offset + size]).hexdigest())
+        offset += size
+    return measured
+
+
+def _store_small(access: Access, key: str, body: bytes, measured: dict[str, tuple[int, str]]) -> None:
+    """Store the files of ``body`` (``measured``: what :func:`_measure` found in it) under ``key``."""
     directory = Path(tempfile.mkdtemp(prefix=f"ebonite-push-{os.getpid()}-", dir=access.artifacts.staging_dir()))
     try:
-        measured = {}
         offset = 0
-        for name, size in sizes.items():
-            data = body[offset : offset + size]
-            offset += len(data)
-            (directory / check_artifact_name(name)).write_bytes(data)
-            measured[name] = (len(data), hashlib.sha256(data).hexdigest())
-        _check_complete(sizes, measured)
-        _store(access, key, {name: directory / name for name in sizes}, measured)
-        return measured
+        for name, (size, _) in measured.items():
+            (directory / check_artifact_name(name)).write_bytes(body[offset : offset + size])
+            offset += size
+        _store(access, key, {name: directory / name for name in measured}, measured)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
