@@ -6,6 +6,9 @@
   of ``--rounds``; throughput ratio through the server / direct (goal: at least 0.8x) and the server's
   memory growth during the transfers (RSS sampled every 10 ms; goal: under 200 MB); and where a load's time
   goes on each path (fetch, verify, deserialize: see ``load_phases``).
+- ``floor``: the least CPU time any push of the large payload through a server needs on this machine, its
+  steps timed one by one (see ``push_floor``), and the best ratio to the direct push it allows on this
+  machine's cores.
 
 Both paths use the same kind of store (a local store with fsync, the default; one each, in the same
 directory); the server is a real `ebonite serve` process on 127.0.0.1.
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -197,6 +201,57 @@ def large(direct: Ebonite, served: Ebonite, size_mib: int, rounds: int, server_p
     }
 
 
+def push_floor(payload: bytes) -> dict[str, float]:
+    """CPU seconds of the steps no push of ``payload`` through a server can skip, each timed alone in this
+    process: hashing it twice (the client for the manifest, the server to check it before the model becomes
+    visible), writing it once into the page cache (the server's store; no fsync) and passing it once over a
+    loopback TCP connection (both ends). A client that streamed from the serializer into the socket would
+    write no staging file: that step is left out, so the floor holds for any design that keeps both hashes.
+    Spread perfectly over the machine's cores, the steps take at least ``floor_s`` of wall time."""
+    import hashlib
+    import socket
+
+    def cpu(work: Callable[[], object]) -> float:
+        started = time.process_time()  # user + system, every thread of this process
+        work()
+        return time.process_time() - started
+
+    def write() -> None:
+        with tempfile.NamedTemporaryFile(dir=os.environ.get("EBONITE_BENCH_DIR")) as file:
+            file.write(payload)
+            file.flush()
+
+    def transfer() -> None:
+        listener = socket.create_server(("127.0.0.1", 0))
+        sender = socket.create_connection(listener.getsockname())
+        receiver, _ = listener.accept()
+        buffer = bytearray(4 * MiB)
+
+        def receive() -> None:
+            remaining = len(payload)
+            while remaining:
+                remaining -= receiver.recv_into(buffer)
+
+        thread = threading.Thread(target=receive)
+        thread.start()
+        sender.sendall(payload)
+        thread.join()
+        for each in (sender, receiver, listener):
+            each.close()
+
+    steps = {
+        "sha256": min(cpu(lambda: hashlib.sha256(payload).digest()) for _ in range(2)),
+        "write": min(cpu(write) for _ in range(2)),
+        "loopback": min(cpu(transfer) for _ in range(2)),
+    }
+    total = 2 * steps["sha256"] + steps["write"] + steps["loopback"]
+    return {
+        **{f"floor_{step}_cpu_s": round(value, 3) for step, value in steps.items()},
+        "floor_cpu_s": round(total, 3),
+        "floor_s": round(total / (os.cpu_count() or 1), 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pushes", type=int, default=200)
@@ -224,6 +279,8 @@ def main() -> None:
                 f"through the server (+{figures['added_get_load_ms']:.2f} ms)"
             )
             big = large(direct, served, args.size, args.rounds, process.pid)
+            big.update(push_floor(os.urandom(MiB) * args.size))
+            big["floor_ratio"] = round(big["direct_push_s"] / big["floor_s"], 2)
             print(
                 f"{args.size} MiB model, best of {args.rounds}: push {big['direct_push_mib_s']} MiB/s direct, "
                 f"{big['server_push_mib_s']} MiB/s through the server ({big['push_ratio']}x); load "
@@ -238,6 +295,12 @@ def main() -> None:
                     for step in ("push", "load")
                     for label in ("direct", "server")
                 )
+            )
+            print(
+                f"the least CPU any push through a server needs here: 2 x sha256 {big['floor_sha256_cpu_s']} + "
+                f"write {big['floor_write_cpu_s']} + loopback {big['floor_loopback_cpu_s']} = "
+                f"{big['floor_cpu_s']} CPU-s, at best {big['floor_s']} s on {os.cpu_count()} cores: "
+                f"{big['floor_ratio']}x the direct push at most"
             )
             print(
                 "load phases, best of each (s): "
