@@ -374,7 +374,7 @@ class Ebonite:
         if model._object is None:
             raise ValueError(f"Model {model.name!r} holds no object to store: build it with create_model().")
         if (
-            not self.artifact_repo.records_models(self.meta_repo)  # else checked by the upload's request
+            not self.artifact_repo.records_models(self.meta_repo)  # else checked by the push's own request
             and self.meta_repo.get_model_by_name(task, model.name) is not None
         ):
             raise ExistingModelError.taken(model.name, task.name)
