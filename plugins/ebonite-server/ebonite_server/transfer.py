@@ -34,6 +34,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from ebonite_core.errors import ArtifactNotFoundError, ExistingModelError
 from ebonite_core.repository import check_artifact_key, check_artifact_name
 
+from . import api
 from .protocol import AccessDeniedError, decode_files
 
 if TYPE_CHECKING:
@@ -138,8 +139,7 @@ async def upload(request: Request, key: str, authenticate: Callable[[Request], A
         total = sum(sizes.values())
         if total <= CHUNK:  # sent without a length
             body = await _read_small(request, total)
-            measured = _measure(sizes, body)
-            await run_in_threadpool(_store_small, access, key, body, measured)
+            measured = await run_in_threadpool(_store_measured, access, key, sizes, body)
         else:
             measured = await _store_large(access, request, key, sizes)
     files = [{"name": name, "size": size, "sha256": sha256} for name, (size, sha256) in measured.items()]
@@ -174,9 +174,7 @@ def _upload_small(
     authenticate: Callable[[Request], Access], request: Request, key: str, body: bytes
 ) -> dict[str, tuple[int, str]]:
     access, sizes = _authorized_upload(authenticate, request, key)
-    measured = _measure(sizes, body)
-    _store_small(access, key, body, measured)
-    return measured
+    return _store_measured(access, key, sizes, body)
 
 
 async def push_small(request: Request, task_id: str, authenticate: Callable[[Request], Access]) -> Response:
@@ -195,8 +193,6 @@ async def push_small(request: Request, task_id: str, authenticate: Callable[[Req
 
 def _push_small(authenticate: Callable[[Request], Access], request: Request, task_id: str, body: bytes) -> Any:
     """(Blocking) check everything, then store the files, then the model: a refused push stores nothing."""
-    from . import api
-
     access = authenticate(request)
     size = request.query_params.get("metadata_size", "")
     if not size.isdigit() or int(size) > len(body):
@@ -210,11 +206,12 @@ def _push_small(authenticate: Callable[[Request], Access], request: Request, tas
     sizes = {check_artifact_name(artifact.name): artifact.size for artifact in model.artifacts}
     if len(sizes) != len(model.artifacts):
         raise ValueError(f"The manifest of model {model.name!r} names a file twice.")
-    measured = _measure(sizes, body[int(size) :])
+    files = body[int(size) :]
+    measured = _measure(sizes, files)
     api.check_manifest(model, measured)
     if access.meta.get_model_by_name(task, model.name) is not None:
         raise ExistingModelError.taken(model.name, task.name)
-    _store_small(access, key, body[int(size) :], measured)
+    _store_small(access, key, files, measured)
     return api.record_model(access, model, project)
 
 
@@ -239,6 +236,12 @@ def _measure(sizes: dict[str, int], body: bytes) -> dict[str, tuple[int, str]]:
     for name, size in sizes.items():
         measured[name] = (size, hashlib.sha256(body[offset : offset + size]).hexdigest())
         offset += size
+    return measured
+
+
+def _store_measured(access: Access, key: str, sizes: dict[str, int], body: bytes) -> dict[str, tuple[int, str]]:
+    measured = _measure(sizes, body)
+    _store_small(access, key, body, measured)
     return measured
 
 
