@@ -184,3 +184,47 @@ def test_a_thread_that_ends_leaves_no_connection_open(raw_server, tmp_path: Path
     assert [path.read_bytes() == BODY for path in sorted(tmp_path.iterdir())] == [True] * 4
     gc.collect()
     assert len(closed) == 4 and all(event.wait(30) for event in closed)
+
+
+@pytest.mark.parametrize("answer", [b"<html>a proxy's page</html>", b'{"name": "not a model"}'])
+def test_a_success_answer_the_client_cannot_read_is_never_taken_for_a_refusal(  # type: ignore[no-untyped-def]
+    raw_server, tmp_path: Path, answer: bytes
+) -> None:
+    """A push or a model's creation answered 201 with a body that is not the stored model (a proxy's page, a
+    server of another version) may have stored the model all the same. The client raises a RepositoryError,
+    after which the core asks the store before removing any file; a ValueError or MetadataCorruptError would
+    count as a refusal, and the core would remove the files of a model that may be visible."""
+
+    def created(connection: socket.socket, index: int) -> None:
+        with connection:
+            head = _read_request(connection)
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
+                0,
+            )
+            received = len(head.split(b"\r\n\r\n", 1)[1])
+            while received < length:
+                received += len(connection.recv(65536))
+            connection.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: %d\r\n\r\n" % len(answer) + answer)
+
+    import hashlib
+
+    from ebonite_core import Task
+    from ebonite_core.objects import ArtifactFile
+    from ebonite_core.testing import make_model
+
+    server = raw_server(created)
+    (tmp_path / "model.pkl").write_bytes(b"abc")
+    manifest = [ArtifactFile("model.pkl", 3, hashlib.sha256(b"abc").hexdigest())]
+    model = make_model("m", "1", artifact_key=new_artifact_key(), artifacts=manifest)
+    task = Task("task", id="1", project_id="1")
+    with pytest.raises(RepositoryError, match="cannot read"):
+        HttpArtifactRepository(server.url, "t").push_model_files(
+            str(model.artifact_key), {"model.pkl": tmp_path / "model.pkl"}, model, task
+        )
+    with pytest.raises(RepositoryError, match="cannot read"):
+        HttpMetadataRepository(server.url, "t").create_model(model)

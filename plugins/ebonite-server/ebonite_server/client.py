@@ -32,6 +32,7 @@ from ebonite_core import ArtifactRepository, MetadataRepository, Model, Project,
 from ebonite_core.errors import (
     ConfigError,
     ExistingModelError,
+    MetadataCorruptError,
     NonExistingError,
     NonExistingModelError,
     NonExistingProjectError,
@@ -91,6 +92,13 @@ def _transport() -> httpx.HTTPTransport | None:
     return httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
 
 
+def _unreadable(url: str, status: int, what: str) -> RepositoryError:
+    return RepositoryError(
+        f"The client cannot read the answer of the ebonite server at {url}: {status} with {what}. Is the URL the "
+        "server's, and is this client's ebonite-server as recent as the server's?"
+    )
+
+
 class HttpConnection:
     """One HTTP client for one server and token; raises the server's errors as ebonite errors."""
 
@@ -135,7 +143,21 @@ class HttpConnection:
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
-        return response.json() if response.status_code != 204 else None
+        if response.status_code == 204:
+            return None
+        try:
+            return response.json()
+        except ValueError as err:  # a RepositoryError, never a ValueError: that would read as a refusal
+            raise _unreadable(self.url, response.status_code, f"a body that is not JSON ({err})") from err
+
+    def stored_model(self, answer: Any) -> Model:
+        """The model a write answered with (its creation, or a push that recorded it). An answer that is not a
+        model may still come after the model was stored: it is a RepositoryError, after which the core asks
+        the store before it removes any file, never a MetadataCorruptError, which reads as a refusal."""
+        try:
+            return Model.from_dict(answer)
+        except MetadataCorruptError as err:
+            raise _unreadable(self.url, 201, f"something other than the model ({err})") from err
 
     def download(self, path: str, file: BinaryIO, what: str) -> None:
         """Write the body of ``GET path`` into ``file`` as it arrives (``what``: for errors)."""
@@ -261,7 +283,7 @@ class HttpMetadataRepository(_HttpRepository, MetadataRepository):
 
     def create_model(self, model: Model) -> Model:
         path = f"/tasks/{_id(model.task_id, 'task')}/models"
-        return Model.from_dict(self.connection.json("POST", path, json=model.to_dict()))
+        return self.connection.stored_model(self.connection.json("POST", path, json=model.to_dict()))
 
     def delete_model(self, model: Model) -> None:
         self.connection.request("DELETE", f"/models/{_id(model.id, 'model')}", params=_identity(model))
@@ -359,7 +381,7 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
             content=content,
             headers={"Content-Type": "application/octet-stream"},
         )
-        return Model.from_dict(answer)
+        return self.connection.stored_model(answer)
 
     def push(self, key: str, files: Mapping[str, Path]) -> None:
         check_artifact_key(key)
