@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -29,6 +28,7 @@ from .names import check_alias, check_name, check_tags
 from .objects import Model, Project, Task, check_storable
 from .plugins import resolve
 from .query import ModelPage, ModelQuery
+from .recording import discard_artifacts, record_model, recorded_despite
 from .repository.inmemory import InMemoryArtifactRepository, InMemoryMetadataRepository
 from .repository.local import LocalArtifactRepository
 from .repository.local_metadata import LocalMetadataRepository
@@ -36,14 +36,6 @@ from .repository.local_metadata import LocalMetadataRepository
 ProjectRef = Project | str
 TaskRef = Task | str
 T = TypeVar("T", Project, Task, Model)
-
-
-class WriteOutcome(enum.Enum):
-    """What a metadata write that raised did, as far as the store can tell afterwards."""
-
-    STORED = "it took effect"
-    ABSENT = "it did not take effect"
-    UNKNOWN = "the store cannot tell"
 
 
 def _bind(obj: Any, client: Ebonite) -> Any:
@@ -388,7 +380,7 @@ class Ebonite:
         The files are written to a private directory first. An artifact repository that
         :meth:`~ArtifactRepository.records_models` may record the model in the same request as its files;
         otherwise the metadata is written after the files, in one atomic write. Nothing is left behind when
-        this fails, except artifacts that a model may reference (see :meth:`_outcome_of_failed_write`)."""
+        this fails, except artifacts that a model may reference (see :mod:`ebonite_core.recording`)."""
         serializer_class = resolve("serializer", model.serializer)
         serializer: ModelSerializer = serializer_class()
         key = new_artifact_key()
@@ -405,88 +397,10 @@ class Ebonite:
                 stored = self.artifact_repo.push_model_files(key, files, staged, task)
         except BaseException as err:
             if staged is None or not records:
-                self._discard_artifacts(key)
+                discard_artifacts(self.artifact_repo, key)
                 raise
-            return self._recorded_despite(err, staged, task)
-        return stored if stored is not None else self._record(staged, task)
-
-    def _record(self, staged: Model, task: Task) -> Model:
-        """Record the metadata of a model whose artifacts are stored (``staged``): the one atomic write that
-        makes it visible."""
-        try:
-            return self.meta_repo.create_model(staged)
-        except BaseException as err:
-            return self._recorded_despite(err, staged, task)
-
-    def _recorded_despite(self, err: BaseException, staged: Model, task: Task) -> Model:
-        """The stored model if the write of ``staged`` that raised ``err`` took effect all the same; otherwise
-        ``err`` is raised again, once the artifacts are removed if the write certainly did not take effect
-        (see :meth:`_outcome_of_failed_write`)."""
-        assert staged.artifact_key is not None
-        outcome, stored = self._outcome_of_failed_write(err, task, staged)
-        if outcome is WriteOutcome.STORED and stored is not None:
-            return stored
-        if outcome is WriteOutcome.ABSENT:
-            self._discard_artifacts(staged.artifact_key)
-        raise err
-
-    def _outcome_of_failed_write(
-        self, err: BaseException, task: Task, staged: Model
-    ) -> tuple[WriteOutcome, Model | None]:
-        """Whether the metadata write of ``staged`` that raised ``err`` took effect, with the stored model
-        when it did.
-
-        A refusal (the name is taken, the task is gone, invalid metadata) wrote nothing. Any other failure
-        may have come after the write took effect: a database that committed, but whose answer was lost
-        with the connection. Removing the artifacts then would leave a visible model without its files, so
-        the store is asked: the model stored under this push's key means the push succeeded. When the store
-        cannot answer either, the artifacts are kept: if the model was stored it loads, and if not they
-        are unreferenced files that ``ebonite gc`` removes.
-        """
-        refusal = isinstance(err, (ValueError, TypeError, LookupError, MetadataCorruptError))
-        if refusal and not isinstance(err, OSError):
-            return WriteOutcome.ABSENT, None
-        import logging  # deferred, as in _discard_artifacts: only a failed push logs (logging costs 3 ms of import)
-
-        logger = logging.getLogger(__name__)
-        try:
-            found = self.meta_repo.get_model_by_name(task, staged.name)
-        except Exception:
-            logger.warning(
-                "The metadata write of model %r failed (%s: %s) and the store cannot say whether it took effect; "
-                "its artifacts under key %s are kept: `ebonite gc` removes them if no model references them.",
-                staged.name,
-                type(err).__name__,
-                err,
-                staged.artifact_key,
-            )
-            return WriteOutcome.UNKNOWN, None
-        if found is not None and found.artifact_key == staged.artifact_key:
-            logger.warning(
-                "The metadata write of model %r reported %s: %s, but the model is stored: the push succeeded.",
-                staged.name,
-                type(err).__name__,
-                err,
-            )
-            return WriteOutcome.STORED, found
-        return WriteOutcome.ABSENT, None
-
-    def _discard_artifacts(self, key: str) -> None:
-        try:
-            self.artifact_repo.delete(key)
-        except Exception as err:  # the original error matters more; `gc` removes what is left
-            import logging
-
-            logger = logging.getLogger(__name__)
-            # One line: during an outage the push's own error follows, and a chained traceback here would
-            # bury it. The traceback is there for whoever turns on DEBUG.
-            logger.warning(
-                "Could not remove the artifacts under key %s (%s: %s); `ebonite gc` removes them later.",
-                key,
-                type(err).__name__,
-                " ".join(str(err).split()),
-            )
-            logger.debug("Removing the artifacts under key %s failed:", key, exc_info=True)
+            return recorded_despite(self.meta_repo, self.artifact_repo, err, staged, task)
+        return stored if stored is not None else record_model(self.meta_repo, self.artifact_repo, staged, task)
 
     def create_model(
         self,
@@ -516,7 +430,7 @@ class Ebonite:
         """
         self.meta_repo.delete_model(self._own(model))
         if model.artifact_key:
-            self._discard_artifacts(model.artifact_key)
+            discard_artifacts(self.artifact_repo, model.artifact_key)
         model.id = None
 
     # Tags, aliases and search

@@ -6,7 +6,8 @@ Idempotent and resumable:
   is left as it is; with a different manifest it is a conflict, reported and never overwritten.
 - Each model is copied like a push: artifacts first, under a fresh key, checked against the manifest on
   arrival (read back from the target), then its metadata in one atomic write. A model is visible in the
-  target only once complete.
+  target only once complete; a metadata write that fails is handled as a push's is
+  (:mod:`ebonite_core.recording`): the files are removed only if the write certainly did not take effect.
 - Copy never deletes in the target anything this run did not create, and never reuses a key name: what a
   killed copy left (files under a key no model references) is the target's garbage, which ``ebonite gc``
   removes after its grace period; the next run writes the model under another fresh key. A decision gc
@@ -38,6 +39,7 @@ from ..errors import (
 from ..model.storage import new_artifact_key, private_directory, verify_file
 from ..names import check_artifact_name
 from ..objects import Model, Project, Task
+from ..recording import record_model
 from .verify import check_file
 from .walk import RegistryPath, model_path, tasks_under, walk
 
@@ -179,17 +181,17 @@ class _Copier:
         try:
             self._check_arrival(model, key)
             copy = Model.from_dict({**model.to_dict(), "id": None, "task_id": target_task.id, "artifact_key": key})
-            self.target.meta_repo.create_model(copy)
-        except ExistingModelError:  # another process copied it meanwhile
-            existing = self.target.meta_repo.get_model_by_name(target_task, model.name)
-            if existing is None or existing.artifact_key != key:
-                self._discard(key)
-            if existing is None:
-                raise
-            return self._compare(location, size, model, existing)
         except BaseException:
             self._discard(key)  # leave nothing unreferenced behind
             raise
+        try:
+            # As a push does: the files are removed only if the write certainly did not take effect.
+            record_model(self.target.meta_repo, self.target.artifact_repo, copy, target_task)
+        except ExistingModelError:  # another process copied it meanwhile (this copy's files are removed)
+            existing = self.target.meta_repo.get_model_by_name(target_task, model.name)
+            if existing is None:
+                raise
+            return self._compare(location, size, model, existing)
         if self.on_bytes is not None:
             self.on_bytes(size)
         return CopyOutcome(location, "copied", size)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cli_support import EBONITE, Cli, artifact_dir, assert_one_line_error
 
-from ebonite_core import Ebonite, LocalArtifactRepository, LocalMetadataRepository
+from ebonite_core import Ebonite, LocalArtifactRepository, LocalMetadataRepository, Model, RepositoryError
 from ebonite_core.maintenance import CopyOutcome, copy_models
 from ebonite_core.testing import ScaleModel
 
@@ -266,3 +266,22 @@ def test_a_model_deleted_from_the_source_while_it_is_copied_is_reported_not_rais
     assert status["p/t/first"][0] == "failed" and "deleted" in status["p/t/first"][1]
     assert [model.name for model in target.get_models("t", "p")] == ["second"]
     assert len(target.artifact_repo.keys()) == 1, "nothing of the vanished model left in the target"
+
+
+def test_a_target_write_that_took_effect_despite_an_error_keeps_its_files(tmp_path: Path) -> None:
+    """A target whose metadata write stores the model and then fails (a database's answer to COMMIT lost with
+    the connection): the copy asks the target, finds the model stored, and keeps its files; removing them
+    would leave a visible model without files, which the next run would take for already there."""
+    source = Ebonite.local(str(tmp_path / "source"))
+    source.create_model(ScaleModel(2.0), [1.0], "model", project_name="p", task_name="t")
+
+    class LostAnswer(LocalMetadataRepository):
+        def create_model(self, model: Model) -> Model:
+            super().create_model(model)
+            raise RepositoryError("connection lost while committing")
+
+    target = Ebonite(LostAnswer(tmp_path / "target/metadata.json"), LocalArtifactRepository(tmp_path / "art"))
+    outcomes: list[CopyOutcome] = []
+    copy_models(source, target, on_outcome=outcomes.append)
+    assert [(outcome.path, outcome.status) for outcome in outcomes] == [("p/t/model", "copied")]
+    assert target.get_model("model", "t", "p").predict([1.0]) == [2.0]

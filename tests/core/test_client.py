@@ -245,7 +245,7 @@ def test_a_failed_clean_up_logs_one_line_and_the_traceback_only_at_debug(caplog:
     ebnt = Ebonite(_BlindMetadata(), _UndeletableArtifacts())
     task = ebnt.get_or_create_task("project", "task")
     task.create_and_push_model(ScaleModel(1.0), [1.0], "model")
-    caplog.set_level("DEBUG", logger="ebonite_core.client")
+    caplog.set_level("DEBUG", logger="ebonite_core.recording")
     with pytest.raises(ExistingModelError):
         task.create_and_push_model(ScaleModel(2.0), [1.0], "model")
     [warning] = [record for record in caplog.records if record.levelname == "WARNING"]
