@@ -298,10 +298,21 @@ class ModelSummary:
     size: int = 0
     last_created: datetime | None = None
 
-    def add(self, count: int, size: int, last_created: datetime | None) -> ModelSummary:
-        """This summary with more models counted in."""
-        dates = [date for date in (self.last_created, last_created) if date is not None]
-        return ModelSummary(self.count + count, self.size + size, max(dates, default=None))
+    def add(self, other: ModelSummary) -> ModelSummary:
+        """The summary of this summary's models and ``other``'s together."""
+        dates = [date for date in (self.last_created, other.last_created) if date is not None]
+        return ModelSummary(self.count + other.count, self.size + other.size, max(dates, default=None))
+
+    @classmethod
+    def of_models(cls, models: Iterable[Model]) -> ModelSummary:
+        """The summary of models (a page of search results)."""
+        count = size = 0
+        last: datetime | None = None
+        for model in models:
+            count += 1
+            size += sum(artifact.size for artifact in model.artifacts)
+            last = model.creation_date if last is None or model.creation_date > last else last
+        return cls(count, size, last)
 
     @classmethod
     def of_rows(cls, rows: Iterable[Mapping[str, Any]]) -> ModelSummary:

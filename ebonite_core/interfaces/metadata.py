@@ -45,11 +45,6 @@ def check_same(stored: Project | Task | Model | Mapping[str, Any] | None, given:
     )
 
 
-def _summary_of(models: list[Model]) -> tuple[int, int, datetime | None]:
-    sizes = sum(artifact.size for model in models for artifact in model.artifacts)
-    return len(models), sizes, max((model.creation_date for model in models), default=None)
-
-
 def _field(source: Any, name: str) -> Any:
     return source.get(name) if isinstance(source, dict) else getattr(source, name)
 
@@ -245,7 +240,7 @@ class MetadataRepository(ABC):
         summary, query = ModelSummary(), replace(query, limit=MAX_LIMIT, after=None)
         while True:
             page = self.search_models(query)
-            summary = summary.add(*_summary_of(page))
+            summary = summary.add(ModelSummary.of_models(page))
             if page.next_page_token is None:
                 return summary
             query = replace(query, after=query.decode_token(page.next_page_token))

@@ -332,8 +332,7 @@ def summarize_models(access: Access, params: Mapping[str, str], query: Mapping[s
     else:
         summary = ModelSummary()
         for project in access.visible_projects():
-            part = access.meta.summarize_models(dataclasses.replace(search, project_id=project.id))
-            summary = summary.add(part.count, part.size, part.last_created)
+            summary = summary.add(access.meta.summarize_models(dataclasses.replace(search, project_id=project.id)))
     last = summary.last_created.isoformat() if summary.last_created is not None else None
     return {"count": summary.count, "size": summary.size, "last_created": last}
 

@@ -40,13 +40,15 @@ from ebonite_core.errors import (
     RepositoryError,
 )
 from ebonite_core.interfaces.metadata import IDENTITY
+from ebonite_core.objects import parse_timestamp
+from ebonite_core.query import ModelSummary
 from ebonite_core.repository import check_artifact_key, check_artifact_name
 
 from .blocks import BlockDownloads, broken_download
 from .protocol import API_PREFIX, encode_files, error_from_wire
 
 if TYPE_CHECKING:
-    from ebonite_core.query import ModelPage, ModelQuery, ModelSummary
+    from ebonite_core.query import ModelPage, ModelQuery
 
 CHUNK = 1024 * 1024
 
@@ -325,9 +327,6 @@ class HttpMetadataRepository(_HttpRepository, MetadataRepository):
         return int(self.connection.json("POST", "/search/count", json=_search_body(query))["count"])
 
     def summarize_models(self, query: ModelQuery) -> ModelSummary:
-        from ebonite_core.objects import parse_timestamp
-        from ebonite_core.query import ModelSummary
-
         answer = self.connection.json("POST", "/search/summary", json=_search_body(query))
         last = answer.get("last_created")
         return ModelSummary(int(answer["count"]), int(answer["size"]), parse_timestamp(last) if last else None)
@@ -364,8 +363,7 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
 
     def push_model_files(self, key: str, files: Mapping[str, Path], model: Model, task: Task) -> Model | None:
         task_id = _id(task.id, "task")
-        paths = [Path(files[artifact.name]) for artifact in model.artifacts]  # in the manifest's order
-        if sum(path.stat().st_size for path in paths) > CHUNK:
+        if sum(artifact.size for artifact in model.artifacts) > CHUNK:
             # The server would refuse a taken name before reading the body, and the client would see the
             # connection closed under a body still being sent: ask first (a large upload dwarfs the request).
             if self.connection.json("GET", f"/tasks/{task_id}/models", params={"name": model.name})["models"]:
@@ -373,7 +371,8 @@ class HttpArtifactRepository(_HttpRepository, ArtifactRepository):
             self.push(key, files)
             return None
         metadata = json.dumps(model.to_dict(), separators=(",", ":")).encode()
-        content = b"".join([metadata, *(path.read_bytes() for path in paths)])
+        # The files follow the metadata in the manifest's order, the order the server reads them in.
+        content = b"".join([metadata, *(Path(files[artifact.name]).read_bytes() for artifact in model.artifacts)])
         answer = self.connection.json(
             "POST",
             f"/tasks/{task_id}/pushes",
